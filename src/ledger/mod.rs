@@ -1,0 +1,350 @@
+//! The ledger (SQLite): approved projects and their quotas, the resource
+//! configurations in force over time, signed agreements, and the journal
+//! of submissions processed from the drop folder.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{Local, NaiveDate};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::model::{Application, Config, ProjectKey};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("账本数据库错误:{0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("账本数据损坏:{0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{0}")]
+    Refused(String),
+}
+
+pub type Result<T> = std::result::Result<T, LedgerError>;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS projects (
+    id INTEGER PRIMARY KEY,
+    code TEXT UNIQUE,
+    unit TEXT NOT NULL,
+    name TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    application_json TEXT NOT NULL,
+    approved_at TEXT NOT NULL,
+    UNIQUE (unit, name)
+);
+CREATE TABLE IF NOT EXISTS configs (
+    id INTEGER PRIMARY KEY,
+    project_id INTEGER NOT NULL REFERENCES projects(id),
+    effective TEXT,
+    source TEXT NOT NULL,
+    config_json TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS agreements (
+    id INTEGER PRIMARY KEY,
+    project_id INTEGER NOT NULL REFERENCES projects(id),
+    kind TEXT NOT NULL CHECK (kind IN ('test', 'formal')),
+    signed TEXT NOT NULL,
+    months INTEGER,
+    ends TEXT,
+    recorded_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS submissions (
+    sha256 TEXT PRIMARY KEY,
+    file TEXT NOT NULL,
+    form TEXT,
+    unit TEXT,
+    project TEXT,
+    status TEXT NOT NULL,
+    outputs TEXT NOT NULL DEFAULT '[]',
+    received_at TEXT NOT NULL,
+    finished_at TEXT
+);
+";
+
+/// A project as the ledger knows it.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub id: i64,
+    pub code: Option<String>,
+    pub unit: String,
+    pub name: String,
+    pub provider: String,
+    pub application: Application,
+    /// The approved quota (the 附件1 as approved).
+    pub quota: Config,
+    /// The configuration in force now (after approved changes).
+    pub current: Config,
+}
+
+impl Project {
+    pub fn label(&self) -> String {
+        self.code
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", self.unit, self.name))
+    }
+}
+
+/// A configuration and the date from which it is in force (None: from the
+/// start of the formal agreement).
+#[derive(Debug, Clone)]
+pub struct ConfigVersion {
+    pub effective: Option<NaiveDate>,
+    pub source: String,
+    pub config: Config,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgreementKind {
+    Test,
+    Formal,
+}
+
+impl AgreementKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            AgreementKind::Test => "test",
+            AgreementKind::Formal => "formal",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Agreement {
+    pub kind: AgreementKind,
+    pub signed: NaiveDate,
+    pub months: Option<u32>,
+    /// Last day of a test period.
+    pub ends: Option<NaiveDate>,
+}
+
+/// All projects, read once, for validating many files without a
+/// connection per file.
+#[derive(Debug, Default, Clone)]
+pub struct Projects {
+    by_code: HashMap<String, usize>,
+    by_name: HashMap<(String, String), usize>,
+    list: Vec<Project>,
+}
+
+impl Projects {
+    pub fn find(&self, key: &ProjectKey) -> Option<&Project> {
+        let by_code = key.code.as_ref().and_then(|c| self.by_code.get(c));
+        by_code
+            .or_else(|| self.by_name.get(&(key.unit.clone(), key.name.clone())))
+            .map(|&i| &self.list[i])
+    }
+
+    pub fn all(&self) -> &[Project] {
+        &self.list
+    }
+}
+
+pub struct Ledger {
+    conn: Connection,
+}
+
+pub fn now() -> String {
+    Local::now().format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+impl Ledger {
+    pub fn open(path: &Path) -> Result<Ledger> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Ledger { conn })
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn projects(&self) -> Result<Projects> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, code, unit, name, provider, application_json FROM projects ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?;
+        let mut projects = Projects::default();
+        for row in rows {
+            let (id, code, unit, name, provider, app) = row?;
+            let application: Application = serde_json::from_str(&app)?;
+            let versions = self.configs(id)?;
+            let quota = versions.first().map(|v| v.config.clone()).unwrap_or_default();
+            let current = versions.last().map(|v| v.config.clone()).unwrap_or_default();
+            let i = projects.list.len();
+            if let Some(c) = &code {
+                projects.by_code.insert(c.clone(), i);
+            }
+            projects.by_name.insert((unit.clone(), name.clone()), i);
+            projects.list.push(Project {
+                id,
+                code,
+                unit,
+                name,
+                provider,
+                application,
+                quota,
+                current,
+            });
+        }
+        Ok(projects)
+    }
+
+    pub fn find(&self, key: &ProjectKey) -> Result<Option<Project>> {
+        Ok(self.projects()?.find(key).cloned())
+    }
+
+    /// Finds a project by 项目编号 (or "申请单位-项目名称" as printed by `status`).
+    pub fn find_by_code(&self, code: &str) -> Result<Project> {
+        let projects = self.projects()?;
+        projects
+            .all()
+            .iter()
+            .find(|p| p.code.as_deref() == Some(code) || p.label() == code)
+            .cloned()
+            .ok_or_else(|| LedgerError::Refused(format!("账本中没有项目“{code}”;请先用 zwyun approve 登记其申请表")))
+    }
+
+    /// Records a valid 附件1 as its project's approved quota.
+    pub fn approve_application(&self, app: &Application, replace: bool) -> Result<i64> {
+        let key = app.header.project_key();
+        if let Some(existing) = self.find(&key)? {
+            if !replace {
+                return Err(LedgerError::Refused(format!(
+                    "项目“{}”已有批准的配额;如需以本申请表替换,请加 --replace",
+                    existing.label()
+                )));
+            }
+            if !self.agreements(existing.id)?.is_empty() {
+                return Err(LedgerError::Refused(format!(
+                    "项目“{}”已签订协议,配额不能替换;请通过附件4 变更申请调整资源",
+                    existing.label()
+                )));
+            }
+            self.conn.execute("DELETE FROM configs WHERE project_id = ?1", [existing.id])?;
+            self.conn.execute("DELETE FROM projects WHERE id = ?1", [existing.id])?;
+        }
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
+            "INSERT INTO projects (code, unit, name, provider, application_json, approved_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                key.code,
+                key.unit,
+                key.name,
+                app.header.provider,
+                serde_json::to_string(app)?,
+                now()
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        insert_config(&tx, id, None, "annex1", &app.config)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Records an approved change: `config` is in force from `effective`.
+    pub fn approve_change(
+        &self,
+        project_id: i64,
+        effective: NaiveDate,
+        source: &str,
+        config: &Config,
+    ) -> Result<()> {
+        insert_config(&self.conn, project_id, Some(effective), source, config)
+    }
+
+    /// The configurations of a project, oldest first (the quota first).
+    pub fn configs(&self, project_id: i64) -> Result<Vec<ConfigVersion>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT effective, source, config_json FROM configs WHERE project_id = ?1
+             ORDER BY effective IS NOT NULL, effective, id",
+        )?;
+        let rows = stmt.query_map([project_id], |r| {
+            Ok((r.get::<_, Option<NaiveDate>>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        })?;
+        rows.map(|row| {
+            let (effective, source, json) = row?;
+            Ok(ConfigVersion {
+                effective,
+                source,
+                config: serde_json::from_str(&json)?,
+            })
+        })
+        .collect()
+    }
+
+    pub fn record_agreement(&self, project_id: i64, a: &Agreement) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO agreements (project_id, kind, signed, months, ends, recorded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![project_id, a.kind.as_str(), a.signed, a.months, a.ends, now()],
+        )?;
+        Ok(())
+    }
+
+    /// Agreements of a project, in order of signing.
+    pub fn agreements(&self, project_id: i64) -> Result<Vec<Agreement>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT kind, signed, months, ends FROM agreements WHERE project_id = ?1 ORDER BY signed, id",
+        )?;
+        let rows = stmt.query_map([project_id], |r| {
+            let kind: String = r.get(0)?;
+            Ok(Agreement {
+                kind: if kind == "test" {
+                    AgreementKind::Test
+                } else {
+                    AgreementKind::Formal
+                },
+                signed: r.get(1)?,
+                months: r.get(2)?,
+                ends: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn agreement(&self, project_id: i64, kind: AgreementKind) -> Result<Option<Agreement>> {
+        Ok(self
+            .agreements(project_id)?
+            .into_iter()
+            .rev()
+            .find(|a| a.kind == kind))
+    }
+
+    pub fn provider_of(&self, project_id: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT provider FROM projects WHERE id = ?1", [project_id], |r| r.get(0))
+            .optional()?)
+    }
+}
+
+fn insert_config(
+    conn: &Connection,
+    project_id: i64,
+    effective: Option<NaiveDate>,
+    source: &str,
+    config: &Config,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO configs (project_id, effective, source, config_json, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![project_id, effective, source, serde_json::to_string(config)?, now()],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! Safe file names from submitted text, and writes that never leave a
+//! half-written file behind.
+
+use std::io::Write;
+use std::path::Path;
+
+/// A path component built from submitted text: no separators, no `..`, no
+/// characters Windows forbids, no control characters, bounded length.
+pub fn safe_component(s: &str) -> String {
+    let cleaned: String = s
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    let trimmed = cleaned.trim().trim_matches('.').trim();
+    let mut out: String = trimmed.chars().take(60).collect();
+    if out.is_empty() {
+        out = "未命名".into();
+    }
+    const RESERVED: [&str; 4] = ["CON", "PRN", "AUX", "NUL"];
+    if RESERVED.contains(&out.to_ascii_uppercase().as_str()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+/// Writes to a temporary name in the same folder, flushes, then renames.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_component;
+
+    #[test]
+    fn names_cannot_escape() {
+        assert_eq!(safe_component("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(safe_component(".."), "未命名");
+        assert_eq!(safe_component("a\\b:c\u{1}"), "a_b_c_");
+        assert_eq!(safe_component("CON"), "_CON");
+        assert_eq!(safe_component("松江区某某局"), "松江区某某局");
+    }
+}

@@ -1,0 +1,276 @@
+//! Workbook bytes → sheets of cells (calamine), with the guards that keep a
+//! hostile file within bounded memory and time.
+
+pub mod locate;
+pub mod text;
+
+use std::collections::BTreeMap;
+use std::io::{Cursor, Read};
+use std::path::Path;
+
+use calamine::{Data, DataRef, Dimensions, Reader, Xls, Xlsx};
+
+use crate::diag::Diagnostic;
+
+/// Largest submission accepted, in bytes (a filled form is ~20 KB).
+pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
+/// Largest inflated size of one part of an .xlsx, and of all parts together.
+const MAX_PART_BYTES: u64 = 64 * 1024 * 1024;
+const MAX_TOTAL_BYTES: u64 = 128 * 1024 * 1024;
+const MAX_PARTS: usize = 2_000;
+/// Non-empty cells per sheet; a form has a few hundred.
+pub const MAX_CELLS: usize = 50_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Text(String),
+    Number(f64),
+    /// An Excel date cell, as its serial number.
+    Date(f64),
+    Bool(bool),
+    Error(String),
+    /// A formula whose result was never saved (a program wrote the file).
+    UncachedFormula(String),
+}
+
+impl Value {
+    /// The value as text, the way a person would read it in the cell.
+    pub fn as_text(&self) -> String {
+        match self {
+            Value::Text(s) => s.clone(),
+            Value::Number(f) => text::decimal_from_f64(*f)
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| f.to_string()),
+            Value::Date(f) => text::date_from_serial(*f)
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            Value::Bool(b) => if *b { "是" } else { "否" }.to_string(),
+            Value::Error(e) => e.clone(),
+            Value::UncachedFormula(f) => format!("={f}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Sheet {
+    pub name: String,
+    /// Non-empty cells by zero-based (row, column), in reading order.
+    pub cells: BTreeMap<(u32, u32), Value>,
+    pub merges: Vec<Dimensions>,
+}
+
+impl Sheet {
+    pub fn get(&self, row: u32, col: u32) -> Option<&Value> {
+        self.cells.get(&(row, col))
+    }
+
+    /// The text of a cell, empty when there is none.
+    pub fn text(&self, row: u32, col: u32) -> String {
+        self.get(row, col).map(Value::as_text).unwrap_or_default()
+    }
+
+    /// The last column covered by the cell at (row, col), through a merge.
+    pub fn merge_end(&self, row: u32, col: u32) -> u32 {
+        self.merges
+            .iter()
+            .find(|m| m.start == (row, col))
+            .map(|m| m.end.1)
+            .unwrap_or(col)
+    }
+
+    /// Cells of one row, left to right.
+    pub fn row(&self, row: u32) -> impl Iterator<Item = (u32, &Value)> {
+        self.cells
+            .range((row, 0)..=(row, u32::MAX))
+            .map(|(&(_, c), v)| (c, v))
+    }
+
+    pub fn last_row(&self) -> u32 {
+        self.cells.keys().next_back().map(|k| k.0).unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Workbook {
+    pub sheets: Vec<Sheet>,
+}
+
+/// Reads a submission from disk, refusing what is not a sane workbook.
+pub fn open(path: &Path) -> Result<Workbook, Diagnostic> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| Diagnostic::error("file.io", format!("无法读取文件:{e}")))?
+        .len();
+    if size > MAX_FILE_BYTES {
+        return Err(too_large(format!(
+            "文件大小 {} MB,超过上限 {} MB",
+            size / 1024 / 1024,
+            MAX_FILE_BYTES / 1024 / 1024
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Diagnostic::error("file.io", format!("无法读取文件:{e}")))?;
+    parse(&bytes)
+}
+
+/// Reads a workbook from its bytes (.xlsx or .xls, told by content).
+pub fn parse(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
+    if bytes.starts_with(b"PK\x03\x04") {
+        check_zip(bytes)?;
+        read_xlsx(bytes)
+    } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        if is_encrypted_ole(bytes) {
+            return Err(encrypted());
+        }
+        read_xls(bytes)
+    } else if bytes.is_empty() {
+        Err(Diagnostic::error("file.empty", "文件为空(0 字节)").hint("请重新保存表格后再提交"))
+    } else {
+        Err(not_workbook())
+    }
+}
+
+fn not_workbook() -> Diagnostic {
+    Diagnostic::error("file.not_workbook", "文件不是 Excel 工作簿(.xlsx / .xls)")
+        .hint("请用 Excel、WPS 或 LibreOffice 打开申请表,另存为 .xlsx 格式后重新提交")
+}
+
+fn encrypted() -> Diagnostic {
+    Diagnostic::error("file.encrypted", "文件已加密(设置了打开密码),无法读取")
+        .hint("请在 Excel/WPS 中取消文件密码(文件 → 信息 → 保护工作簿 → 用密码加密,清空密码)后重新提交")
+}
+
+fn corrupt(detail: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic::error("file.corrupt", format!("文件已损坏或不完整,无法读取({detail})"))
+        .hint("文件可能在传输中被截断;请重新保存并重新发送")
+}
+
+fn too_large(message: String) -> Diagnostic {
+    Diagnostic::error("file.too_large", message)
+        .hint("申请表只需填写表格本身;请删除多余内容,或使用下发的空白表格重新填写")
+}
+
+/// An Office file encrypted with a password is an OLE container holding an
+/// `EncryptionInfo` stream, whatever its extension.
+fn is_encrypted_ole(bytes: &[u8]) -> bool {
+    let needle: Vec<u8> = "EncryptionInfo"
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
+    bytes.windows(needle.len()).any(|w| w == needle.as_slice())
+}
+
+/// Inflates every part with a cap, so a zip bomb is refused after reading
+/// at most the cap, whatever sizes its headers claim.
+fn check_zip(bytes: &[u8]) -> Result<(), Diagnostic> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(corrupt)?;
+    if zip.len() > MAX_PARTS {
+        return Err(too_large(format!("工作簿包含 {} 个部件,过多", zip.len())));
+    }
+    if zip.index_for_name("xl/workbook.xml").is_none() {
+        return Err(not_workbook());
+    }
+    let mut total = 0u64;
+    let mut sink = std::io::sink();
+    for i in 0..zip.len() {
+        let entry = zip.by_index(i).map_err(|e| match e {
+            zip::result::ZipError::UnsupportedArchive(m) if m.contains("encrypt") => encrypted(),
+            other => corrupt(other),
+        })?;
+        let name = entry.name().map(|n| n.to_string()).unwrap_or_default();
+        let inflated = std::io::copy(&mut entry.take(MAX_PART_BYTES + 1), &mut sink)
+            .map_err(|e| corrupt(format!("{name}: {e}")))?;
+        total += inflated;
+        if inflated > MAX_PART_BYTES || total > MAX_TOTAL_BYTES {
+            return Err(too_large(format!(
+                "工作簿解压后超过 {} MB(部件 {name}),疑似压缩炸弹,已拒收",
+                MAX_TOTAL_BYTES / 1024 / 1024
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn read_xlsx(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(corrupt)?;
+    let names = wb.sheet_names();
+    let mut sheets = Vec::with_capacity(names.len());
+    for name in names {
+        let merges = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
+        let mut cells = BTreeMap::new();
+        let mut reader = wb.worksheet_cells_reader(&name).map_err(corrupt)?;
+        while let Some(cell) = reader.next_cell_with_formula().map_err(corrupt)? {
+            if let Some(v) = value_of(cell.value, cell.formula) {
+                cells.insert(cell.pos, v);
+                if cells.len() > MAX_CELLS {
+                    return Err(too_large(format!(
+                        "工作表“{name}”的非空单元格超过 {MAX_CELLS} 个,不是一份申请表"
+                    )));
+                }
+            }
+        }
+        sheets.push(Sheet { name, cells, merges });
+    }
+    Ok(Workbook { sheets })
+}
+
+fn value_of(v: DataRef<'_>, formula: Option<String>) -> Option<Value> {
+    let value = match v {
+        DataRef::Empty => {
+            return formula
+                .filter(|f| !f.is_empty())
+                .map(Value::UncachedFormula)
+        }
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Value::Text(s),
+        DataRef::SharedString(s) => Value::Text(s.to_string()),
+        DataRef::Int(i) => Value::Number(i as f64),
+        DataRef::Float(f) => Value::Number(f),
+        DataRef::Bool(b) => Value::Bool(b),
+        DataRef::DateTime(d) => Value::Date(d.as_f64()),
+        DataRef::Error(e) => Value::Error(e.to_string()),
+    };
+    match &value {
+        Value::Text(s) if s.trim().is_empty() => None,
+        _ => Some(value),
+    }
+}
+
+fn read_xls(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
+    let mut wb: Xls<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| match e {
+        calamine::XlsError::Password => encrypted(),
+        other => corrupt(other),
+    })?;
+    let mut sheets = Vec::new();
+    for name in wb.sheet_names() {
+        let range = wb.worksheet_range(&name).map_err(corrupt)?;
+        let formulas = wb.worksheet_formula(&name).ok();
+        let merges = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
+        let mut cells = BTreeMap::new();
+        for (r, c, d) in range.used_cells() {
+            let (row, col) = (r as u32 + range.start().map_or(0, |s| s.0), c as u32 + range.start().map_or(0, |s| s.1));
+            let formula = formulas
+                .as_ref()
+                .and_then(|f| f.get_value((row, col)).cloned());
+            if let Some(v) = value_of(data_ref(d), formula) {
+                cells.insert((row, col), v);
+                if cells.len() > MAX_CELLS {
+                    return Err(too_large(format!("工作表“{name}”的非空单元格超过 {MAX_CELLS} 个")));
+                }
+            }
+        }
+        sheets.push(Sheet { name, cells, merges });
+    }
+    Ok(Workbook { sheets })
+}
+
+fn data_ref(d: &Data) -> DataRef<'_> {
+    match d {
+        Data::Int(i) => DataRef::Int(*i),
+        Data::Float(f) => DataRef::Float(*f),
+        Data::String(s) => DataRef::SharedString(s),
+        Data::Bool(b) => DataRef::Bool(*b),
+        Data::DateTime(d) => DataRef::DateTime(*d),
+        Data::DateTimeIso(s) => DataRef::DateTimeIso(s.clone()),
+        Data::DurationIso(s) => DataRef::DurationIso(s.clone()),
+        Data::Error(e) => DataRef::Error(e.clone()),
+        Data::Empty => DataRef::Empty,
+    }
+}

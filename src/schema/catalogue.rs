@@ -1,0 +1,109 @@
+//! The service catalogue: every item a unit can request, with its unit.
+
+use serde::Deserialize;
+
+use super::ConfigError;
+use crate::read::text::label_key;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogueItem {
+    pub key: String,
+    pub name: String,
+    pub group: String,
+    pub category: String,
+    pub unit: Option<String>,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+impl CatalogueItem {
+    /// The name with its group, unambiguous across the catalogue.
+    pub fn full_name(&self) -> String {
+        if self.group == self.category || self.name.contains(&self.group) {
+            self.name.clone()
+        } else {
+            format!("{} {}", self.group, self.name)
+        }
+    }
+
+    fn names(&self) -> impl Iterator<Item = String> + '_ {
+        std::iter::once(label_key(&self.name)).chain(self.aliases.iter().map(|a| label_key(a)))
+    }
+
+    fn matches(&self, key: &str) -> bool {
+        self.names().any(|n| n == key)
+    }
+
+    fn matches_with_group(&self, key: &str) -> bool {
+        let group = label_key(&self.group);
+        self.names().any(|n| key == format!("{group}{n}"))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Catalogue {
+    pub items: Vec<CatalogueItem>,
+}
+
+/// The outcome of looking an item up by the name a unit wrote.
+pub enum Lookup<'a> {
+    Found(&'a CatalogueItem),
+    Ambiguous(Vec<&'a CatalogueItem>),
+    Unknown,
+}
+
+impl Catalogue {
+    pub fn get(&self, key: &str) -> Option<&CatalogueItem> {
+        self.items.iter().find(|i| i.key == key)
+    }
+
+    /// Display name for a resource key (catalogue key or host total).
+    pub fn resource_name(&self, key: &str) -> String {
+        if let Some((_, name)) = crate::model::HOST_RESOURCES.iter().find(|(k, _)| *k == key) {
+            return format!("主机{name}");
+        }
+        self.get(key)
+            .map(|i| i.full_name())
+            .unwrap_or_else(|| key.to_string())
+    }
+
+    /// The item printed as `name` in the row of group `group` (service grid).
+    pub fn in_group(&self, group: &str, name: &str) -> Option<&CatalogueItem> {
+        let (g, n) = (label_key(group), label_key(name));
+        self.items
+            .iter()
+            .find(|i| label_key(&i.group) == g && i.matches(&n))
+    }
+
+    /// The item a free-text name denotes: `SSD(GB)` alone is ambiguous,
+    /// `数据盘SSD(GB)` is not.
+    pub fn lookup(&self, name: &str) -> Lookup<'_> {
+        let key = label_key(name);
+        let with_group: Vec<_> = self
+            .items
+            .iter()
+            .filter(|i| i.matches_with_group(&key))
+            .collect();
+        if let [one] = with_group.as_slice() {
+            return Lookup::Found(one);
+        }
+        let by_name: Vec<_> = self.items.iter().filter(|i| i.matches(&key)).collect();
+        match by_name.len() {
+            0 => Lookup::Unknown,
+            1 => Lookup::Found(by_name[0]),
+            _ => Lookup::Ambiguous(by_name),
+        }
+    }
+
+    pub(super) fn check(&self, file: &str) -> Result<(), ConfigError> {
+        let mut seen = std::collections::BTreeSet::new();
+        for item in &self.items {
+            if !seen.insert(item.key.as_str()) {
+                return Err(ConfigError::new(file, format!("服务项 key 重复:{}", item.key)));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,314 @@
+//! The YAML schemas (forms, host columns, service catalogue, policy
+//! parameters), loaded once per run. Staff edit them; a broken file is
+//! reported with file, line and column.
+
+mod catalogue;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+pub use catalogue::{Catalogue, CatalogueItem, Lookup};
+
+use crate::model::FormKind;
+
+/// The schema files compiled into the binary, used when no folder is given
+/// and `./schemas` does not exist.
+const EMBEDDED: [(&str, &str); 5] = [
+    ("annex1.yaml", include_str!("../../schemas/annex1.yaml")),
+    ("annex4.yaml", include_str!("../../schemas/annex4.yaml")),
+    ("hosts.yaml", include_str!("../../schemas/hosts.yaml")),
+    ("catalogue.yaml", include_str!("../../schemas/catalogue.yaml")),
+    ("policy.yaml", include_str!("../../schemas/policy.yaml")),
+];
+
+/// A configuration file that cannot be used; exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}{}: {message}", location.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
+pub struct ConfigError {
+    pub file: String,
+    pub location: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(file: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            file: file.into(),
+            location: None,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    Text,
+    Integer,
+    Decimal,
+    Date,
+    Choice,
+    Phone,
+    Email,
+}
+
+/// One label or several ways of printing it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Labels {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Labels {
+    pub fn all(&self) -> &[String] {
+        match self {
+            Labels::One(s) => std::slice::from_ref(s),
+            Labels::Many(v) => v,
+        }
+    }
+
+    pub fn first(&self) -> &str {
+        self.all().first().map(String::as_str).unwrap_or("")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    pub key: String,
+    #[serde(alias = "header")]
+    pub label: Labels,
+    #[serde(rename = "type")]
+    pub ty: FieldType,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub choices: Vec<String>,
+    #[serde(default)]
+    pub aliases: BTreeMap<String, String>,
+    pub min: Option<Decimal>,
+    pub max: Option<Decimal>,
+    pub max_len: Option<usize>,
+    pub pattern: Option<String>,
+    pub pattern_hint: Option<String>,
+    #[serde(default)]
+    pub district: bool,
+    #[serde(skip)]
+    pub regex: Option<Regex>,
+}
+
+impl FieldSpec {
+    pub fn name(&self) -> &str {
+        self.label.first()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    pub key: String,
+    pub section: String,
+    #[serde(default)]
+    pub min_rows: usize,
+    pub max_rows: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServicesSpec {
+    /// A label found only in the header row of the service grid.
+    pub header: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtherServicesSpec {
+    pub section: String,
+    pub name: String,
+    pub before: String,
+    pub after: String,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormSchema {
+    pub form: FormKind,
+    pub title: String,
+    pub sheet: Option<String>,
+    pub fields: Vec<FieldSpec>,
+    #[serde(default)]
+    pub tables: Vec<TableSpec>,
+    pub services: Option<ServicesSpec>,
+    pub other_services: Option<OtherServicesSpec>,
+}
+
+impl FormSchema {
+    pub fn field(&self, key: &str) -> Option<&FieldSpec> {
+        self.fields.iter().find(|f| f.key == key)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostColumns {
+    pub columns: Vec<FieldSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonthRange {
+    pub min: u32,
+    pub max: u32,
+    pub default: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub allowed_levels: Vec<String>,
+    pub classified_value: String,
+    pub quota_cap_percent: Decimal,
+    pub test_months: MonthRange,
+    pub delivery_working_days: u32,
+}
+
+/// Everything the reader and validator are configured by.
+#[derive(Debug, Clone)]
+pub struct Schemas {
+    pub annex1: FormSchema,
+    pub annex4: FormSchema,
+    pub hosts: Vec<FieldSpec>,
+    pub catalogue: Catalogue,
+    pub policy: Policy,
+}
+
+impl Schemas {
+    /// Loads from `dir` when given, else `./schemas` when present, else the
+    /// copies compiled into the binary.
+    pub fn load(dir: Option<&Path>) -> Result<Schemas, ConfigError> {
+        let dir = dir
+            .map(Path::to_path_buf)
+            .or_else(|| Some(PathBuf::from("schemas")).filter(|d| d.is_dir()));
+        let src = Source { dir };
+        let mut annex1: FormSchema = src.parse("annex1.yaml")?;
+        let mut annex4: FormSchema = src.parse("annex4.yaml")?;
+        let mut hosts: HostColumns = src.parse("hosts.yaml")?;
+        let catalogue: Catalogue = src.parse("catalogue.yaml")?;
+        let policy: Policy = src.parse("policy.yaml")?;
+        compile_fields(&src.name("annex1.yaml"), &mut annex1.fields)?;
+        compile_fields(&src.name("annex4.yaml"), &mut annex4.fields)?;
+        compile_fields(&src.name("hosts.yaml"), &mut hosts.columns)?;
+        check_form(&src.name("annex1.yaml"), &annex1, FormKind::Annex1)?;
+        check_form(&src.name("annex4.yaml"), &annex4, FormKind::Annex4)?;
+        catalogue.check(&src.name("catalogue.yaml"))?;
+        Ok(Schemas {
+            annex1,
+            annex4,
+            hosts: hosts.columns,
+            catalogue,
+            policy,
+        })
+    }
+
+    pub fn form(&self, kind: FormKind) -> &FormSchema {
+        match kind {
+            FormKind::Annex1 => &self.annex1,
+            FormKind::Annex4 => &self.annex4,
+        }
+    }
+
+    pub fn host_column(&self, key: &str) -> Option<&FieldSpec> {
+        self.hosts.iter().find(|c| c.key == key)
+    }
+}
+
+struct Source {
+    dir: Option<PathBuf>,
+}
+
+impl Source {
+    fn name(&self, file: &str) -> String {
+        match &self.dir {
+            Some(d) => d.join(file).display().to_string(),
+            None => format!("schemas/{file} (内置)"),
+        }
+    }
+
+    fn text(&self, file: &str) -> Result<String, ConfigError> {
+        match &self.dir {
+            Some(d) => std::fs::read_to_string(d.join(file))
+                .map_err(|e| ConfigError::new(self.name(file), format!("无法读取:{e}"))),
+            None => Ok(EMBEDDED
+                .iter()
+                .find(|(n, _)| *n == file)
+                .map(|(_, t)| t.to_string())
+                .unwrap_or_default()),
+        }
+    }
+
+    fn parse<T: DeserializeOwned>(&self, file: &str) -> Result<T, ConfigError> {
+        parse_yaml(&self.name(file), &self.text(file)?)
+    }
+}
+
+/// Parses YAML, turning a syntax or shape error into file:line:col.
+pub fn parse_yaml<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
+    serde_yaml::from_str(text).map_err(|e| ConfigError {
+        file: file.to_string(),
+        location: e.location().map(|l| (l.line(), l.column())),
+        message: format!("格式错误:{e}"),
+    })
+}
+
+fn compile_fields(file: &str, fields: &mut [FieldSpec]) -> Result<(), ConfigError> {
+    for f in fields.iter_mut() {
+        if let Some(p) = &f.pattern {
+            let re = Regex::new(p).map_err(|e| {
+                ConfigError::new(file, format!("字段 {} 的 pattern 不是有效的正则表达式:{e}", f.key))
+            })?;
+            f.regex = Some(re);
+        }
+        if f.ty == FieldType::Choice && f.choices.is_empty() {
+            return Err(ConfigError::new(
+                file,
+                format!("字段 {} 的类型为 choice,但没有列出 choices", f.key),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Keys the program relies on; a schema without them cannot be used.
+const REQUIRED_KEYS: [&str; 9] = [
+    "date",
+    "unit",
+    "project_name",
+    "project_code",
+    "provider",
+    "ownership",
+    "arch",
+    "contact",
+    "phone",
+];
+
+fn check_form(file: &str, schema: &FormSchema, kind: FormKind) -> Result<(), ConfigError> {
+    if schema.form != kind {
+        return Err(ConfigError::new(
+            file,
+            format!("form 应为 {},实际为 {}", kind.as_str(), schema.form.as_str()),
+        ));
+    }
+    for key in REQUIRED_KEYS {
+        if schema.field(key).is_none() {
+            return Err(ConfigError::new(file, format!("缺少程序必需的字段 key: {key}")));
+        }
+    }
+    Ok(())
+}

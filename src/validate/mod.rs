@@ -1,0 +1,336 @@
+//! Submission → form model + diagnostics: schema field checks, then the
+//! district's policy rules.
+
+mod fields;
+mod policy;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+pub use fields::Sink;
+pub use policy::ResourceChange;
+
+use crate::diag::{a1, Diagnostic};
+use crate::ledger::Projects;
+use crate::model::{Application, Change, Config, Form, FormKind, Header, Host, ServiceChange};
+use crate::read::locate::{self, Located, Row};
+use crate::read::text::label_key;
+use crate::read::{self, Workbook};
+use crate::schema::{Catalogue, Lookup, Schemas};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Valid,
+    Invalid,
+    Unreadable,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Valid => "通过",
+            Status::Invalid => "未通过",
+            Status::Unreadable => "无法读取",
+        }
+    }
+}
+
+/// What checking one submission found.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub file: String,
+    pub form: Option<FormKind>,
+    pub status: Status,
+    pub diags: Vec<Diagnostic>,
+    /// The form model, present when the form was recognised (even if invalid).
+    pub model: Option<Form>,
+    /// 附件4: each resource 现状 → 变更后 against the approved quota.
+    pub changes: Vec<ResourceChange>,
+}
+
+impl Outcome {
+    fn unreadable(file: &str, diag: Diagnostic) -> Outcome {
+        Outcome {
+            file: file.to_string(),
+            form: None,
+            status: Status::Unreadable,
+            diags: vec![diag],
+            model: None,
+            changes: Vec::new(),
+        }
+    }
+
+    /// The valid 附件1, if this is one.
+    pub fn application(&self) -> Option<&Application> {
+        match (&self.model, self.status) {
+            (Some(Form::Annex1(a)), Status::Valid) => Some(a),
+            _ => None,
+        }
+    }
+}
+
+/// Everything validation needs, loaded once per run.
+pub struct Context<'a> {
+    pub schemas: &'a Schemas,
+    pub projects: &'a Projects,
+}
+
+pub fn check_path(path: &Path, ctx: &Context) -> Outcome {
+    let name = path.display().to_string();
+    match read::open(path) {
+        Ok(wb) => check_workbook(&name, &wb, ctx),
+        Err(d) => Outcome::unreadable(&name, d),
+    }
+}
+
+pub fn check_bytes(name: &str, bytes: &[u8], ctx: &Context) -> Outcome {
+    match read::parse(bytes) {
+        Ok(wb) => check_workbook(name, &wb, ctx),
+        Err(d) => Outcome::unreadable(name, d),
+    }
+}
+
+pub fn check_workbook(name: &str, wb: &Workbook, ctx: &Context) -> Outcome {
+    let Some((kind, sheet)) = locate::identify(wb, ctx.schemas) else {
+        let names: Vec<&str> = wb.sheets.iter().map(|s| s.name.as_str()).collect();
+        let d = Diagnostic::error(
+            "form.unknown",
+            format!("工作簿中找不到附件1 或附件4 的表格标题(工作表:{})", names.join("、")),
+        )
+        .hint("请使用区科创服务中心下发的《松江区市政务云资源申请表》或《松江区市政务云资源变更申请表》填写,不要修改表格标题");
+        return Outcome {
+            status: Status::Invalid,
+            ..Outcome::unreadable(name, d)
+        };
+    };
+    let located = locate::locate(sheet, kind, ctx.schemas);
+    let mut sink = Sink {
+        sheet: &sheet.name,
+        diags: Vec::new(),
+    };
+    let (model, changes) = match kind {
+        FormKind::Annex1 => {
+            let app = build_application(&located, ctx.schemas, &mut sink);
+            policy::check_application(&app, &located, ctx.schemas, &mut sink);
+            (Form::Annex1(app), Vec::new())
+        }
+        FormKind::Annex4 => {
+            let change = build_change(&located, ctx.schemas, &mut sink);
+            let changes = policy::check_change(&change, &located, ctx, &mut sink);
+            (Form::Annex4(change), changes)
+        }
+    };
+    let mut diags = sink.diags;
+    diags.sort_by_key(|d| d.severity);
+    let status = if diags.iter().any(Diagnostic::is_error) {
+        Status::Invalid
+    } else {
+        Status::Valid
+    };
+    Outcome {
+        file: name.to_string(),
+        form: Some(kind),
+        status,
+        diags,
+        model: Some(model),
+        changes,
+    }
+}
+
+/// Every schema field as canonical text, by key.
+fn read_fields(located: &Located, schemas: &Schemas, sink: &mut Sink) -> BTreeMap<String, String> {
+    let schema = schemas.form(located.kind);
+    schema
+        .fields
+        .iter()
+        .filter_map(|spec| {
+            let spot = located.fields.get(&spec.key).copied().flatten();
+            fields::read_field(spec, spot, sink).map(|v| (spec.key.clone(), v))
+        })
+        .collect()
+}
+
+fn header(fields: &BTreeMap<String, String>) -> Header {
+    let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    Header {
+        date: fields.get("date").and_then(|d| d.parse().ok()),
+        unit: get("unit"),
+        project_name: get("project_name"),
+        project_code: fields.get("project_code").cloned(),
+        provider: get("provider"),
+        ownership: get("ownership"),
+        arch: get("arch"),
+        contact: get("contact"),
+        phone: get("phone"),
+        email: get("email"),
+        address: get("address"),
+    }
+}
+
+fn build_application(located: &Located, schemas: &Schemas, sink: &mut Sink) -> Application {
+    let fields = read_fields(located, schemas, sink);
+    let hosts = read_hosts(located, "hosts", schemas, sink);
+    let services = read_services(located, &schemas.catalogue, sink);
+    Application {
+        header: header(&fields),
+        fields,
+        config: Config { hosts, services },
+    }
+}
+
+fn build_change(located: &Located, schemas: &Schemas, sink: &mut Sink) -> Change {
+    let fields = read_fields(located, schemas, sink);
+    Change {
+        header: header(&fields),
+        current_hosts: read_hosts(located, "current_hosts", schemas, sink),
+        proposed_hosts: read_hosts(located, "proposed_hosts", schemas, sink),
+        services: read_other_services(located, &schemas.catalogue, sink),
+        fields,
+    }
+}
+
+fn read_hosts(located: &Located, table: &str, schemas: &Schemas, sink: &mut Sink) -> Vec<Host> {
+    let spec = schemas.form(located.kind).tables.iter().find(|t| t.key == table);
+    let Some(spec) = spec else { return Vec::new() };
+    let Some(Some(rows)) = located.tables.get(table) else {
+        let d = Diagnostic::error("form.section_missing", format!("表格中找不到“{}”部分", spec.section))
+            .hint("请使用下发的表格模板,不要删除表格上印好的部分标题和表头");
+        sink.push(d, None, &spec.section);
+        return Vec::new();
+    };
+    if rows.len() > spec.max_rows {
+        let d = Diagnostic::error(
+            "table.too_many_rows",
+            format!("“{}”有 {} 行,超过上限 {} 行", spec.section, rows.len(), spec.max_rows),
+        )
+        .hint("请将相同配置的主机合并为一行,用“台数”表示数量");
+        sink.push(d, Some((rows[0].row, 0)), &spec.section);
+        return Vec::new();
+    }
+    rows.iter()
+        .filter_map(|row| read_host(row, schemas, sink))
+        .collect()
+}
+
+fn read_host(row: &Row, schemas: &Schemas, sink: &mut Sink) -> Option<Host> {
+    let mut values = BTreeMap::new();
+    let mut ok = true;
+    for col in &schemas.hosts {
+        let spot = row.cells.get(&col.key).copied().or(Some(locate::Spot {
+            pos: (row.row, 0),
+            value: None,
+        }));
+        match fields::read_field(col, spot, sink) {
+            Some(v) => {
+                values.insert(col.key.as_str(), v);
+            }
+            None => ok &= !col.required,
+        }
+    }
+    let text = |k: &str| values.get(k).cloned().unwrap_or_default();
+    let int = |k: &str| values.get(k).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+    ok.then(|| Host {
+        kind: text("kind"),
+        cpu: int("cpu"),
+        memory_gb: int("memory_gb"),
+        os: text("os"),
+        system_disk_gb: int("system_disk_gb"),
+        data_disk_gb: int("data_disk_gb"),
+        zone: text("zone"),
+        count: int("count"),
+        note: text("note"),
+    })
+}
+
+fn read_services(located: &Located, catalogue: &Catalogue, sink: &mut Sink) -> BTreeMap<String, Decimal> {
+    let mut services = BTreeMap::new();
+    for s in &located.services {
+        let Some(key) = &s.key else {
+            let d = Diagnostic::error("service.unknown", format!("无法识别的服务项目“{}”", s.name.trim()))
+                .hint("请不要改写表格上印好的服务项目名称;如需其他服务,请在“申请单位说明”中写明");
+            sink.push(d, Some(s.name_pos), s.name.trim());
+            continue;
+        };
+        let Some(value) = s.qty.value else { continue };
+        let name = catalogue.resource_name(key);
+        match fields::quantity(&name, value) {
+            Ok(q) if q.is_zero() => {}
+            Ok(q) => {
+                services.insert(key.clone(), q);
+            }
+            Err(d) => sink.push(d, Some(s.qty.pos), &name),
+        }
+    }
+    services
+}
+
+fn read_other_services(located: &Located, catalogue: &Catalogue, sink: &mut Sink) -> Vec<ServiceChange> {
+    let Some(rows) = &located.other_services else { return Vec::new() };
+    let mut out = Vec::new();
+    for row in rows {
+        let text = |k: &str| row.cells.get(k).and_then(|s| s.value).map(|v| v.as_text()).unwrap_or_default();
+        let pos = |k: &str| row.cells.get(k).map(|s| s.pos).unwrap_or((row.row, 0));
+        let name = text("name");
+        if name.trim().is_empty() {
+            let d = Diagnostic::error("field.required", "“服务项名称”未填写,但该行填了数量")
+                .hint("请填写服务项名称,或清空整行");
+            sink.push(d, Some(pos("name")), "服务项名称");
+            continue;
+        }
+        let item = match catalogue.lookup(&name) {
+            Lookup::Found(i) => i,
+            Lookup::Unknown => {
+                let d = Diagnostic::error("service.unknown", format!("“{}”不是服务目录中的服务项", name.trim()))
+                    .hint("服务项名称须与附件1 服务目录一致,例如 互联网带宽(GB)、负载均衡SLB(个)、堡垒机服务");
+                sink.push(d, Some(pos("name")), name.trim());
+                continue;
+            }
+            Lookup::Ambiguous(items) => {
+                let names: Vec<String> = items.iter().map(|i| i.full_name()).collect();
+                let d = Diagnostic::error("service.ambiguous", format!("“{}”对应多个服务项", name.trim()))
+                    .hint(format!("请写明分项,例如:{}", names.join("、")));
+                sink.push(d, Some(pos("name")), name.trim());
+                continue;
+            }
+        };
+        let full = item.full_name();
+        let mut qty = |k: &str| -> Option<Decimal> {
+            let spot = row.cells.get(k)?;
+            match spot.value.map(|v| fields::quantity(&full, v)) {
+                None => Some(Decimal::ZERO),
+                Some(Ok(q)) => Some(q),
+                Some(Err(d)) => {
+                    sink.push(d, Some(spot.pos), &full);
+                    None
+                }
+            }
+        };
+        let (Some(before), Some(after)) = (qty("before"), qty("after")) else { continue };
+        out.push(ServiceChange {
+            key: item.key.clone(),
+            before,
+            after,
+            note: text("note"),
+        });
+    }
+    out
+}
+
+/// The A1 address of a located field's value cell, for policy messages.
+pub fn field_cell(located: &Located, key: &str) -> Option<(u32, u32)> {
+    located.fields.get(key).copied().flatten().map(|s| s.pos)
+}
+
+/// Used by the text report: A1 of a position.
+pub fn cell_name(pos: (u32, u32)) -> String {
+    a1(pos.0, pos.1)
+}
+
+/// Label key of a section title (exposed for policy messages).
+pub fn section_key(s: &str) -> String {
+    label_key(s)
+}
