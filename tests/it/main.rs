@@ -1,0 +1,4 @@
+//! Integration tests: the real binary on real workbooks in temp folders.
+
+mod common;
+mod validate;
