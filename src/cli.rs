@@ -10,7 +10,7 @@ use crate::ledger::Ledger;
 use crate::model::FormKind;
 use crate::schema::Schemas;
 use crate::validate::{self, Context, Status};
-use crate::{blank, report};
+use crate::{blank, report, settle};
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_PROBLEMS: u8 = 1;
@@ -73,6 +73,70 @@ pub enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// 计算协议签订后若干个工作日的到期日(按国家法定节假日与调休)
+    Deadline {
+        /// 签订日期,如 2026-09-30
+        #[arg(long)]
+        signed: chrono::NaiveDate,
+        /// 工作日数(默认取 policy.yaml 的 delivery_working_days,即 5)
+        #[arg(long)]
+        days: Option<u32>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// 账本:登记测试协议、正式协议
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// 按附件5 松江区云服务商绩效考核表计算考核得分与结算扣减比例
+    Assess {
+        /// 考核数据(YAML:provider、year、A3、C1、E1、E4、J2、H1)
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// 另写出填好的附件5 考核表(.xlsx)
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// 计量服务年度(当年7月1日至次年6月30日)的正式资源,生成结算项目工作簿草稿
+    Settle {
+        /// 服务年度:2026 即 2026-07-01 至 2027-06-30
+        #[arg(long)]
+        year: i32,
+        /// 考核结果:YAML 文件或存放它们的目录(可多个)
+        #[arg(long, num_args = 1..)]
+        assessments: Vec<PathBuf>,
+        /// 价格表(默认 schemas/prices.yaml)
+        #[arg(long)]
+        prices: Option<PathBuf>,
+        /// 输出工作簿(默认 松江区电子政务云资源结算项目-年度.xlsx)
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// 登记已签订的测试协议(附件2),测试期 1~3 个月
+    TestSigned {
+        /// 项目编号
+        #[arg(long)]
+        project: String,
+        /// 签订日期
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        /// 测试期限(月)
+        #[arg(long)]
+        months: u32,
+    },
+    /// 登记已签订的正式协议(附件3),须在测试期满后
+    FormalSigned {
+        /// 项目编号
+        #[arg(long)]
+        project: String,
+        /// 签订日期(起租日)
+        #[arg(long)]
+        date: chrono::NaiveDate,
+    },
 }
 
 pub fn run(args: Args) -> u8 {
@@ -100,8 +164,33 @@ pub fn run(args: Args) -> u8 {
                 })
                 .map_err(|e| e.to_string())
         }
+        Command::Deadline { signed, days, format } => {
+            settle::commands::deadline(signed, days, format, &schemas, args.schemas.as_deref())
+        }
+        Command::Ledger(cmd) => run_ledger(cmd, &schemas, &args.ledger, args.schemas.as_deref()),
+        Command::Assess { file, format, out } => settle::commands::assess(&file, format, out.as_deref()),
+        Command::Settle { year, assessments, prices, out } => settle::commands::settle_year(
+            year,
+            &assessments,
+            prices.as_deref(),
+            out.as_deref(),
+            &schemas,
+            &args.ledger,
+            args.schemas.as_deref(),
+        ),
     };
     result.unwrap_or_else(fail)
+}
+
+fn run_ledger(cmd: LedgerCommand, schemas: &Schemas, ledger: &Path, dir: Option<&Path>) -> Result<u8, String> {
+    match cmd {
+        LedgerCommand::TestSigned { project, date, months } => {
+            settle::commands::test_signed(&project, date, months, schemas, ledger, dir)
+        }
+        LedgerCommand::FormalSigned { project, date } => {
+            settle::commands::formal_signed(&project, date, schemas, ledger, dir)
+        }
+    }
 }
 
 pub fn fail(message: String) -> u8 {

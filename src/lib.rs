@@ -14,4 +14,5 @@ pub mod names;
 pub mod read;
 pub mod report;
 pub mod schema;
+pub mod settle;
 pub mod validate;

@@ -1,0 +1,198 @@
+//! China's official working-day calendar (holidays and make-up working days
+//! 调休) from `schemas/calendar.yaml`, and deadlines counted in working days.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use chrono::{Datelike, NaiveDate, Weekday};
+use serde::Deserialize;
+
+use crate::schema::{parse_yaml, ConfigError};
+
+const EMBEDDED: &str = include_str!("../../schemas/calendar.yaml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum DayKind {
+    Holiday,
+    Workday,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpecialDay {
+    date: NaiveDate,
+    kind: DayKind,
+    #[serde(default)]
+    #[allow(dead_code)]
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CalendarFile {
+    years: Vec<i32>,
+    days: Vec<SpecialDay>,
+}
+
+/// A date the calendar cannot answer for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("工作日历({file})没有 {year} 年的节假日安排,无法计算 {date} 的工作日;请在日历文件中加入 {year} 年国务院办公厅公布的放假和调休日期,并把 {year} 加入 years")]
+pub struct UncoveredYear {
+    pub file: String,
+    pub year: i32,
+    pub date: NaiveDate,
+}
+
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    file: String,
+    years: BTreeSet<i32>,
+    special: BTreeMap<NaiveDate, DayKind>,
+}
+
+impl Calendar {
+    /// Loads `calendar.yaml` from `dir` (or `./schemas`), else the built-in copy.
+    pub fn load(dir: Option<&Path>) -> Result<Calendar, ConfigError> {
+        let (name, text) = super::data_file(dir, "calendar.yaml", EMBEDDED)?;
+        Calendar::parse(&name, &text)
+    }
+
+    pub fn parse(file: &str, text: &str) -> Result<Calendar, ConfigError> {
+        let raw: CalendarFile = parse_yaml(file, text)?;
+        let years: BTreeSet<i32> = raw.years.into_iter().collect();
+        let mut special = BTreeMap::new();
+        for day in raw.days {
+            check_day(file, &years, &day)?;
+            if special.insert(day.date, day.kind).is_some() {
+                return Err(ConfigError::new(file, format!("{} 重复出现", day.date)));
+            }
+        }
+        Ok(Calendar {
+            file: file.to_string(),
+            years,
+            special,
+        })
+    }
+
+    pub fn years(&self) -> impl Iterator<Item = i32> + '_ {
+        self.years.iter().copied()
+    }
+
+    /// Whether `date` is a working day: Monday–Friday unless a holiday,
+    /// weekends only when a make-up working day.
+    pub fn is_working_day(&self, date: NaiveDate) -> Result<bool, UncoveredYear> {
+        self.covered(date)?;
+        Ok(match self.special.get(&date) {
+            Some(DayKind::Holiday) => false,
+            Some(DayKind::Workday) => true,
+            None => !is_weekend(date),
+        })
+    }
+
+    /// The `n`th working day after `signed` (the day of signing is not counted).
+    pub fn add_working_days(&self, signed: NaiveDate, n: u32) -> Result<NaiveDate, UncoveredYear> {
+        self.covered(signed)?;
+        let mut date = signed;
+        let mut left = n;
+        while left > 0 {
+            date = date.succ_opt().ok_or(UncoveredYear {
+                file: self.file.clone(),
+                year: date.year() + 1,
+                date,
+            })?;
+            if self.is_working_day(date)? {
+                left -= 1;
+            }
+        }
+        Ok(date)
+    }
+
+    fn covered(&self, date: NaiveDate) -> Result<(), UncoveredYear> {
+        if self.years.contains(&date.year()) {
+            Ok(())
+        } else {
+            Err(UncoveredYear {
+                file: self.file.clone(),
+                year: date.year(),
+                date,
+            })
+        }
+    }
+}
+
+fn is_weekend(date: NaiveDate) -> bool {
+    matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
+}
+
+/// A make-up working day is always a weekend day, and every listed day
+/// belongs to a covered year: catches typos in dates.
+fn check_day(file: &str, years: &BTreeSet<i32>, day: &SpecialDay) -> Result<(), ConfigError> {
+    if !years.contains(&day.date.year()) {
+        return Err(ConfigError::new(
+            file,
+            format!("{} 所在的 {} 年不在 years 中;请把该年加入 years", day.date, day.date.year()),
+        ));
+    }
+    if day.kind == DayKind::Workday && !is_weekend(day.date) {
+        return Err(ConfigError::new(
+            file,
+            format!("{} 不是周六或周日,不能作为调休上班日(workday);请核对日期", day.date),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn builtin() -> Calendar {
+        Calendar::parse("calendar.yaml", EMBEDDED).unwrap()
+    }
+
+    #[test]
+    fn national_day_2026() {
+        assert_eq!(builtin().add_working_days(d("2026-09-30"), 5).unwrap(), d("2026-10-13"));
+    }
+
+    #[test]
+    fn make_up_saturday_is_working() {
+        let cal = builtin();
+        assert!(cal.is_working_day(d("2026-10-10")).unwrap());
+        assert!(!cal.is_working_day(d("2026-10-05")).unwrap());
+        assert!(!cal.is_working_day(d("2026-10-11")).unwrap());
+    }
+
+    #[test]
+    fn each_year_has_the_statutory_holidays() {
+        // 11 statutory days before 2025, 13 from 2025 (国务院令第795号); a
+        // year's list holds at least as many weekday holidays as make-up days.
+        let cal = builtin();
+        for year in 2022..=2026 {
+            let holidays = cal
+                .special
+                .iter()
+                .filter(|(date, k)| date.year() == year && **k == DayKind::Holiday)
+                .count();
+            assert!(holidays >= 11, "{year}: {holidays}");
+        }
+    }
+
+    #[test]
+    fn weekday_make_up_day_is_rejected() {
+        let text = "years: [2026]\ndays:\n  - {date: 2026-10-09, kind: workday}\n";
+        let err = Calendar::parse("c.yaml", text).unwrap_err().to_string();
+        assert!(err.contains("2026-10-09"), "{err}");
+    }
+
+    #[test]
+    fn uncovered_year_is_an_error() {
+        let err = builtin().add_working_days(d("2026-12-29"), 5).unwrap_err();
+        assert_eq!(err.year, 2027);
+    }
+}

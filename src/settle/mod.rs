@@ -1,0 +1,58 @@
+//! The back half of the 细则 (五(二)(三), 六, 七, 八, 附件5): working-day
+//! delivery deadlines, provider assessment, service-year metering and the
+//! settlement workbook.
+
+pub mod assess;
+pub mod calendar;
+pub mod commands;
+pub mod meter;
+pub mod prices;
+pub mod settlement;
+pub mod workbook;
+
+use std::path::{Path, PathBuf};
+
+use rust_decimal::{Decimal, RoundingStrategy};
+
+use crate::schema::ConfigError;
+
+/// A data file staff may edit: read from `dir` (or `./schemas`) when it is
+/// there, else the copy compiled into the binary. Returns (display name, text).
+pub fn data_file(dir: Option<&Path>, file: &str, embedded: &str) -> Result<(String, String), ConfigError> {
+    let dir = dir
+        .map(Path::to_path_buf)
+        .or_else(|| Some(PathBuf::from("schemas")).filter(|d| d.is_dir()));
+    match dir.map(|d| d.join(file)).filter(|p| p.is_file()) {
+        Some(path) => {
+            let name = path.display().to_string();
+            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::new(&name, format!("无法读取:{e}")))?;
+            Ok((name, text))
+        }
+        None => Ok((format!("schemas/{file} (内置)"), embedded.to_string())),
+    }
+}
+
+/// Yuan to the fen, half up (0.005 → 0.01): the one rounding rule of the
+/// settlement.
+pub fn fen(amount: Decimal) -> Decimal {
+    let mut rounded = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    rounded.rescale(2);
+    rounded
+}
+
+/// Sums amounts already to the fen (so an empty sum reads "0.00").
+pub fn sum_fen(amounts: impl Iterator<Item = Decimal>) -> Decimal {
+    amounts.fold(Decimal::new(0, 2), |a, b| a + b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fen_rounds_half_up() {
+        assert_eq!(fen(Decimal::new(12345, 3)).to_string(), "12.35");
+        assert_eq!(fen(Decimal::new(12344, 3)).to_string(), "12.34");
+        assert_eq!(fen(Decimal::new(5, 0)).to_string(), "5.00");
+    }
+}
