@@ -17,7 +17,11 @@ pub const EXIT_PROBLEMS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
 #[derive(Debug, Parser)]
-#[command(name = "zwyun", version, about = "松江区市级政务云:申请表校验、协议生成、收件处理与年度结算")]
+#[command(
+    name = "zwyun",
+    version,
+    about = "松江区市级政务云:申请表校验、协议生成、收件处理与年度结算"
+)]
 pub struct Args {
     /// 账本(SQLite)文件
     #[arg(long, global = true, env = "ZWYUN_LEDGER", default_value = "zwyun.db")]
@@ -146,12 +150,16 @@ pub fn run(args: Args) -> u8 {
         Err(e) => return fail(format!("校验规则有误:{e}")),
     };
     let result = match args.command {
-        Command::Validate { files, format, report } => {
-            cmd_validate(&files, format, report.as_deref(), &schemas, &args.ledger)
-        }
-        Command::Approve { file, replace, effective } => {
-            cmd_approve(&file, replace, effective, &schemas, &args.ledger)
-        }
+        Command::Validate {
+            files,
+            format,
+            report,
+        } => cmd_validate(&files, format, report.as_deref(), &schemas, &args.ledger),
+        Command::Approve {
+            file,
+            replace,
+            effective,
+        } => cmd_approve(&file, replace, effective, &schemas, &args.ledger),
         Command::Blank { form, output } => {
             let kind = match form {
                 BlankForm::Annex1 => FormKind::Annex1,
@@ -164,12 +172,21 @@ pub fn run(args: Args) -> u8 {
                 })
                 .map_err(|e| e.to_string())
         }
-        Command::Deadline { signed, days, format } => {
-            settle::commands::deadline(signed, days, format, &schemas, args.schemas.as_deref())
-        }
+        Command::Deadline {
+            signed,
+            days,
+            format,
+        } => settle::commands::deadline(signed, days, format, &schemas, args.schemas.as_deref()),
         Command::Ledger(cmd) => run_ledger(cmd, &schemas, &args.ledger, args.schemas.as_deref()),
-        Command::Assess { file, format, out } => settle::commands::assess(&file, format, out.as_deref()),
-        Command::Settle { year, assessments, prices, out } => settle::commands::settle_year(
+        Command::Assess { file, format, out } => {
+            settle::commands::assess(&file, format, out.as_deref())
+        }
+        Command::Settle {
+            year,
+            assessments,
+            prices,
+            out,
+        } => settle::commands::settle_year(
             year,
             &assessments,
             prices.as_deref(),
@@ -182,11 +199,18 @@ pub fn run(args: Args) -> u8 {
     result.unwrap_or_else(fail)
 }
 
-fn run_ledger(cmd: LedgerCommand, schemas: &Schemas, ledger: &Path, dir: Option<&Path>) -> Result<u8, String> {
+fn run_ledger(
+    cmd: LedgerCommand,
+    schemas: &Schemas,
+    ledger: &Path,
+    dir: Option<&Path>,
+) -> Result<u8, String> {
     match cmd {
-        LedgerCommand::TestSigned { project, date, months } => {
-            settle::commands::test_signed(&project, date, months, schemas, ledger, dir)
-        }
+        LedgerCommand::TestSigned {
+            project,
+            date,
+            months,
+        } => settle::commands::test_signed(&project, date, months, schemas, ledger, dir),
         LedgerCommand::FormalSigned { project, date } => {
             settle::commands::formal_signed(&project, date, schemas, ledger, dir)
         }
@@ -274,9 +298,15 @@ fn cmd_approve(
     }
     match &outcome.model {
         Some(crate::model::Form::Annex1(app)) => {
-            ledger.approve_application(app, replace).map_err(|e| e.to_string())?;
+            ledger
+                .approve_application(app, replace)
+                .map_err(|e| e.to_string())?;
             let label = app.header.project_key().label();
-            println!("已登记项目“{label}”的批准配额({} 类主机,{} 项服务)。", app.config.hosts.len(), app.config.services.len());
+            println!(
+                "已登记项目“{label}”的批准配额({} 类主机,{} 项服务)。",
+                app.config.hosts.len(),
+                app.config.services.len()
+            );
         }
         Some(crate::model::Form::Annex4(change)) => {
             let project = projects
@@ -289,7 +319,10 @@ fn cmd_approve(
                 .approve_change(project.id, date, &source, &config)
                 .map_err(|e| e.to_string())?;
             print!("{}", report::change_table(&outcome.changes));
-            println!("已登记项目“{}”的资源变更,自 {date} 起生效。", project.label());
+            println!(
+                "已登记项目“{}”的资源变更,自 {date} 起生效。",
+                project.label()
+            );
         }
         None => unreachable!("a valid outcome always has a model"),
     }

@@ -103,13 +103,19 @@ impl AssessmentInput {
     /// Reads the YAML mapping; every problem names its key.
     pub fn parse(file: &str, text: &str) -> Result<AssessmentInput, String> {
         let value: Value = serde_yaml::from_str(text).map_err(|e| {
-            let at = e.location().map(|l| format!(":{}:{}", l.line(), l.column())).unwrap_or_default();
+            let at = e
+                .location()
+                .map(|l| format!(":{}:{}", l.line(), l.column()))
+                .unwrap_or_default();
             format!("{file}{at}: 格式错误:{e}")
         })?;
-        let map = value.as_mapping().ok_or(format!("{file}: 考核表应为“键: 值”的列表"))?;
+        let map = value
+            .as_mapping()
+            .ok_or(format!("{file}: 考核表应为“键: 值”的列表"))?;
         check_keys(file, map)?;
         let get = |key: &str| map.get(key).ok_or(format!("{file}: 缺少 {key}"));
-        let provider = text_value(get("provider")?).ok_or(format!("{file}: provider 应为服务商名称"))?;
+        let provider =
+            text_value(get("provider")?).ok_or(format!("{file}: provider 应为服务商名称"))?;
         let year = get("year")?
             .as_i64()
             .and_then(|y| i32::try_from(y).ok())
@@ -204,16 +210,31 @@ fn text_value(v: &Value) -> Option<String> {
 }
 
 fn count(file: &str, ind: &Indicator, v: &Value) -> Result<u32, String> {
-    let bad = || format!("{file}: {}({})应为发生次数,即 0 或正整数,实际为 {}", ind.code, ind.name, show(v));
+    let bad = || {
+        format!(
+            "{file}: {}({})应为发生次数,即 0 或正整数,实际为 {}",
+            ind.code,
+            ind.name,
+            show(v)
+        )
+    };
     match v {
-        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(bad),
+        Value::Number(n) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(bad),
         Value::String(s) => s.trim().parse::<u32>().map_err(|_| bad()),
         _ => Err(bad()),
     }
 }
 
 fn satisfaction(file: &str, v: &Value) -> Result<Decimal, String> {
-    let bad = || format!("{file}: H1(云服务满意率)应为 0 到 100 之间的百分数,如 92.5,实际为 {}", show(v));
+    let bad = || {
+        format!(
+            "{file}: H1(云服务满意率)应为 0 到 100 之间的百分数,如 92.5,实际为 {}",
+            show(v)
+        )
+    };
     let text = match v {
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.trim().trim_end_matches('%').trim().to_string(),
@@ -231,7 +252,10 @@ fn show(v: &Value) -> String {
         Value::Null => "空".to_string(),
         Value::String(s) => format!("“{s}”"),
         Value::Number(n) => n.to_string(),
-        other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
     }
 }
 
@@ -241,7 +265,12 @@ impl Assessment {
         let items: serde_json::Map<String, serde_json::Value> = self
             .items
             .iter()
-            .map(|(code, s)| (code.to_string(), serde_json::Value::String(s.normalize().to_string())))
+            .map(|(code, s)| {
+                (
+                    code.to_string(),
+                    serde_json::Value::String(s.normalize().to_string()),
+                )
+            })
             .collect();
         serde_json::json!({
             "provider": self.provider,

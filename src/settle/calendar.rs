@@ -131,13 +131,20 @@ fn check_day(file: &str, years: &BTreeSet<i32>, day: &SpecialDay) -> Result<(), 
     if !years.contains(&day.date.year()) {
         return Err(ConfigError::new(
             file,
-            format!("{} 所在的 {} 年不在 years 中;请把该年加入 years", day.date, day.date.year()),
+            format!(
+                "{} 所在的 {} 年不在 years 中;请把该年加入 years",
+                day.date,
+                day.date.year()
+            ),
         ));
     }
     if day.kind == DayKind::Workday && !is_weekend(day.date) {
         return Err(ConfigError::new(
             file,
-            format!("{} 不是周六或周日,不能作为调休上班日(workday);请核对日期", day.date),
+            format!(
+                "{} 不是周六或周日,不能作为调休上班日(workday);请核对日期",
+                day.date
+            ),
         ));
     }
     Ok(())
@@ -157,7 +164,10 @@ mod tests {
 
     #[test]
     fn national_day_2026() {
-        assert_eq!(builtin().add_working_days(d("2026-09-30"), 5).unwrap(), d("2026-10-13"));
+        assert_eq!(
+            builtin().add_working_days(d("2026-09-30"), 5).unwrap(),
+            d("2026-10-13")
+        );
     }
 
     #[test]

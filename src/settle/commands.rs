@@ -17,12 +17,23 @@ use crate::ledger::{Agreement, AgreementKind, Ledger};
 use crate::schema::Schemas;
 
 /// `zwyun deadline`.
-pub fn deadline(signed: NaiveDate, days: Option<u32>, format: Format, schemas: &Schemas, dir: Option<&Path>) -> Result<u8, String> {
+pub fn deadline(
+    signed: NaiveDate,
+    days: Option<u32>,
+    format: Format,
+    schemas: &Schemas,
+    dir: Option<&Path>,
+) -> Result<u8, String> {
     let calendar = Calendar::load(dir).map_err(|e| e.to_string())?;
     let days = days.unwrap_or(schemas.policy.delivery_working_days);
-    let due = calendar.add_working_days(signed, days).map_err(|e| e.to_string())?;
+    let due = calendar
+        .add_working_days(signed, days)
+        .map_err(|e| e.to_string())?;
     match format {
-        Format::Json => println!("{}", serde_json::json!({"signed": signed.to_string(), "days": days, "due": due.to_string()})),
+        Format::Json => println!(
+            "{}",
+            serde_json::json!({"signed": signed.to_string(), "days": days, "due": due.to_string()})
+        ),
         Format::Text => println!("{signed} 签订,{days} 个工作日内(签订当日不计):最迟 {due}"),
     }
     Ok(EXIT_OK)
@@ -36,10 +47,20 @@ pub fn test_period_end(signed: NaiveDate, months: u32) -> Option<NaiveDate> {
 }
 
 /// `zwyun ledger test-signed`.
-pub fn test_signed(code: &str, date: NaiveDate, months: u32, schemas: &Schemas, ledger_path: &Path, dir: Option<&Path>) -> Result<u8, String> {
+pub fn test_signed(
+    code: &str,
+    date: NaiveDate,
+    months: u32,
+    schemas: &Schemas,
+    ledger_path: &Path,
+    dir: Option<&Path>,
+) -> Result<u8, String> {
     let range = &schemas.policy.test_months;
     if !(range.min..=range.max).contains(&months) {
-        return Err(format!("测试期限应为 {} 至 {} 个月(细则 五(二)),实际为 {months}", range.min, range.max));
+        return Err(format!(
+            "测试期限应为 {} 至 {} 个月(细则 五(二)),实际为 {months}",
+            range.min, range.max
+        ));
     }
     let ledger = Ledger::open(ledger_path).map_err(|e| e.to_string())?;
     let project = ledger.find_by_code(code).map_err(|e| e.to_string())?;
@@ -49,23 +70,45 @@ pub fn test_signed(code: &str, date: NaiveDate, months: u32, schemas: &Schemas, 
     }
     let ends = test_period_end(date, months).ok_or("测试期结束日期超出范围")?;
     let due = delivery_due(date, schemas, dir)?;
-    let agreement = Agreement { kind: AgreementKind::Test, signed: date, months: Some(months), ends: Some(ends) };
-    ledger.record_agreement(project.id, &agreement).map_err(|e| e.to_string())?;
+    let agreement = Agreement {
+        kind: AgreementKind::Test,
+        signed: date,
+        months: Some(months),
+        ends: Some(ends),
+    };
+    ledger
+        .record_agreement(project.id, &agreement)
+        .map_err(|e| e.to_string())?;
     println!("已登记项目 {} 的测试协议:{date} 签订,测试期 {months} 个月,至 {ends} 届满(测试资源不纳入计量)。", project.label());
-    println!("服务商“{}”应在 {due} 前(含当日)完成全部测试资源的发放({} 个工作日)。", project.provider, schemas.policy.delivery_working_days);
+    println!(
+        "服务商“{}”应在 {due} 前(含当日)完成全部测试资源的发放({} 个工作日)。",
+        project.provider, schemas.policy.delivery_working_days
+    );
     Ok(EXIT_OK)
 }
 
 /// `zwyun ledger formal-signed`.
-pub fn formal_signed(code: &str, date: NaiveDate, schemas: &Schemas, ledger_path: &Path, dir: Option<&Path>) -> Result<u8, String> {
+pub fn formal_signed(
+    code: &str,
+    date: NaiveDate,
+    schemas: &Schemas,
+    ledger_path: &Path,
+    dir: Option<&Path>,
+) -> Result<u8, String> {
     let ledger = Ledger::open(ledger_path).map_err(|e| e.to_string())?;
     let project = ledger.find_by_code(code).map_err(|e| e.to_string())?;
     if let Some(refusal) = existing(&ledger, project.id, AgreementKind::Formal)? {
         eprintln!("zwyun: 未登记:项目 {} {refusal}", project.label());
         return Ok(EXIT_PROBLEMS);
     }
-    let test = ledger.agreement(project.id, AgreementKind::Test).map_err(|e| e.to_string())?;
-    if let Some(ends) = test.as_ref().and_then(|t| t.ends).filter(|ends| date <= *ends) {
+    let test = ledger
+        .agreement(project.id, AgreementKind::Test)
+        .map_err(|e| e.to_string())?;
+    if let Some(ends) = test
+        .as_ref()
+        .and_then(|t| t.ends)
+        .filter(|ends| date <= *ends)
+    {
         let earliest = ends.succ_opt().unwrap_or(ends);
         eprintln!(
             "zwyun: 未登记:项目 {} 的测试期至 {ends} 届满,正式协议须在测试期满后签订(最早 {earliest});{date} 尚在测试期内(细则 五(三))。",
@@ -74,18 +117,35 @@ pub fn formal_signed(code: &str, date: NaiveDate, schemas: &Schemas, ledger_path
         return Ok(EXIT_PROBLEMS);
     }
     let due = delivery_due(date, schemas, dir)?;
-    let agreement = Agreement { kind: AgreementKind::Formal, signed: date, months: None, ends: None };
-    ledger.record_agreement(project.id, &agreement).map_err(|e| e.to_string())?;
-    println!("已登记项目 {} 的正式协议:{date} 签订,自该日起租并纳入计量。", project.label());
+    let agreement = Agreement {
+        kind: AgreementKind::Formal,
+        signed: date,
+        months: None,
+        ends: None,
+    };
+    ledger
+        .record_agreement(project.id, &agreement)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "已登记项目 {} 的正式协议:{date} 签订,自该日起租并纳入计量。",
+        project.label()
+    );
     if test.is_none() {
         println!("(该项目未登记测试协议。)");
     }
-    println!("服务商“{}”应在 {due} 前(含当日)完成正式资源的发放或调整({} 个工作日)。", project.provider, schemas.policy.delivery_working_days);
+    println!(
+        "服务商“{}”应在 {due} 前(含当日)完成正式资源的发放或调整({} 个工作日)。",
+        project.provider, schemas.policy.delivery_working_days
+    );
     Ok(EXIT_OK)
 }
 
 /// Why a new agreement of `kind` cannot be recorded, if it cannot.
-fn existing(ledger: &Ledger, project_id: i64, kind: AgreementKind) -> Result<Option<String>, String> {
+fn existing(
+    ledger: &Ledger,
+    project_id: i64,
+    kind: AgreementKind,
+) -> Result<Option<String>, String> {
     let all = ledger.agreements(project_id).map_err(|e| e.to_string())?;
     let formal = all.iter().find(|a| a.kind == AgreementKind::Formal);
     let same = all.iter().find(|a| a.kind == kind);
@@ -96,7 +156,11 @@ fn existing(ledger: &Ledger, project_id: i64, kind: AgreementKind) -> Result<Opt
     })
 }
 
-fn delivery_due(date: NaiveDate, schemas: &Schemas, dir: Option<&Path>) -> Result<NaiveDate, String> {
+fn delivery_due(
+    date: NaiveDate,
+    schemas: &Schemas,
+    dir: Option<&Path>,
+) -> Result<NaiveDate, String> {
     let calendar = Calendar::load(dir).map_err(|e| e.to_string())?;
     calendar
         .add_working_days(date, schemas.policy.delivery_working_days)
@@ -117,7 +181,8 @@ pub fn assess(file: &Path, format: Format, out: Option<&Path>) -> Result<u8, Str
         Format::Text => print!("{}", assessment_text(&input, &scored)),
     }
     if let Some(out) = out {
-        workbook::write_assessment(&input, &scored, out).map_err(|e| format!("无法写出 {}:{e}", out.display()))?;
+        workbook::write_assessment(&input, &scored, out)
+            .map_err(|e| format!("无法写出 {}:{e}", out.display()))?;
         eprintln!("已写出考核表:{}", out.display());
     }
     Ok(EXIT_OK)
@@ -127,19 +192,37 @@ type Scored = (AssessmentInput, Assessment);
 
 /// Outer error: the file cannot be read (exit 2); inner: its content is wrong (exit 1).
 fn read_assessment(file: &Path) -> Result<Result<Scored, String>, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("无法读取 {}:{e}", file.display()))?;
-    Ok(AssessmentInput::parse(&file.display().to_string(), &text).map(|input| {
-        let scored = input.score();
-        (input, scored)
-    }))
+    let text =
+        std::fs::read_to_string(file).map_err(|e| format!("无法读取 {}:{e}", file.display()))?;
+    Ok(
+        AssessmentInput::parse(&file.display().to_string(), &text).map(|input| {
+            let scored = input.score();
+            (input, scored)
+        }),
+    )
 }
 
 fn assessment_text(input: &AssessmentInput, a: &Assessment) -> String {
-    let mut s = format!("{}\n服务商:{}  考核年度:{}\n", workbook::ASSESSMENT_TITLE, a.provider, a.year);
+    let mut s = format!(
+        "{}\n服务商:{}  考核年度:{}\n",
+        workbook::ASSESSMENT_TITLE,
+        a.provider,
+        a.year
+    );
     for (ind, (code, score)) in INDICATORS.iter().zip(&a.items) {
-        s += &format!("  {}({code})  分值 {:>2}  考核情况 {:<8}  得分 {score}\n", ind.name, ind.weight, input.observed(code));
+        s += &format!(
+            "  {}({code})  分值 {:>2}  考核情况 {:<8}  得分 {score}\n",
+            ind.name,
+            ind.weight,
+            input.observed(code)
+        );
     }
-    s += &format!("总体得分:{}\n扣减比例:{}\n{}\n", a.score, percent(a.deduction_rate), result_sentence(a));
+    s += &format!(
+        "总体得分:{}\n扣减比例:{}\n{}\n",
+        a.score,
+        percent(a.deduction_rate),
+        result_sentence(a)
+    );
     s
 }
 
@@ -154,7 +237,8 @@ pub fn settle_year(
     dir: Option<&Path>,
 ) -> Result<u8, String> {
     let service_year = ServiceYear::new(year).ok_or(format!("服务年度 {year} 无效"))?;
-    let prices = PriceList::load(prices_file, dir, &schemas.catalogue).map_err(|e| e.to_string())?;
+    let prices =
+        PriceList::load(prices_file, dir, &schemas.catalogue).map_err(|e| e.to_string())?;
     let assessments = match load_assessments(assessment_paths, year)? {
         Ok(list) => list,
         Err(problem) => {
@@ -163,13 +247,23 @@ pub fn settle_year(
         }
     };
     if !ledger_path.exists() {
-        return Err(format!("账本 {} 不存在;请先用 zwyun approve 登记项目", ledger_path.display()));
+        return Err(format!(
+            "账本 {} 不存在;请先用 zwyun approve 登记项目",
+            ledger_path.display()
+        ));
     }
     let ledger = Ledger::open(ledger_path).map_err(|e| e.to_string())?;
-    let settlement = settle(&ledger, service_year, &prices, &schemas.catalogue, &assessments)?;
+    let settlement = settle(
+        &ledger,
+        service_year,
+        &prices,
+        &schemas.catalogue,
+        &assessments,
+    )?;
     let default_out = PathBuf::from(format!("{SETTLEMENT_TITLE}-{year}.xlsx"));
     let out = out.unwrap_or(&default_out);
-    workbook::write_settlement(&settlement, out).map_err(|e| format!("无法写出 {}:{e}", out.display()))?;
+    workbook::write_settlement(&settlement, out)
+        .map_err(|e| format!("无法写出 {}:{e}", out.display()))?;
     print!("{}", settlement_text(&settlement));
     println!("已写出结算工作簿(草稿):{}", out.display());
     Ok(EXIT_OK)
@@ -178,10 +272,17 @@ pub fn settle_year(
 /// Assessment files given, or the `.yaml`/`.yml` files of folders given;
 /// files of other years found in a folder are skipped, given by name they
 /// are an error.
-fn load_assessments(paths: &[PathBuf], year: i32) -> Result<Result<Vec<Assessment>, String>, String> {
+fn load_assessments(
+    paths: &[PathBuf],
+    year: i32,
+) -> Result<Result<Vec<Assessment>, String>, String> {
     let mut list: Vec<Assessment> = Vec::new();
     for path in paths {
-        let (files, named) = if path.is_dir() { (yaml_files(path)?, false) } else { (vec![path.clone()], true) };
+        let (files, named) = if path.is_dir() {
+            (yaml_files(path)?, false)
+        } else {
+            (vec![path.clone()], true)
+        };
         for file in files {
             let (_, a) = match read_assessment(&file)? {
                 Ok(pair) => pair,
@@ -189,13 +290,21 @@ fn load_assessments(paths: &[PathBuf], year: i32) -> Result<Result<Vec<Assessmen
             };
             if a.year != year {
                 if named {
-                    return Ok(Err(format!("{}: 考核年度为 {},与结算的服务年度 {year} 不符", file.display(), a.year)));
+                    return Ok(Err(format!(
+                        "{}: 考核年度为 {},与结算的服务年度 {year} 不符",
+                        file.display(),
+                        a.year
+                    )));
                 }
                 eprintln!("跳过 {}(考核年度 {})", file.display(), a.year);
                 continue;
             }
             if list.iter().any(|b| b.provider == a.provider) {
-                return Ok(Err(format!("{}: 服务商“{}”的 {year} 年度考核结果重复", file.display(), a.provider)));
+                return Ok(Err(format!(
+                    "{}: 服务商“{}”的 {year} 年度考核结果重复",
+                    file.display(),
+                    a.provider
+                )));
             }
             list.push(a);
         }
@@ -204,7 +313,8 @@ fn load_assessments(paths: &[PathBuf], year: i32) -> Result<Result<Vec<Assessmen
 }
 
 fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("无法读取目录 {}:{e}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("无法读取目录 {}:{e}", dir.display()))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
@@ -214,7 +324,12 @@ fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 fn settlement_text(s: &Settlement) -> String {
-    let mut out = format!("{} {}\n{}\n", SETTLEMENT_TITLE, s.year.label(), s.price_notice);
+    let mut out = format!(
+        "{} {}\n{}\n",
+        SETTLEMENT_TITLE,
+        s.year.label(),
+        s.price_notice
+    );
     for p in &s.providers {
         out += &format!(
             "{}:{} 个项目,结算金额 {} 元;{};扣减 {} 元;应付 {} 元\n",
@@ -226,7 +341,12 @@ fn settlement_text(s: &Settlement) -> String {
             p.net
         );
     }
-    out += &format!("合计:结算金额 {} 元,扣减 {} 元,应付 {} 元\n", s.gross(), s.deduction(), s.net());
+    out += &format!(
+        "合计:结算金额 {} 元,扣减 {} 元,应付 {} 元\n",
+        s.gross(),
+        s.deduction(),
+        s.net()
+    );
     for note in &s.notes {
         out += &format!("说明:{note}\n");
     }

@@ -69,12 +69,26 @@ pub fn days(start: NaiveDate, end: NaiveDate) -> i64 {
 
 /// The amount of a line: month prices × days × 12 ÷ days of the service
 /// year, year prices × days ÷ days of the service year; then to the fen.
-pub fn amount(quantity: Decimal, price: Decimal, period: Period, days: i64, year_days: i64) -> Decimal {
+pub fn amount(
+    quantity: Decimal,
+    price: Decimal,
+    period: Period,
+    days: i64,
+    year_days: i64,
+) -> Decimal {
     let months = match period {
         Period::Month => Decimal::from(12),
         Period::Year => Decimal::ONE,
     };
     fen(quantity * price * Decimal::from(days) * months / Decimal::from(year_days))
+}
+
+/// A project's metered year.
+#[derive(Debug, Clone, Default)]
+pub struct Metered {
+    pub lines: Vec<Line>,
+    /// Things the reader should check (host disks not covered by catalogue items).
+    pub warnings: Vec<String>,
 }
 
 /// The lines of one project in `year`; `formal` is the signing date of its
@@ -85,15 +99,43 @@ pub fn meter(
     year: &ServiceYear,
     prices: &PriceList,
     catalogue: &Catalogue,
-) -> Result<Vec<Line>, String> {
+) -> Result<Metered, String> {
     let segments = segments(versions, formal, year);
     let mut lines = Vec::new();
     for key in resource_keys(&segments, catalogue) {
+        if prices.included.contains_key(&key) {
+            continue;
+        }
         for (start, end, quantity) in runs(&segments, &key) {
             lines.extend(priced(&key, quantity, start, end, year, prices, catalogue)?);
         }
     }
-    Ok(lines)
+    let warnings = uncovered_disks(&segments, prices, catalogue);
+    Ok(Metered { lines, warnings })
+}
+
+/// Host disk capacity beyond the catalogue items that bill it.
+fn uncovered_disks(segments: &[Segment], prices: &PriceList, catalogue: &Catalogue) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in segments {
+        for (host_key, items) in &prices.included {
+            let host = s.totals.get(host_key).copied().unwrap_or_default();
+            let billed: Decimal = items.iter().filter_map(|k| s.totals.get(k)).sum();
+            if host > billed {
+                let w = format!(
+                    "{} 至 {}:{}合计 {},多于服务目录中按类型计费的 {},差额 {} 未计费,请核对",
+                    s.start,
+                    s.end,
+                    catalogue.resource_name(host_key),
+                    host.normalize(),
+                    billed.normalize(),
+                    (host - billed).normalize()
+                );
+                out.push(w);
+            }
+        }
+    }
+    out
 }
 
 /// Each version is in force from its `effective` date (the first from the
@@ -130,7 +172,11 @@ fn resource_keys(segments: &[Segment], catalogue: &Catalogue) -> Vec<String> {
             }
         }
     }
-    keys.retain(|k| segments.iter().any(|s| s.totals.get(k).is_some_and(|q| !q.is_zero())));
+    keys.retain(|k| {
+        segments
+            .iter()
+            .any(|s| s.totals.get(k).is_some_and(|q| !q.is_zero()))
+    });
     keys
 }
 
@@ -202,7 +248,13 @@ mod tests {
 
     #[test]
     fn amounts_prorate_by_day() {
-        let full = amount(Decimal::from(16), Decimal::from(60), Period::Month, 365, 365);
+        let full = amount(
+            Decimal::from(16),
+            Decimal::from(60),
+            Period::Month,
+            365,
+            365,
+        );
         assert_eq!(full.to_string(), "11520.00");
         // 1 × 12000 × 184 / 365 = 6049.3150… → 6049.32
         let part = amount(Decimal::ONE, Decimal::from(12000), Period::Year, 184, 365);

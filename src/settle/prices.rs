@@ -1,6 +1,7 @@
 //! The price catalogue (`schemas/prices.yaml`): unit price per resource
 //! key, per month or year, valid from a date.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -45,6 +46,10 @@ pub struct PriceList {
     #[serde(default)]
     pub sample: bool,
     pub title: String,
+    /// Host resources billed through catalogue items (host key → items),
+    /// never priced on their own.
+    #[serde(default)]
+    pub included: BTreeMap<String, Vec<String>>,
     pub items: Vec<Price>,
     #[serde(skip)]
     pub file: String,
@@ -53,11 +58,16 @@ pub struct PriceList {
 impl PriceList {
     /// Loads `prices.yaml` from `file`, or from `dir` (or `./schemas`), else
     /// the built-in sample.
-    pub fn load(file: Option<&Path>, dir: Option<&Path>, catalogue: &Catalogue) -> Result<PriceList, ConfigError> {
+    pub fn load(
+        file: Option<&Path>,
+        dir: Option<&Path>,
+        catalogue: &Catalogue,
+    ) -> Result<PriceList, ConfigError> {
         let (name, text) = match file {
             Some(f) => {
                 let name = f.display().to_string();
-                let text = std::fs::read_to_string(f).map_err(|e| ConfigError::new(&name, format!("无法读取:{e}")))?;
+                let text = std::fs::read_to_string(f)
+                    .map_err(|e| ConfigError::new(&name, format!("无法读取:{e}")))?;
                 (name, text)
             }
             None => super::data_file(dir, "prices.yaml", EMBEDDED)?,
@@ -69,16 +79,26 @@ impl PriceList {
     }
 
     fn check(&self, catalogue: &Catalogue) -> Result<(), ConfigError> {
-        for p in &self.items {
-            let known = HOST_RESOURCES.iter().any(|(k, _)| *k == p.key) || catalogue.get(&p.key).is_some();
+        let included = self
+            .included
+            .iter()
+            .flat_map(|(k, items)| std::iter::once(k).chain(items));
+        for key in included.chain(self.items.iter().map(|p| &p.key)) {
+            let known =
+                HOST_RESOURCES.iter().any(|(k, _)| k == key) || catalogue.get(key).is_some();
             if !known {
                 return Err(ConfigError::new(
                     &self.file,
-                    format!("未知的资源 key: {}(应为 host.cpu 等主机资源或服务目录中的 key)", p.key),
+                    format!("未知的资源 key: {key}(应为 host.cpu 等主机资源或服务目录中的 key)"),
                 ));
             }
+        }
+        for p in &self.items {
             if p.price < Decimal::ZERO {
-                return Err(ConfigError::new(&self.file, format!("{} 的单价不能为负数", p.key)));
+                return Err(ConfigError::new(
+                    &self.file,
+                    format!("{} 的单价不能为负数", p.key),
+                ));
             }
             let twins = self
                 .items
@@ -88,7 +108,10 @@ impl PriceList {
             if twins > 1 {
                 return Err(ConfigError::new(
                     &self.file,
-                    format!("{} 自 {} 起有两条单价;同一日期只能有一条", p.key, p.valid_from),
+                    format!(
+                        "{} 自 {} 起有两条单价;同一日期只能有一条",
+                        p.key, p.valid_from
+                    ),
                 ));
             }
         }
@@ -118,7 +141,10 @@ impl PriceList {
     /// How to say where the prices come from.
     pub fn notice(&self) -> String {
         if self.sample {
-            format!("单价:{}——示例价格,仅供演示,正式结算前须按市政务云服务目录替换 {}", self.title, self.file)
+            format!(
+                "单价:{}——示例价格,仅供演示,正式结算前须按市政务云服务目录替换 {}",
+                self.title, self.file
+            )
         } else {
             format!("单价:{}({})", self.title, self.file)
         }
@@ -134,9 +160,18 @@ mod tests {
         let text = "title: t\nitems:\n  - {key: host.cpu, unit: 核, period: month, price: \"60\", valid_from: 2022-07-01}\n  - {key: host.cpu, unit: 核, period: month, price: \"50\", valid_from: 2027-01-01}\n";
         let list: PriceList = parse_yaml("p.yaml", text).unwrap();
         let d = |s: &str| s.parse::<NaiveDate>().unwrap();
-        assert_eq!(list.on("host.cpu", d("2026-12-31")).unwrap().price, Decimal::from(60));
-        assert_eq!(list.on("host.cpu", d("2027-01-01")).unwrap().price, Decimal::from(50));
+        assert_eq!(
+            list.on("host.cpu", d("2026-12-31")).unwrap().price,
+            Decimal::from(60)
+        );
+        assert_eq!(
+            list.on("host.cpu", d("2027-01-01")).unwrap().price,
+            Decimal::from(50)
+        );
         assert!(list.on("host.cpu", d("2022-06-30")).is_none());
-        assert_eq!(list.changes("host.cpu", d("2026-07-01"), d("2027-06-30")), vec![d("2027-01-01")]);
+        assert_eq!(
+            list.changes("host.cpu", d("2026-07-01"), d("2027-06-30")),
+            vec![d("2027-01-01")]
+        );
     }
 }

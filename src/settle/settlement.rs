@@ -7,9 +7,9 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::assess::Assessment;
-use super::{fen, sum_fen};
 use super::meter::{meter, Line, ServiceYear};
 use super::prices::PriceList;
+use super::{fen, sum_fen};
 use crate::ledger::{AgreementKind, Ledger};
 use crate::schema::Catalogue;
 
@@ -44,9 +44,15 @@ pub struct ProviderTotal {
 }
 
 impl ProviderTotal {
-    fn new(provider: &str, bills: &[&ProjectBill], assessment: Option<&Assessment>) -> ProviderTotal {
+    fn new(
+        provider: &str,
+        bills: &[&ProjectBill],
+        assessment: Option<&Assessment>,
+    ) -> ProviderTotal {
         let gross = sum_fen(bills.iter().map(|b| b.total()));
-        let rate = assessment.map(|a| a.deduction_rate).unwrap_or(Decimal::new(0, 2));
+        let rate = assessment
+            .map(|a| a.deduction_rate)
+            .unwrap_or(Decimal::new(0, 2));
         let deduction = fen(gross * rate);
         ProviderTotal {
             provider: provider.to_string(),
@@ -62,7 +68,11 @@ impl ProviderTotal {
     /// What the summary says about the assessment.
     pub fn remark(&self) -> String {
         match &self.assessment {
-            Some(a) => format!("考核得分 {},扣除结算金额的 {}", a.score, super::assess::percent(a.deduction_rate)),
+            Some(a) => format!(
+                "考核得分 {},扣除结算金额的 {}",
+                a.score,
+                super::assess::percent(a.deduction_rate)
+            ),
             None => "未提供考核结果,暂不扣减".to_string(),
         }
     }
@@ -104,24 +114,40 @@ pub fn settle(
     let mut notes = Vec::new();
     let projects = ledger.projects().map_err(|e| e.to_string())?;
     for p in projects.all() {
-        let Some(formal) = ledger.agreement(p.id, AgreementKind::Formal).map_err(|e| e.to_string())? else {
-            notes.push(format!("项目 {} 未登记正式协议,不计量(测试资源不纳入计量)", p.label()));
+        let Some(formal) = ledger
+            .agreement(p.id, AgreementKind::Formal)
+            .map_err(|e| e.to_string())?
+        else {
+            notes.push(format!(
+                "项目 {} 未登记正式协议,不计量(测试资源不纳入计量)",
+                p.label()
+            ));
             continue;
         };
         if formal.signed > year.end {
-            notes.push(format!("项目 {} 的正式协议签订于 {},不在本服务年度内", p.label(), formal.signed));
+            notes.push(format!(
+                "项目 {} 的正式协议签订于 {},不在本服务年度内",
+                p.label(),
+                formal.signed
+            ));
             continue;
         }
         let versions = ledger.configs(p.id).map_err(|e| e.to_string())?;
-        let lines = meter(&versions, formal.signed, &year, prices, catalogue)
+        let metered = meter(&versions, formal.signed, &year, prices, catalogue)
             .map_err(|e| format!("项目 {}:{e}", p.label()))?;
+        notes.extend(
+            metered
+                .warnings
+                .iter()
+                .map(|w| format!("项目 {}:{w}", p.label())),
+        );
         bills.push(ProjectBill {
             label: p.label(),
             unit: p.unit.clone(),
             name: p.name.clone(),
             provider: p.provider.clone(),
             formal_signed: formal.signed,
-            lines,
+            lines: metered.lines,
         });
     }
     let providers = provider_totals(&bills, assessments, &mut notes);
@@ -134,14 +160,21 @@ pub fn settle(
     })
 }
 
-fn provider_totals(bills: &[ProjectBill], assessments: &[Assessment], notes: &mut Vec<String>) -> Vec<ProviderTotal> {
+fn provider_totals(
+    bills: &[ProjectBill],
+    assessments: &[Assessment],
+    notes: &mut Vec<String>,
+) -> Vec<ProviderTotal> {
     let mut by_provider: BTreeMap<&str, Vec<&ProjectBill>> = BTreeMap::new();
     for b in bills {
         by_provider.entry(&b.provider).or_default().push(b);
     }
     for a in assessments {
         if !by_provider.contains_key(a.provider.as_str()) {
-            notes.push(format!("考核结果中的服务商“{}”在本服务年度没有计量的项目,未使用", a.provider));
+            notes.push(format!(
+                "考核结果中的服务商“{}”在本服务年度没有计量的项目,未使用",
+                a.provider
+            ));
         }
     }
     by_provider
@@ -149,7 +182,9 @@ fn provider_totals(bills: &[ProjectBill], assessments: &[Assessment], notes: &mu
         .map(|(provider, list)| {
             let assessment = assessments.iter().find(|a| a.provider == *provider);
             if assessment.is_none() {
-                notes.push(format!("服务商“{provider}”未提供考核结果:扣减比例按 0 计,暂不扣减"));
+                notes.push(format!(
+                    "服务商“{provider}”未提供考核结果:扣减比例按 0 计,暂不扣减"
+                ));
             }
             ProviderTotal::new(provider, list, assessment)
         })

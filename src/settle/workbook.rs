@@ -31,8 +31,15 @@ impl Styles {
     fn new() -> Styles {
         let cell = Format::new().set_border(FormatBorder::Thin);
         Styles {
-            title: Format::new().set_bold().set_font_size(16).set_align(FormatAlign::Center),
-            header: cell.clone().set_bold().set_align(FormatAlign::Center).set_text_wrap(),
+            title: Format::new()
+                .set_bold()
+                .set_font_size(16)
+                .set_align(FormatAlign::Center),
+            header: cell
+                .clone()
+                .set_bold()
+                .set_align(FormatAlign::Center)
+                .set_text_wrap(),
             text: cell.clone().set_text_wrap(),
             money: cell.clone().set_num_format("#,##0.00"),
             number: cell.clone().set_num_format("0.####"),
@@ -45,7 +52,12 @@ fn num(d: Decimal) -> f64 {
     d.to_f64().unwrap_or_default()
 }
 
-fn header_row(ws: &mut Worksheet, row: u32, headers: &[&str], st: &Styles) -> Result<(), XlsxError> {
+fn header_row(
+    ws: &mut Worksheet,
+    row: u32,
+    headers: &[&str],
+    st: &Styles,
+) -> Result<(), XlsxError> {
     for (c, h) in headers.iter().enumerate() {
         ws.write_string_with_format(row, c as u16, *h, &st.header)?;
     }
@@ -69,11 +81,29 @@ fn summary_sheet(ws: &mut Worksheet, s: &Settlement, st: &Styles) -> Result<(), 
     ws.set_name(SUMMARY_SHEET)?;
     let title = format!("{} {} 服务年度结算(草稿)", SETTLEMENT_TITLE, s.year.year);
     ws.merge_range(0, 0, 0, 7, &title, &st.title)?;
-    ws.write_string(1, 0, format!("服务年度:{} 至 {},共 {} 天", s.year.start, s.year.end, s.year.days()))?;
+    ws.write_string(
+        1,
+        0,
+        format!(
+            "服务年度:{} 至 {},共 {} 天",
+            s.year.start,
+            s.year.end,
+            s.year.days()
+        ),
+    )?;
     ws.write_string(2, 0, &s.price_notice)?;
     ws.write_string(3, 0, METERING_RULE)?;
     ws.write_string(4, 0, ROUNDING_RULE)?;
-    let headers = ["服务商", "项目数", "结算金额(元)", "考核得分", "扣减比例", "扣减金额(元)", "应付金额(元)", "说明"];
+    let headers = [
+        "服务商",
+        "项目数",
+        "结算金额(元)",
+        "考核得分",
+        "扣减比例",
+        "扣减金额(元)",
+        "应付金额(元)",
+        "说明",
+    ];
     header_row(ws, 6, &headers, st)?;
     let mut row = 7;
     for p in &s.providers {
@@ -103,21 +133,62 @@ fn summary_sheet(ws: &mut Worksheet, s: &Settlement, st: &Styles) -> Result<(), 
             ws.write_string(row, 0, note)?;
         }
     }
-    for (c, w) in [(0, 24.0), (1, 8.0), (2, 16.0), (3, 10.0), (4, 10.0), (5, 16.0), (6, 16.0), (7, 40.0)] {
+    for (c, w) in [
+        (0, 24.0),
+        (1, 8.0),
+        (2, 16.0),
+        (3, 10.0),
+        (4, 10.0),
+        (5, 16.0),
+        (6, 16.0),
+        (7, 40.0),
+    ] {
         ws.set_column_width(c, w)?;
     }
     Ok(())
 }
 
-fn detail_sheet(ws: &mut Worksheet, bill: &ProjectBill, s: &Settlement, st: &Styles) -> Result<(), XlsxError> {
-    ws.merge_range(0, 0, 0, 8, &format!("项目结算明细:{} {}", bill.label, bill.name), &st.title)?;
-    ws.write_string(1, 0, format!("申请单位:{};服务商:{}", bill.unit, bill.provider))?;
+fn detail_sheet(
+    ws: &mut Worksheet,
+    bill: &ProjectBill,
+    s: &Settlement,
+    st: &Styles,
+) -> Result<(), XlsxError> {
+    ws.merge_range(
+        0,
+        0,
+        0,
+        8,
+        &format!("项目结算明细:{} {}", bill.label, bill.name),
+        &st.title,
+    )?;
+    ws.write_string(
+        1,
+        0,
+        format!("申请单位:{};服务商:{}", bill.unit, bill.provider),
+    )?;
     ws.write_string(
         2,
         0,
-        format!("正式协议签订(起租):{};服务年度:{} 至 {},共 {} 天", bill.formal_signed, s.year.start, s.year.end, s.year.days()),
+        format!(
+            "正式协议签订(起租):{};服务年度:{} 至 {},共 {} 天",
+            bill.formal_signed,
+            s.year.start,
+            s.year.end,
+            s.year.days()
+        ),
     )?;
-    let headers = ["资源项目", "数量", "单位", "起始日期", "截止日期", "天数", "单价(元)", "计价周期", "金额(元)"];
+    let headers = [
+        "资源项目",
+        "数量",
+        "单位",
+        "起始日期",
+        "截止日期",
+        "天数",
+        "单价(元)",
+        "计价周期",
+        "金额(元)",
+    ];
     header_row(ws, 4, &headers, st)?;
     let mut row = 5;
     for l in &bill.lines {
@@ -128,7 +199,12 @@ fn detail_sheet(ws: &mut Worksheet, bill: &ProjectBill, s: &Settlement, st: &Sty
         ws.write_string_with_format(row, 4, l.end.to_string(), &st.text)?;
         ws.write_number_with_format(row, 5, l.days as f64, &st.number)?;
         ws.write_number_with_format(row, 6, num(l.price), &st.money)?;
-        ws.write_string_with_format(row, 7, format!("元/{}/{}", l.unit, l.period.label()), &st.text)?;
+        ws.write_string_with_format(
+            row,
+            7,
+            format!("元/{}/{}", l.unit, l.period.label()),
+            &st.text,
+        )?;
         ws.write_number_with_format(row, 8, num(l.amount), &st.money)?;
         row += 1;
     }
@@ -137,7 +213,17 @@ fn detail_sheet(ws: &mut Worksheet, bill: &ProjectBill, s: &Settlement, st: &Sty
     ws.write_string(row + 2, 0, METERING_RULE)?;
     ws.write_string(row + 3, 0, ROUNDING_RULE)?;
     ws.write_string(row + 4, 0, &s.price_notice)?;
-    for (c, w) in [(0, 22.0), (1, 10.0), (2, 8.0), (3, 12.0), (4, 12.0), (5, 8.0), (6, 12.0), (7, 12.0), (8, 16.0)] {
+    for (c, w) in [
+        (0, 22.0),
+        (1, 10.0),
+        (2, 8.0),
+        (3, 12.0),
+        (4, 12.0),
+        (5, 8.0),
+        (6, 12.0),
+        (7, 12.0),
+        (8, 16.0),
+    ] {
         ws.set_column_width(c, w)?;
     }
     Ok(())
@@ -150,7 +236,11 @@ fn sheet_name(label: &str, used: &mut HashSet<String>) -> String {
         .map(|c| if "[]:*?/\\".contains(c) { '_' } else { c })
         .take(28)
         .collect();
-    let clean = if clean.trim().is_empty() { "项目".to_string() } else { clean };
+    let clean = if clean.trim().is_empty() {
+        "项目".to_string()
+    } else {
+        clean
+    };
     let mut name = clean.clone();
     let mut n = 2;
     while !used.insert(name.clone()) {
@@ -161,14 +251,23 @@ fn sheet_name(label: &str, used: &mut HashSet<String>) -> String {
 }
 
 /// Writes the filled 附件5 table.
-pub fn write_assessment(input: &AssessmentInput, a: &Assessment, path: &Path) -> Result<(), XlsxError> {
+pub fn write_assessment(
+    input: &AssessmentInput,
+    a: &Assessment,
+    path: &Path,
+) -> Result<(), XlsxError> {
     let st = Styles::new();
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet().set_name("绩效考核表")?;
     ws.merge_range(0, 0, 0, 4, ASSESSMENT_TITLE, &st.title)?;
     ws.write_string(1, 0, format!("服务商:{}", a.provider))?;
     ws.write_string(1, 3, format!("考核年度:{}", a.year))?;
-    header_row(ws, 2, &["考核指标", "分值", "评分标准", "考核情况", "得分"], &st)?;
+    header_row(
+        ws,
+        2,
+        &["考核指标", "分值", "评分标准", "考核情况", "得分"],
+        &st,
+    )?;
     let mut row = 3;
     for (ind, (code, score)) in INDICATORS.iter().zip(&a.items) {
         ws.write_string_with_format(row, 0, format!("{}({})", ind.name, code), &st.text)?;
@@ -200,6 +299,10 @@ pub fn result_sentence(a: &Assessment) -> String {
     if a.deduction_rate.is_zero() {
         format!("总体得分 {} 分,不低于 90 分,不扣减当年结算金额。", a.score)
     } else {
-        format!("总体得分 {} 分,扣除当年结算金额的 {}。", a.score, percent(a.deduction_rate))
+        format!(
+            "总体得分 {} 分,扣除当年结算金额的 {}。",
+            a.score,
+            percent(a.deduction_rate)
+        )
     }
 }
