@@ -17,7 +17,11 @@ pub const EXIT_PROBLEMS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
 #[derive(Debug, Parser)]
-#[command(name = "zwyun", version, about = "松江区市级政务云:申请表校验、协议生成、收件处理与年度结算")]
+#[command(
+    name = "zwyun",
+    version,
+    about = "松江区市级政务云:申请表校验、协议生成、收件处理与年度结算"
+)]
 pub struct Args {
     /// 账本(SQLite)文件
     #[arg(long, global = true, env = "ZWYUN_LEDGER", default_value = "zwyun.db")]
@@ -82,12 +86,16 @@ pub fn run(args: Args) -> u8 {
         Err(e) => return fail(format!("校验规则有误:{e}")),
     };
     let result = match args.command {
-        Command::Validate { files, format, report } => {
-            cmd_validate(&files, format, report.as_deref(), &schemas, &args.ledger)
-        }
-        Command::Approve { file, replace, effective } => {
-            cmd_approve(&file, replace, effective, &schemas, &args.ledger)
-        }
+        Command::Validate {
+            files,
+            format,
+            report,
+        } => cmd_validate(&files, format, report.as_deref(), &schemas, &args.ledger),
+        Command::Approve {
+            file,
+            replace,
+            effective,
+        } => cmd_approve(&file, replace, effective, &schemas, &args.ledger),
         Command::Blank { form, output } => {
             let kind = match form {
                 BlankForm::Annex1 => FormKind::Annex1,
@@ -185,9 +193,15 @@ fn cmd_approve(
     }
     match &outcome.model {
         Some(crate::model::Form::Annex1(app)) => {
-            ledger.approve_application(app, replace).map_err(|e| e.to_string())?;
+            ledger
+                .approve_application(app, replace)
+                .map_err(|e| e.to_string())?;
             let label = app.header.project_key().label();
-            println!("已登记项目“{label}”的批准配额({} 类主机,{} 项服务)。", app.config.hosts.len(), app.config.services.len());
+            println!(
+                "已登记项目“{label}”的批准配额({} 类主机,{} 项服务)。",
+                app.config.hosts.len(),
+                app.config.services.len()
+            );
         }
         Some(crate::model::Form::Annex4(change)) => {
             let project = projects
@@ -200,7 +214,10 @@ fn cmd_approve(
                 .approve_change(project.id, date, &source, &config)
                 .map_err(|e| e.to_string())?;
             print!("{}", report::change_table(&outcome.changes));
-            println!("已登记项目“{}”的资源变更,自 {date} 起生效。", project.label());
+            println!(
+                "已登记项目“{}”的资源变更,自 {date} 起生效。",
+                project.label()
+            );
         }
         None => unreachable!("a valid outcome always has a model"),
     }

@@ -1,4 +1,6 @@
 //! Integration tests: the real binary on real workbooks in temp folders.
 
+mod change;
 mod common;
+mod hostile;
 mod validate;
