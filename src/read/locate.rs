@@ -87,8 +87,13 @@ pub fn locate<'a>(sheet: &'a Sheet, kind: FormKind, schemas: &Schemas) -> Locate
         .map(|s| finder.services(&s.header))
         .unwrap_or_default();
     let other_services = schema.other_services.as_ref().and_then(|o| {
-        let cols = [("name", &o.name), ("before", &o.before), ("after", &o.after), ("note", &o.note)]
-            .map(|(k, l)| (k.to_string(), vec![l.clone()]));
+        let cols = [
+            ("name", &o.name),
+            ("before", &o.before),
+            ("after", &o.after),
+            ("note", &o.note),
+        ]
+        .map(|(k, l)| (k.to_string(), vec![l.clone()]));
         finder.table(&o.section, &cols)
     });
     Located {
@@ -117,7 +122,11 @@ impl<'a, 's> Finder<'a, 's> {
             .iter()
             .flat_map(|f| f.label.all().iter().map(|l| label_key(l)))
             .collect();
-        let mut stops: Vec<String> = schema.tables.iter().map(|t| label_key(&t.section)).collect();
+        let mut stops: Vec<String> = schema
+            .tables
+            .iter()
+            .map(|t| label_key(&t.section))
+            .collect();
         if let Some(s) = &schema.services {
             stops.push(label_key(&s.header));
         }
@@ -164,19 +173,20 @@ impl<'a, 's> Finder<'a, 's> {
     fn field(&self, labels: &[String]) -> Option<Spot<'a>> {
         let (row, col) = self.find(labels)?;
         let first = self.sheet.merge_end(row, col) + 1;
-        for (c, v) in self.sheet.row(row).filter(|(c, _)| *c >= first) {
-            let is_label = matches!(v, Value::Text(t) if self.labels.contains(&label_key(t)));
-            if is_label {
-                break;
-            }
-            return Some(Spot {
+        let filled = self
+            .sheet
+            .row(row)
+            .find(|(c, _)| *c >= first)
+            .filter(|(_, v)| !matches!(v, Value::Text(t) if self.labels.contains(&label_key(t))));
+        Some(match filled {
+            Some((c, v)) => Spot {
                 pos: (row, c),
                 value: Some(v),
-            });
-        }
-        Some(Spot {
-            pos: (row, first),
-            value: None,
+            },
+            None => Spot {
+                pos: (row, first),
+                value: None,
+            },
         })
     }
 

@@ -107,15 +107,16 @@ pub fn open(path: &Path) -> Result<Workbook, Diagnostic> {
             MAX_FILE_BYTES / 1024 / 1024
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| Diagnostic::error("file.io", format!("无法读取文件:{e}")))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diagnostic::error("file.io", format!("无法读取文件:{e}")))?;
     parse(&bytes)
 }
 
 /// Reads a workbook from its bytes (.xlsx or .xls, told by content).
 pub fn parse(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
     if bytes.starts_with(b"PK\x03\x04") {
-        check_zip(bytes)?;
-        read_xlsx(bytes)
+        let recalc = check_zip(bytes)?;
+        read_xlsx(bytes, recalc)
     } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
         if is_encrypted_ole(bytes) {
             return Err(encrypted());
@@ -134,13 +135,17 @@ fn not_workbook() -> Diagnostic {
 }
 
 fn encrypted() -> Diagnostic {
-    Diagnostic::error("file.encrypted", "文件已加密(设置了打开密码),无法读取")
-        .hint("请在 Excel/WPS 中取消文件密码(文件 → 信息 → 保护工作簿 → 用密码加密,清空密码)后重新提交")
+    Diagnostic::error("file.encrypted", "文件已加密(设置了打开密码),无法读取").hint(
+        "请在 Excel/WPS 中取消文件密码(文件 → 信息 → 保护工作簿 → 用密码加密,清空密码)后重新提交",
+    )
 }
 
 fn corrupt(detail: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic::error("file.corrupt", format!("文件已损坏或不完整,无法读取({detail})"))
-        .hint("文件可能在传输中被截断;请重新保存并重新发送")
+    Diagnostic::error(
+        "file.corrupt",
+        format!("文件已损坏或不完整,无法读取({detail})"),
+    )
+    .hint("文件可能在传输中被截断;请重新保存并重新发送")
 }
 
 fn too_large(message: String) -> Diagnostic {
@@ -159,8 +164,10 @@ fn is_encrypted_ole(bytes: &[u8]) -> bool {
 }
 
 /// Inflates every part with a cap, so a zip bomb is refused after reading
-/// at most the cap, whatever sizes its headers claim.
-fn check_zip(bytes: &[u8]) -> Result<(), Diagnostic> {
+/// at most the cap, whatever sizes its headers claim. Returns whether the
+/// workbook asks for a full recalculation on load: then the values saved
+/// with its formulas were never computed (programs write 0 or nothing).
+fn check_zip(bytes: &[u8]) -> Result<bool, Diagnostic> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(corrupt)?;
     if zip.len() > MAX_PARTS {
         return Err(too_large(format!("工作簿包含 {} 个部件,过多", zip.len())));
@@ -170,14 +177,25 @@ fn check_zip(bytes: &[u8]) -> Result<(), Diagnostic> {
     }
     let mut total = 0u64;
     let mut sink = std::io::sink();
+    let mut recalc = false;
     for i in 0..zip.len() {
         let entry = zip.by_index(i).map_err(|e| match e {
             zip::result::ZipError::UnsupportedArchive(m) if m.contains("encrypt") => encrypted(),
             other => corrupt(other),
         })?;
         let name = entry.name().map(|n| n.to_string()).unwrap_or_default();
-        let inflated = std::io::copy(&mut entry.take(MAX_PART_BYTES + 1), &mut sink)
-            .map_err(|e| corrupt(format!("{name}: {e}")))?;
+        let mut limited = entry.take(MAX_PART_BYTES + 1);
+        let inflated = if name == "xl/workbook.xml" {
+            let mut xml = Vec::new();
+            limited
+                .read_to_end(&mut xml)
+                .map_err(|e| corrupt(format!("{name}: {e}")))?;
+            const FULL_CALC: &[u8] = b"fullCalcOnLoad=\"1\"";
+            recalc = xml.windows(FULL_CALC.len()).any(|w| w == FULL_CALC);
+            xml.len() as u64
+        } else {
+            std::io::copy(&mut limited, &mut sink).map_err(|e| corrupt(format!("{name}: {e}")))?
+        };
         total += inflated;
         if inflated > MAX_PART_BYTES || total > MAX_TOTAL_BYTES {
             return Err(too_large(format!(
@@ -186,10 +204,10 @@ fn check_zip(bytes: &[u8]) -> Result<(), Diagnostic> {
             )));
         }
     }
-    Ok(())
+    Ok(recalc)
 }
 
-fn read_xlsx(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
+fn read_xlsx(bytes: &[u8], recalc: bool) -> Result<Workbook, Diagnostic> {
     let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(corrupt)?;
     let names = wb.sheet_names();
     let mut sheets = Vec::with_capacity(names.len());
@@ -198,7 +216,11 @@ fn read_xlsx(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
         let mut cells = BTreeMap::new();
         let mut reader = wb.worksheet_cells_reader(&name).map_err(corrupt)?;
         while let Some(cell) = reader.next_cell_with_formula().map_err(corrupt)? {
-            if let Some(v) = value_of(cell.value, cell.formula) {
+            let value = match cell.formula {
+                Some(f) if recalc && !f.is_empty() => Some(Value::UncachedFormula(f)),
+                formula => value_of(cell.value, formula),
+            };
+            if let Some(v) = value {
                 cells.insert(cell.pos, v);
                 if cells.len() > MAX_CELLS {
                     return Err(too_large(format!(
@@ -207,7 +229,11 @@ fn read_xlsx(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
                 }
             }
         }
-        sheets.push(Sheet { name, cells, merges });
+        sheets.push(Sheet {
+            name,
+            cells,
+            merges,
+        });
     }
     Ok(Workbook { sheets })
 }
@@ -227,17 +253,21 @@ fn value_of(v: DataRef<'_>, formula: Option<String>) -> Option<Value> {
         DataRef::DateTime(d) => Value::Date(d.as_f64()),
         DataRef::Error(e) => Value::Error(e.to_string()),
     };
-    match &value {
-        Value::Text(s) if s.trim().is_empty() => None,
+    match (&value, formula) {
+        (Value::Text(s), Some(f)) if s.trim().is_empty() && !f.is_empty() => {
+            Some(Value::UncachedFormula(f))
+        }
+        (Value::Text(s), _) if s.trim().is_empty() => None,
         _ => Some(value),
     }
 }
 
 fn read_xls(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
-    let mut wb: Xls<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| match e {
-        calamine::XlsError::Password => encrypted(),
-        other => corrupt(other),
-    })?;
+    let mut wb: Xls<_> =
+        calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| match e {
+            calamine::XlsError::Password => encrypted(),
+            other => corrupt(other),
+        })?;
     let mut sheets = Vec::new();
     for name in wb.sheet_names() {
         let range = wb.worksheet_range(&name).map_err(corrupt)?;
@@ -245,18 +275,27 @@ fn read_xls(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
         let merges = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
         let mut cells = BTreeMap::new();
         for (r, c, d) in range.used_cells() {
-            let (row, col) = (r as u32 + range.start().map_or(0, |s| s.0), c as u32 + range.start().map_or(0, |s| s.1));
+            let (row, col) = (
+                r as u32 + range.start().map_or(0, |s| s.0),
+                c as u32 + range.start().map_or(0, |s| s.1),
+            );
             let formula = formulas
                 .as_ref()
                 .and_then(|f| f.get_value((row, col)).cloned());
             if let Some(v) = value_of(data_ref(d), formula) {
                 cells.insert((row, col), v);
                 if cells.len() > MAX_CELLS {
-                    return Err(too_large(format!("工作表“{name}”的非空单元格超过 {MAX_CELLS} 个")));
+                    return Err(too_large(format!(
+                        "工作表“{name}”的非空单元格超过 {MAX_CELLS} 个"
+                    )));
                 }
             }
         }
-        sheets.push(Sheet { name, cells, merges });
+        sheets.push(Sheet {
+            name,
+            cells,
+            merges,
+        });
     }
     Ok(Workbook { sheets })
 }

@@ -1,5 +1,7 @@
 //! Integration tests: the real binary on real workbooks in temp folders.
 
+mod change;
 mod common;
+mod hostile;
 mod settle;
 mod validate;
