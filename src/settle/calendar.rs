@@ -180,8 +180,8 @@ mod tests {
 
     #[test]
     fn each_year_has_the_statutory_holidays() {
-        // 11 statutory days before 2025, 13 from 2025 (国务院令第795号); a
-        // year's list holds at least as many weekday holidays as make-up days.
+        // At least the 11 statutory holidays (13 from 2025) in every covered
+        // year: a year added to `years` without its days is caught here.
         let cal = builtin();
         for year in 2022..=2026 {
             let holidays = cal

@@ -616,7 +616,7 @@ fn settlement_meters_formal_resources_day_by_day() {
     assert_eq!(number(&other, 5, 5), 365.0);
     assert_eq!(money(&other, 14, 8), "116040.00");
 
-    let mut wb: Xlsx<_> = open_workbook(&out_path).unwrap();
+    let wb: Xlsx<_> = open_workbook(&out_path).unwrap();
     assert!(
         !wb.sheet_names().iter().any(|n| n.contains("SJ-2026-018")),
         "test resources are not metered"
