@@ -81,7 +81,7 @@ pub fn test_signed(
         .map_err(|e| e.to_string())?;
     println!("已登记项目 {} 的测试协议:{date} 签订,测试期 {months} 个月,至 {ends} 届满(测试资源不纳入计量)。", project.label());
     println!(
-        "服务商“{}”应在 {due} 前(含当日)完成全部测试资源的发放({} 个工作日)。",
+        "服务商“{}”最迟应于 {due} 完成全部测试资源的发放(签订后 {} 个工作日内)。",
         project.provider, schemas.policy.delivery_working_days
     );
     Ok(EXIT_OK)
@@ -134,7 +134,7 @@ pub fn formal_signed(
         println!("(该项目未登记测试协议。)");
     }
     println!(
-        "服务商“{}”应在 {due} 前(含当日)完成正式资源的发放或调整({} 个工作日)。",
+        "服务商“{}”最迟应于 {due} 完成正式资源的发放或调整(签订后 {} 个工作日内)。",
         project.provider, schemas.policy.delivery_working_days
     );
     Ok(EXIT_OK)

@@ -142,7 +142,7 @@ impl PriceList {
     pub fn notice(&self) -> String {
         if self.sample {
             format!(
-                "单价:{}——示例价格,仅供演示,正式结算前须按市政务云服务目录替换 {}",
+                "单价:{}。示例价格仅供演示,正式结算前须按市政务云服务目录替换 {}",
                 self.title, self.file
             )
         } else {
