@@ -206,3 +206,15 @@ mod tests {
         assert_eq!(err.year, 2027);
     }
 }
+
+#[cfg(test)]
+mod yaml_tests {
+    use super::*;
+
+    #[test]
+    fn yaml_errors_carry_line_and_column() {
+        let text = "years: [2026]\ndays:\n  - {date: 2026-13-01, kind: holiday}\n";
+        let err = Calendar::parse("calendar.yaml", text).unwrap_err();
+        assert_eq!(err.location.map(|(l, _)| l), Some(3), "{err}");
+    }
+}

@@ -353,3 +353,19 @@ fn settlement_text(s: &Settlement) -> String {
     out += &format!("{}\n", workbook::ROUNDING_RULE);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn test_period_ends_on_the_corresponding_day_or_month_end() {
+        assert_eq!(test_period_end(d("2026-06-15"), 2), Some(d("2026-08-15")));
+        assert_eq!(test_period_end(d("2026-01-31"), 1), Some(d("2026-02-28")));
+        assert_eq!(test_period_end(d("2026-11-30"), 3), Some(d("2027-02-28")));
+    }
+}

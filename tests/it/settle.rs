@@ -707,3 +707,35 @@ fn assessment_of_another_year_is_refused_by_name() {
     ]);
     assert!(out.contains("“示例政务云服务商”未提供考核结果"), "{out}");
 }
+
+#[test]
+fn a_missing_price_is_named() {
+    let env = Env::new();
+    env.approve_example();
+    env.run_ok(&[
+        "ledger",
+        "formal-signed",
+        "--project",
+        "SJ-2026-017",
+        "--date",
+        "2026-07-01",
+    ]);
+    let full = std::fs::read_to_string(crate::common::repo().join("schemas/prices.yaml")).unwrap();
+    let without: String = full
+        .lines()
+        .filter(|l| !l.contains("key: bandwidth"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let prices = env.path("prices.yaml");
+    std::fs::write(&prices, without).unwrap();
+    let out = env.run(&[
+        "settle",
+        "--year",
+        "2026",
+        "--prices",
+        prices.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("互联网带宽(GB)"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("SJ-2026-017"), "{}", stderr(&out));
+}
