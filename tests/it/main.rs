@@ -3,4 +3,5 @@
 mod change;
 mod common;
 mod hostile;
+mod intake;
 mod validate;
