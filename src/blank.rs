@@ -8,11 +8,13 @@ use rust_xlsxwriter::{
     DataValidation, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError,
 };
 
-use crate::model::FormKind;
+use crate::model::{Application, FormKind, Host};
 use crate::schema::{FieldSpec, FormSchema, Schemas};
 
 struct Sheet<'a> {
     ws: &'a mut Worksheet,
+    /// Values to fill in (generated submissions); None for a blank form.
+    fill: Option<&'a Application>,
     schema: &'a FormSchema,
     schemas: &'a Schemas,
     label: Format,
@@ -76,8 +78,9 @@ impl Sheet<'_> {
         Ok(())
     }
 
-    /// Header row and `n` empty host rows with dropdowns; returns next row.
-    fn hosts(&mut self, row: u32, n: u32) -> Result<u32, XlsxError> {
+    /// Header row and `n` host rows (filled from `hosts`) with dropdowns;
+    /// returns the next row.
+    fn hosts(&mut self, row: u32, n: u32, hosts: &[Host]) -> Result<u32, XlsxError> {
         let columns = self.schemas.hosts.clone();
         for (c, col) in columns.iter().enumerate() {
             let c = c as u16;
@@ -89,11 +92,12 @@ impl Sheet<'_> {
                     .write_string_with_format(row, c, col.name(), &self.label)?;
             }
             for r in row + 1..=row + n {
-                if col.key == "note" {
-                    self.ws.merge_range(r, c, r, 9, "", &self.value)?;
-                } else {
-                    self.ws.write_blank(r, c, &self.value)?;
-                }
+                let value = hosts
+                    .get((r - row - 1) as usize)
+                    .map(|h| host_value(h, &col.key))
+                    .unwrap_or_default();
+                let last = if col.key == "note" { 9 } else { c };
+                self.merge(r, c, r, last, &value)?;
             }
             if !col.choices.is_empty() {
                 let dv = DataValidation::new().allow_list_strings(&col.choices)?;
@@ -128,6 +132,21 @@ impl Sheet<'_> {
     }
 }
 
+fn host_value(h: &Host, key: &str) -> String {
+    match key {
+        "kind" => h.kind.clone(),
+        "cpu" => h.cpu.to_string(),
+        "memory_gb" => h.memory_gb.to_string(),
+        "os" => h.os.clone(),
+        "system_disk_gb" => h.system_disk_gb.to_string(),
+        "data_disk_gb" => h.data_disk_gb.to_string(),
+        "zone" => h.zone.clone(),
+        "count" => h.count.to_string(),
+        "note" => h.note.clone(),
+        _ => String::new(),
+    }
+}
+
 fn formats() -> (Format, Format, Format) {
     let base = Format::new()
         .set_font_name("宋体")
@@ -145,6 +164,17 @@ fn formats() -> (Format, Format, Format) {
 }
 
 pub fn write(kind: FormKind, schemas: &Schemas, path: &Path) -> Result<(), XlsxError> {
+    let bytes = workbook(kind, schemas, None)?;
+    std::fs::write(path, bytes)?;
+    Ok(())
+}
+
+/// The form as .xlsx bytes, blank or (附件1) filled with `fill`.
+pub fn workbook(
+    kind: FormKind,
+    schemas: &Schemas,
+    fill: Option<&Application>,
+) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
     let schema = schemas.form(kind);
     let (label, value, section) = formats();
@@ -159,6 +189,7 @@ pub fn write(kind: FormKind, schemas: &Schemas, path: &Path) -> Result<(), XlsxE
     ws.set_paper_size(9).set_print_fit_to_pages(1, 0);
     let mut sheet = Sheet {
         ws,
+        fill,
         schema,
         schemas,
         label,
@@ -171,7 +202,7 @@ pub fn write(kind: FormKind, schemas: &Schemas, path: &Path) -> Result<(), XlsxE
         FormKind::Annex4 => annex4(&mut sheet)?,
     }
     instructions(&mut wb, kind)?;
-    wb.save(path)
+    wb.save_to_buffer()
 }
 
 fn annex1(s: &mut Sheet) -> Result<(), XlsxError> {
@@ -188,7 +219,8 @@ fn annex1(s: &mut Sheet) -> Result<(), XlsxError> {
     s.field(13, 0, "dr", (1, 9))?;
     let section = s.schema.tables[0].section.clone();
     s.section(14, &section)?;
-    let next = s.hosts(15, 4)?;
+    let hosts = s.fill.map(|a| a.config.hosts.clone()).unwrap_or_default();
+    let next = s.hosts(15, hosts.len().max(4) as u32, &hosts)?;
     let next = services(s, next)?;
     s.text_block(next, 3, "note")?;
     s.text_block(next + 3, 3, "district_opinion")?;
@@ -213,26 +245,35 @@ fn services(s: &mut Sheet, row: u32) -> Result<u32, XlsxError> {
             s.ws.merge_range(row, c1, row, c2, t, &s.label)?;
         }
     }
-    let mut lines: Vec<(String, String, Vec<String>)> = Vec::new();
+    // (category, group, [(printed name, quantity)]), two items a row.
+    type Line = (String, String, Vec<(String, String)>);
+    let mut lines: Vec<Line> = Vec::new();
     for item in &s.schemas.catalogue.items {
-        let name = format!("□{}", item.name);
+        let qty = s
+            .fill
+            .and_then(|a| a.config.services.get(&item.key))
+            .map(|q| q.to_string())
+            .unwrap_or_default();
+        let entry = (format!("□{}", item.name), qty);
         match lines.last_mut() {
             Some((cat, group, items))
                 if *cat == item.category && *group == item.group && items.len() < 2 =>
             {
-                items.push(name)
+                items.push(entry)
             }
-            _ => lines.push((item.category.clone(), item.group.clone(), vec![name])),
+            _ => lines.push((item.category.clone(), item.group.clone(), vec![entry])),
         }
     }
     let mut r = row + 1;
     let mut cat_start = r;
     for (i, (cat, group, items)) in lines.iter().enumerate() {
         s.ws.write_string_with_format(r, 1, group, &s.value)?;
-        s.merge(r, 2, r, 3, &items[0])?;
-        s.ws.write_blank(r, 4, &s.value)?;
-        s.merge(r, 5, r, 6, items.get(1).map(String::as_str).unwrap_or(""))?;
-        s.ws.write_blank(r, 7, &s.value)?;
+        let empty = (String::new(), String::new());
+        let (left, right) = (&items[0], items.get(1).unwrap_or(&empty));
+        s.merge(r, 2, r, 3, &left.0)?;
+        s.merge(r, 4, r, 4, &left.1)?;
+        s.merge(r, 5, r, 6, &right.0)?;
+        s.merge(r, 7, r, 7, &right.1)?;
         s.merge(r, 8, r, 9, "")?;
         let last_of_cat = lines.get(i + 1).is_none_or(|(c, _, _)| c != cat);
         if last_of_cat {
@@ -254,12 +295,12 @@ fn annex4(s: &mut Sheet) -> Result<(), XlsxError> {
             .unwrap_or_default()
     };
     s.section(6, &section("current_hosts"))?;
-    s.hosts(7, 3)?;
+    s.hosts(7, 3, &[])?;
     s.section(
         11,
         &format!("{}(填写变更后的全部资源配置)", section("proposed_hosts")),
     )?;
-    s.hosts(12, 3)?;
+    s.hosts(12, 3, &[])?;
     let other = s.schema.other_services.clone();
     if let Some(o) = other {
         s.section(16, &o.section)?;

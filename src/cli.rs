@@ -10,7 +10,7 @@ use crate::ledger::Ledger;
 use crate::model::FormKind;
 use crate::schema::Schemas;
 use crate::validate::{self, Context, Status};
-use crate::{blank, report, settle};
+use crate::{blank, intake, report, settle};
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_PROBLEMS: u8 = 1;
@@ -29,6 +29,9 @@ pub struct Args {
     /// 校验规则目录(默认 ./schemas,不存在时用内置规则)
     #[arg(long, global = true, env = "ZWYUN_SCHEMAS")]
     pub schemas: Option<PathBuf>,
+    /// TEMP
+    #[arg(long, global = true, env = "ZWYUN_TEMPLATES")]
+    pub templates: Option<PathBuf>,
     /// 输出详细日志(-v 信息,-vv 调试)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -69,6 +72,47 @@ pub enum Command {
         /// 附件4 变更的生效日期(默认今天)
         #[arg(long)]
         effective: Option<chrono::NaiveDate>,
+    },
+    /// 处理收件箱中的全部提交(一次),输出回执、协议草稿或问题清单
+    Process {
+        inbox: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        intake: IntakeArgs,
+    },
+    /// 持续监视收件箱,新文件到达即处理
+    Watch {
+        inbox: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// 每隔若干秒扫描一次(网络共享目录收不到文件事件时使用)
+        #[arg(long, value_name = "SECS")]
+        poll: Option<f64>,
+        #[command(flatten)]
+        intake: IntakeArgs,
+    },
+    /// 演示:把内置样例放入 DIR/inbox,按 process 的同一流程处理到 DIR/out
+    Demo {
+        #[arg(long, default_value = "zwyun-demo")]
+        dir: PathBuf,
+    },
+    /// 性能基准:生成 N 份申请表,测量 process 吞吐量、峰值内存、单文件校验用时与恶意输入
+    Bench {
+        #[arg(long, default_value_t = 200)]
+        n: usize,
+        #[arg(long, default_value = "zwyun-bench")]
+        dir: PathBuf,
+        /// 恶意输入样本目录(含 zip-bomb.xlsx;默认 tests/fixtures)
+        #[arg(long, default_value = "tests/fixtures")]
+        fixtures: PathBuf,
+    },
+    /// 列出最近处理的提交
+    Status {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// 生成空白表格(带下拉选项)
     Blank {
@@ -143,13 +187,39 @@ pub enum LedgerCommand {
     },
 }
 
+#[derive(Debug, clap::Args)]
+pub struct IntakeArgs {
+    /// 原件归档目录(默认与输出目录同级的 archive/)
+    #[arg(long)]
+    archive: Option<PathBuf>,
+    /// 文件大小与修改时间保持不变多少秒后才处理
+    #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+    stable: f64,
+    /// 测试协议草稿的测试期限(月,1~3;默认按 policy.yaml)
+    #[arg(long)]
+    months: Option<u32>,
+}
+
+/// The global options the commands need, once clap is done.
+pub struct Globals {
+    pub ledger: PathBuf,
+    pub templates: Option<PathBuf>,
+}
+
 pub fn run(args: Args) -> u8 {
     init_tracing(args.verbose);
+    let args_command = args.command;
+    let schemas_dir = args.schemas.clone();
     let schemas = match Schemas::load(args.schemas.as_deref()) {
         Ok(s) => s,
         Err(e) => return fail(format!("校验规则有误:{e}")),
     };
-    let result = match args.command {
+    let globals = Globals {
+        ledger: args.ledger,
+        templates: args.templates,
+    };
+    let args = &globals;
+    let result = match args_command {
         Command::Validate {
             files,
             format,
@@ -160,6 +230,28 @@ pub fn run(args: Args) -> u8 {
             replace,
             effective,
         } => cmd_approve(&file, replace, effective, &schemas, &args.ledger),
+        Command::Process { inbox, out, intake } => {
+            cmd_process(inbox, out, &intake, None, &schemas, &args)
+        }
+        Command::Watch {
+            inbox,
+            out,
+            poll,
+            intake,
+        } => cmd_process(inbox, out, &intake, Some(poll), &schemas, &args),
+        Command::Bench { n, dir, fixtures } => {
+            let opts = crate::bench::Options {
+                n,
+                dir,
+                fixtures: Some(fixtures),
+            };
+            crate::bench::run(&opts, &schemas).map(|report| {
+                print!("{report}");
+                EXIT_OK
+            })
+        }
+        Command::Demo { dir } => cmd_demo(&dir, &schemas, &args),
+        Command::Status { limit, format } => cmd_status(limit, format, &args.ledger),
         Command::Blank { form, output } => {
             let kind = match form {
                 BlankForm::Annex1 => FormKind::Annex1,
@@ -176,8 +268,8 @@ pub fn run(args: Args) -> u8 {
             signed,
             days,
             format,
-        } => settle::commands::deadline(signed, days, format, &schemas, args.schemas.as_deref()),
-        Command::Ledger(cmd) => run_ledger(cmd, &schemas, &args.ledger, args.schemas.as_deref()),
+        } => settle::commands::deadline(signed, days, format, &schemas, schemas_dir.as_deref()),
+        Command::Ledger(cmd) => run_ledger(cmd, &schemas, &args.ledger, schemas_dir.as_deref()),
         Command::Assess { file, format, out } => {
             settle::commands::assess(&file, format, out.as_deref())
         }
@@ -193,10 +285,12 @@ pub fn run(args: Args) -> u8 {
             out.as_deref(),
             &schemas,
             &args.ledger,
-            args.schemas.as_deref(),
+            schemas_dir.as_deref(),
         ),
     };
-    result.unwrap_or_else(fail)
+    let code = result.unwrap_or_else(fail);
+    crate::bench::report_peak_if_asked();
+    code
 }
 
 fn run_ledger(
@@ -327,4 +421,144 @@ fn cmd_approve(
         None => unreachable!("a valid outcome always has a model"),
     }
     Ok(EXIT_OK)
+}
+
+fn secs(s: f64) -> Result<std::time::Duration, String> {
+    std::time::Duration::try_from_secs_f64(s).map_err(|_| format!("时间参数无效:{s}"))
+}
+
+/// `process` (one pass, `watch` = None) or `watch` (loop, poll interval).
+fn cmd_process(
+    inbox: PathBuf,
+    out: PathBuf,
+    a: &IntakeArgs,
+    watch: Option<Option<f64>>,
+    schemas: &Schemas,
+    args: &Globals,
+) -> Result<u8, String> {
+    if !inbox.is_dir() {
+        return Err(format!("收件目录不存在:{}", inbox.display()));
+    }
+    let months = a.months.unwrap_or(schemas.policy.test_months.default);
+    let range = &schemas.policy.test_months;
+    if !(range.min..=range.max).contains(&months) {
+        return Err(format!(
+            "测试期限应为 {}~{} 个月,实际为 {months}",
+            range.min, range.max
+        ));
+    }
+    let renderer = crate::render::Renderer::load(args.templates.as_deref(), schemas)
+        .map_err(|e| e.to_string())?;
+    let mut opts = intake::Options::new(inbox, out, a.archive.clone());
+    opts.quiet = secs(a.stable)?;
+    opts.months = months;
+    opts.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let env = intake::Env {
+        schemas,
+        renderer: &renderer,
+        ledger: &args.ledger,
+    };
+    if let Some(poll) = watch {
+        let poll = poll.map(secs).transpose()?;
+        eprintln!("正在监视 {}(Ctrl-C 停止)……", opts.inbox.display());
+        intake::watch(&opts, &env, poll, |s| println!("{}", s.line()))
+            .map_err(|e| e.to_string())?;
+        return Ok(EXIT_OK);
+    }
+    let mut worker = intake::Worker::start(&opts.inbox).map_err(|e| e.to_string())?;
+    let mut stability = Default::default();
+    let summary = intake::process_once(&opts, &env, &mut worker, &mut stability, true)
+        .map_err(|e| e.to_string())?;
+    println!("{}", summary.line());
+    println!("输出目录:{}", opts.outbox.display());
+    Ok(if summary.all_valid() {
+        EXIT_OK
+    } else {
+        EXIT_PROBLEMS
+    })
+}
+
+fn cmd_demo(dir: &Path, schemas: &Schemas, args: &Globals) -> Result<u8, String> {
+    let inbox = dir.join("inbox");
+    intake::demo::fill_inbox(&inbox).map_err(|e| format!("{}:{e}", inbox.display()))?;
+    let ledger = Ledger::open(&args.ledger).map_err(|e| e.to_string())?;
+    let projects = ledger.projects().map_err(|e| e.to_string())?;
+    let ctx = Context {
+        schemas,
+        projects: &projects,
+    };
+    let example =
+        validate::check_bytes("annex1-example.xlsx", intake::demo::APPROVED_EXAMPLE, &ctx);
+    if let Some(app) = example.application() {
+        if projects.find(&app.header.project_key()).is_none() {
+            ledger
+                .approve_application(app, false)
+                .map_err(|e| e.to_string())?;
+            println!(
+                "演示:已将示例项目 SJ-2026-017 的附件1 登记为批准配额(账本 {})。",
+                args.ledger.display()
+            );
+        }
+    }
+    drop(ledger);
+    let intake = IntakeArgs {
+        archive: Some(dir.join("archive")),
+        stable: 2.0,
+        months: None,
+    };
+    println!(
+        "演示:已将 {} 份样例放入 {}。",
+        intake::demo::SAMPLES.len(),
+        inbox.display()
+    );
+    cmd_process(inbox, dir.join("out"), &intake, None, schemas, args)?;
+    println!(
+        "原件归档在 {},非工作簿退回在 {}。",
+        dir.join("archive").display(),
+        dir.join("rejected").display()
+    );
+    println!("查看处理记录:zwyun status");
+    Ok(EXIT_OK)
+}
+
+fn cmd_status(limit: usize, format: Format, ledger: &Path) -> Result<u8, String> {
+    if !ledger.exists() {
+        println!("账本 {} 中尚无记录。", ledger.display());
+        return Ok(EXIT_OK);
+    }
+    let ledger = Ledger::open(ledger).map_err(|e| e.to_string())?;
+    let entries = intake::journal::recent(ledger.conn(), limit).map_err(|e| e.to_string())?;
+    for e in &entries {
+        match format {
+            Format::Json => println!("{}", serde_json::to_string(e).unwrap_or_default()),
+            Format::Text => {
+                let dup = if e.duplicates > 0 {
+                    format!("(重复提交 {} 次)", e.duplicates)
+                } else {
+                    String::new()
+                };
+                println!(
+                    "{}  {}  {}  {}  {}{dup}\n    {}",
+                    e.received_at,
+                    status_label(&e.status),
+                    e.unit.as_deref().unwrap_or("-"),
+                    e.project.as_deref().unwrap_or("-"),
+                    e.file,
+                    e.outputs.join("\n    ")
+                );
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn status_label(s: &str) -> &str {
+    match s {
+        "valid" => "通过",
+        "invalid" => "未通过",
+        "unreadable" => "无法读取",
+        "rejected" => "非工作簿",
+        "claimed" => "处理中",
+        other => other,
+    }
 }

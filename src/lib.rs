@@ -9,13 +9,16 @@
 // built once per problem, so its size on the error path does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod bench;
 pub mod blank;
 pub mod cli;
 pub mod diag;
+pub mod intake;
 pub mod ledger;
 pub mod model;
 pub mod names;
 pub mod read;
+pub mod render;
 pub mod report;
 pub mod schema;
 pub mod settle;

@@ -58,10 +58,14 @@ CREATE TABLE IF NOT EXISTS submissions (
     unit TEXT,
     project TEXT,
     status TEXT NOT NULL,
+    claimed_by TEXT,
+    out_dir TEXT,
     outputs TEXT NOT NULL DEFAULT '[]',
+    duplicates INTEGER NOT NULL DEFAULT 0,
     received_at TEXT NOT NULL,
     finished_at TEXT
 );
+CREATE INDEX IF NOT EXISTS submissions_received ON submissions (received_at);
 ";
 
 /// A project as the ledger knows it.

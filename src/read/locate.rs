@@ -173,11 +173,10 @@ impl<'a, 's> Finder<'a, 's> {
     fn field(&self, labels: &[String]) -> Option<Spot<'a>> {
         let (row, col) = self.find(labels)?;
         let first = self.sheet.merge_end(row, col) + 1;
-        let filled = self
-            .sheet
-            .row(row)
-            .find(|(c, _)| *c >= first)
-            .filter(|(_, v)| !matches!(v, Value::Text(t) if self.labels.contains(&label_key(t))));
+        let filled =
+            self.sheet.row(row).find(|(c, _)| *c >= first).filter(
+                |(_, v)| !matches!(v, Value::Text(t) if self.labels.contains(&label_key(t))),
+            );
         Some(match filled {
             Some((c, v)) => Spot {
                 pos: (row, c),

@@ -114,6 +114,12 @@ pub fn open(path: &Path) -> Result<Workbook, Diagnostic> {
 
 /// Reads a workbook from its bytes (.xlsx or .xls, told by content).
 pub fn parse(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(format!(
+            "文件超过 {} MB",
+            MAX_FILE_BYTES / 1024 / 1024
+        )));
+    }
     if bytes.starts_with(b"PK\x03\x04") {
         let recalc = check_zip(bytes)?;
         read_xlsx(bytes, recalc)

@@ -69,6 +69,35 @@ impl Catalogue {
             .unwrap_or_else(|| key.to_string())
     }
 
+    /// Sort key of a resource: host totals first, then services in
+    /// catalogue order.
+    pub fn resource_order(&self, key: &str) -> usize {
+        let hosts = crate::model::HOST_RESOURCES.len();
+        crate::model::HOST_RESOURCES
+            .iter()
+            .position(|(k, _)| *k == key)
+            .or_else(|| {
+                self.items
+                    .iter()
+                    .position(|i| i.key == key)
+                    .map(|p| p + hosts)
+            })
+            .unwrap_or(usize::MAX)
+    }
+
+    /// Resource totals in display order, with their names.
+    pub fn ordered<'a, V: Copy>(
+        &self,
+        totals: &'a std::collections::BTreeMap<String, V>,
+    ) -> Vec<(&'a str, String, V)> {
+        let mut out: Vec<_> = totals
+            .iter()
+            .map(|(k, v)| (k.as_str(), self.resource_name(k), *v))
+            .collect();
+        out.sort_by_key(|(k, _, _)| self.resource_order(k));
+        out
+    }
+
     /// The item printed as `name` in the row of group `group` (service grid).
     pub fn in_group(&self, group: &str, name: &str) -> Option<&CatalogueItem> {
         let (g, n) = (label_key(group), label_key(name));

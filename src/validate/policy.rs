@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{field_cell, Context, Sink};
 use crate::diag::Diagnostic;
-use crate::model::{Application, Change, Config, HOST_RESOURCES};
+use crate::model::{Application, Change, Config};
 use crate::read::locate::Located;
 use crate::schema::{Lookup, Schemas};
 
@@ -178,7 +178,7 @@ fn compare(
 ) -> Vec<ResourceChange> {
     let (cur, new, q) = (current.totals(), proposed.totals(), quota.totals());
     let mut keys: Vec<&String> = cur.keys().chain(new.keys()).chain(q.keys()).collect();
-    keys.sort_by_key(|k| resource_order(k, ctx));
+    keys.sort_by_key(|k| ctx.schemas.catalogue.resource_order(k));
     keys.dedup();
     let cap = ctx.schemas.policy.quota_cap_percent;
     keys.into_iter()
@@ -205,22 +205,6 @@ fn compare(
             }
         })
         .collect()
-}
-
-/// Host totals first, then services in catalogue order.
-fn resource_order(key: &str, ctx: &Context) -> usize {
-    HOST_RESOURCES
-        .iter()
-        .position(|(k, _)| *k == key)
-        .or_else(|| {
-            ctx.schemas
-                .catalogue
-                .items
-                .iter()
-                .position(|i| i.key == key)
-                .map(|p| p + HOST_RESOURCES.len())
-        })
-        .unwrap_or(usize::MAX)
 }
 
 fn warn_mismatch(

@@ -3,5 +3,6 @@
 mod change;
 mod common;
 mod hostile;
+mod intake;
 mod settle;
 mod validate;

@@ -1,0 +1,235 @@
+//! The drop folder on disk: which files are ready, claiming a file by an
+//! atomic rename into this worker's own folder, adopting the folders of
+//! workers that died, and moving originals away once done.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// A file this worker owns, in its work folder.
+#[derive(Debug, Clone)]
+pub struct WorkItem {
+    pub path: PathBuf,
+    /// The name it had in the inbox.
+    pub name: String,
+    /// Taken over from a worker that died (or from an earlier run).
+    pub adopted: bool,
+}
+
+/// One running zwyun on an inbox: its own work folder, locked for as long
+/// as the process lives, so others know it is alive.
+pub struct Worker {
+    pub id: String,
+    pub dir: PathBuf,
+    work_root: PathBuf,
+    _lock: File,
+    counter: u64,
+}
+
+const LOCK: &str = ".lock";
+/// Separates the claim counter from the original name in work folders.
+const SEP: char = '~';
+
+impl Worker {
+    pub fn start(inbox: &Path) -> io::Result<Worker> {
+        let work_root = inbox.join(".zwyun").join("work");
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let id = format!("{}-{nanos}", std::process::id());
+        let dir = work_root.join(&id);
+        fs::create_dir_all(&dir)?;
+        let lock = File::create(dir.join(LOCK))?;
+        lock.try_lock().map_err(io::Error::other)?;
+        Ok(Worker {
+            id,
+            dir,
+            work_root,
+            _lock: lock,
+            counter: 0,
+        })
+    }
+
+    /// Files left in work folders whose owner is gone (its lock is free),
+    /// and in our own folder: moved into ours, to be finished.
+    pub fn adopt(&mut self) -> io::Result<Vec<WorkItem>> {
+        let mut items = Vec::new();
+        for entry in fs::read_dir(&self.work_root)? {
+            let dir = entry?.path();
+            if dir == self.dir {
+                continue;
+            }
+            let Ok(lock) = File::options()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(dir.join(LOCK))
+            else {
+                continue;
+            };
+            if lock.try_lock().is_err() {
+                continue; // a live worker owns it
+            }
+            for f in fs::read_dir(&dir)? {
+                let path = f?.path();
+                let Some(name) = file_name(&path) else {
+                    continue;
+                };
+                if name == LOCK || name.starts_with(".tmp") {
+                    continue;
+                }
+                let target = self.dir.join(&name);
+                fs::rename(&path, &target)?;
+            }
+            drop(lock);
+            let _ = fs::remove_dir_all(&dir);
+        }
+        for f in fs::read_dir(&self.dir)? {
+            let path = f?.path();
+            let Some(name) = file_name(&path) else {
+                continue;
+            };
+            if name == LOCK {
+                continue;
+            }
+            let original = name
+                .split_once(SEP)
+                .map(|(_, n)| n.to_string())
+                .unwrap_or(name);
+            items.push(WorkItem {
+                path,
+                name: original,
+                adopted: true,
+            });
+        }
+        Ok(items)
+    }
+
+    /// Takes `path` from the inbox; None when another worker took it first.
+    pub fn claim(&mut self, path: &Path) -> io::Result<Option<WorkItem>> {
+        let Some(name) = file_name(path) else {
+            return Ok(None);
+        };
+        self.counter += 1;
+        let target = self.dir.join(format!("{}{SEP}{name}", self.counter));
+        match fs::rename(path, &target) {
+            Ok(()) => Ok(Some(WorkItem {
+                path: target,
+                name,
+                adopted: false,
+            })),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // Only a folder holding nothing but its lock goes; leftovers wait
+        // for adoption by the next run.
+        let only_lock = fs::read_dir(&self.dir)
+            .map(|d| d.count() <= 1)
+            .unwrap_or(false);
+        if only_lock {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn file_name(path: &Path) -> Option<String> {
+    path.file_name().map(|n| n.to_string_lossy().into_owned())
+}
+
+/// Files still being written, Office lock files, temporaries and hidden
+/// files are never candidates.
+pub fn is_candidate_name(name: &str) -> bool {
+    !(name.starts_with('.')
+        || name.starts_with("~$")
+        || name.ends_with(".tmp")
+        || name.ends_with(".part")
+        || name.ends_with(".crdownload"))
+}
+
+/// Remembers what each inbox file looked like, to tell when it stopped
+/// changing.
+#[derive(Default)]
+pub struct Stability {
+    seen: HashMap<PathBuf, (u64, SystemTime, SystemTime)>,
+}
+
+pub enum Readiness {
+    Ready,
+    /// Still changing (or changed too recently): look again later.
+    Pending,
+}
+
+impl Stability {
+    /// Ready when size and mtime have not changed for `quiet`, as observed
+    /// by us (a first sighting of an old file counts as stable).
+    pub fn check(&mut self, path: &Path, quiet: Duration) -> io::Result<Readiness> {
+        let meta = fs::metadata(path)?;
+        let now = SystemTime::now();
+        let mtime = meta.modified()?;
+        let key = (meta.len(), mtime);
+        let entry = self
+            .seen
+            .entry(path.to_path_buf())
+            .or_insert((key.0, key.1, now));
+        if (entry.0, entry.1) != key {
+            *entry = (key.0, key.1, now);
+        }
+        let unchanged_for = now.duration_since(entry.2).unwrap_or_default();
+        let age = now.duration_since(mtime).unwrap_or_default();
+        Ok(if age >= quiet || unchanged_for >= quiet {
+            if age >= quiet {
+                self.seen.remove(path);
+            }
+            Readiness::Ready
+        } else {
+            Readiness::Pending
+        })
+    }
+}
+
+/// The regular files of the inbox that may be submissions, by name.
+pub fn scan(inbox: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(inbox)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type()?.is_file() && is_candidate_name(&name) {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Moves a file, falling back to copy + sync + remove across file systems.
+pub fn move_file(from: &Path, to: &Path) -> io::Result<()> {
+    if let Some(dir) = to.parent() {
+        fs::create_dir_all(dir)?;
+    }
+    if fs::rename(from, to).is_ok() {
+        return Ok(());
+    }
+    fs::copy(from, to)?;
+    File::open(to)?.sync_all()?;
+    fs::remove_file(from)
+}
+
+/// A path in `dir` named `name` that does not exist yet.
+pub fn free_name(dir: &Path, name: &str) -> PathBuf {
+    let candidate = dir.join(name);
+    if !candidate.exists() {
+        return candidate;
+    }
+    (2..)
+        .map(|i| dir.join(format!("{i}-{name}")))
+        .find(|p| !p.exists())
+        .unwrap_or(candidate)
+}

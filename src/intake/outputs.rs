@@ -1,0 +1,234 @@
+//! The files one submission produces: for a valid 附件1 a receipt and the
+//! drafts; for a valid 附件4 the change summary and the updated 开通情况表;
+//! otherwise the report for the unit and a summary to paste into a reply.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::Env;
+use crate::ledger::Projects;
+use crate::model::{Application, Change, Form};
+use crate::names::write_atomic;
+use crate::render;
+use crate::report;
+use crate::validate::{Outcome, Status};
+
+type Res<T> = Result<T, String>;
+
+/// Writes every output of `outcome` into `dir` (each file atomically) and
+/// returns their paths.
+pub fn write(
+    outcome: &Outcome,
+    dir: &Path,
+    env: &Env,
+    months: u32,
+    projects: &Projects,
+    name: &str,
+    sha: &str,
+) -> Res<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    remove_stale_temporaries(dir);
+    let mut out = Out {
+        dir,
+        files: Vec::new(),
+    };
+    match (&outcome.model, outcome.status) {
+        (Some(Form::Annex1(app)), Status::Valid) => {
+            application(&mut out, outcome, app, env, months, name, sha)?
+        }
+        (Some(Form::Annex4(change)), Status::Valid) => {
+            change_outputs(&mut out, outcome, change, env, projects, name, sha)?
+        }
+        _ => rejected(&mut out, outcome, env, name)?,
+    }
+    Ok(out.files)
+}
+
+struct Out<'a> {
+    dir: &'a Path,
+    files: Vec<PathBuf>,
+}
+
+impl Out<'_> {
+    fn put(&mut self, name: &str, bytes: &[u8]) -> Res<()> {
+        let path = self.dir.join(crate::names::safe_component(name));
+        write_atomic(&path, bytes).map_err(|e| format!("{}:{e}", path.display()))?;
+        self.files.push(path);
+        Ok(())
+    }
+}
+
+/// A crash while writing leaves a temporary behind; the rerun cleans it.
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(".tmp") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+fn application(
+    out: &mut Out,
+    outcome: &Outcome,
+    app: &Application,
+    env: &Env,
+    months: u32,
+    name: &str,
+    sha: &str,
+) -> Res<()> {
+    out.put(
+        "受理回执.txt",
+        receipt(outcome, app, env, name, sha).as_bytes(),
+    )?;
+    let drafts = env
+        .renderer
+        .test_agreement(app, months)
+        .map(|doc| {
+            (
+                render::output_name(app, "测试资源服务使用意向协议(草稿)", "docx"),
+                doc,
+            )
+        })
+        .and_then(|a| {
+            render::opening_table(app, &app.config, env.schemas).map(|t| {
+                (
+                    a,
+                    (
+                        render::output_name(app, "政务云资源开通情况表(草稿)", "xlsx"),
+                        t,
+                    ),
+                )
+            })
+        });
+    match drafts {
+        Ok(((n1, doc), (n2, table))) => {
+            out.put(&n1, &doc)?;
+            out.put(&n2, &table)?;
+        }
+        Err(e) => out.put("协议草稿未生成.txt", format!("申请表校验通过,但协议草稿未能生成:{e}\n请区科创服务中心核对后用 zwyun render 重新生成。\n").as_bytes())?,
+    }
+    Ok(())
+}
+
+fn header_lines(s: &mut String, outcome: &Outcome, name: &str, sha: &str) {
+    let h = outcome.model.as_ref().map(|m| m.header());
+    let _ = writeln!(s, "文件:{name}");
+    let _ = writeln!(s, "内容校验码(SHA-256):{sha}");
+    let _ = writeln!(s, "受理时间:{}", crate::ledger::now());
+    if let Some(h) = h {
+        let _ = writeln!(s, "申请单位:{}", h.unit);
+        let _ = writeln!(s, "项目名称:{}", h.project_name);
+        let _ = writeln!(
+            s,
+            "项目编号:{}",
+            h.project_code.as_deref().unwrap_or("(尚未立项编号)")
+        );
+        let _ = writeln!(s, "政务云服务商:{}", h.provider);
+        let _ = writeln!(s, "上云项目归属:{}    系统架构:{}", h.ownership, h.arch);
+    }
+}
+
+fn receipt(outcome: &Outcome, app: &Application, env: &Env, name: &str, sha: &str) -> String {
+    let mut s = String::from("松江区市政务云资源申请表 受理回执\n\n");
+    header_lines(&mut s, outcome, name, sha);
+    let warnings = outcome.diags.len();
+    let _ = writeln!(s, "校验结果:通过({warnings} 个警告)\n\n申请资源合计:");
+    for (_, name, total) in env.schemas.catalogue.ordered(&app.config.totals()) {
+        let _ = writeln!(s, "  {name}:{total}");
+    }
+    let days = env.schemas.policy.delivery_working_days;
+    let m = &env.schemas.policy.test_months;
+    let _ = write!(
+        s,
+        "\n后续办理与时限(《松江区使用市级政务云服务流程细则(试行)》五):\n\
+         1. 配额由区科委会同区科创服务中心审批。\n\
+         2. 审批后,单位与服务商签订测试资源服务使用意向协议(附件2,草稿见同一文件夹),协议在区科创服务中心备案;\
+         服务商应在协议签订后 {days} 个工作日内完成全部测试资源的发放。\n\
+         3. 测试期限 {}~{} 个月,测试资源不纳入计量。\n\
+         4. 测试期满且测试通过后,单位、服务商与区科创服务中心三方签订正式协议(附件3,附政务云资源开通情况表);\
+         服务商应在正式协议签订后 {days} 个工作日内完成正式资源的发放或调整。\n",
+        m.min, m.max
+    );
+    if !outcome.diags.is_empty() {
+        s.push_str("\n警告(不影响受理,请留意):\n");
+        for d in &outcome.diags {
+            let _ = writeln!(
+                s,
+                "  {} {}:{}",
+                d.cell.as_deref().unwrap_or(""),
+                d.message,
+                d.hint
+            );
+        }
+    }
+    s
+}
+
+fn change_outputs(
+    out: &mut Out,
+    outcome: &Outcome,
+    change: &Change,
+    env: &Env,
+    projects: &Projects,
+    name: &str,
+    sha: &str,
+) -> Res<()> {
+    let mut s = String::from("松江区市政务云资源变更申请表 核对摘要\n\n");
+    header_lines(&mut s, outcome, name, sha);
+    s.push_str("\n校验结果:通过。变更后资源总量均未超过批准配额的上限。\n\n");
+    s.push_str(&report::change_table(&outcome.changes));
+    s.push_str("\n本申请经区科创服务中心审核通过后,纳入三方《正式协议》,作为费用结算计量依据(细则 五(四))。\n");
+    out.put("变更核对摘要.txt", s.as_bytes())?;
+    let book = report::workbook_bytes(outcome, env.schemas).map_err(|e| e.to_string())?;
+    out.put("变更核对.xlsx", &book)?;
+    if let Some(project) = projects.find(&change.header.project_key()) {
+        let config = change.proposed_config(&project.current);
+        let table = render::opening_table(&project.application, &config, env.schemas)
+            .map_err(|e| e.to_string())?;
+        let name = render::output_name(
+            &project.application,
+            "政务云资源开通情况表(变更后草稿)",
+            "xlsx",
+        );
+        out.put(&name, &table)?;
+    }
+    Ok(())
+}
+
+fn rejected(out: &mut Out, outcome: &Outcome, env: &Env, name: &str) -> Res<()> {
+    let files = report::write_files(outcome, env.schemas, out.dir).map_err(|e| e.to_string())?;
+    out.files.extend(files);
+    out.put("回复摘要.txt", reply(outcome, name).as_bytes())
+}
+
+/// A short text the clerk pastes into the reply to the unit.
+pub fn reply(outcome: &Outcome, name: &str) -> String {
+    let errors: Vec<_> = outcome.diags.iter().filter(|d| d.is_error()).collect();
+    let what = report::form_name(outcome.form);
+    let mut s = format!(
+        "您好!贵单位提交的{what}(文件“{name}”)未通过校验,共 {} 处需要修改:\n",
+        errors.len()
+    );
+    for (i, d) in errors.iter().enumerate() {
+        let place = match (&d.sheet, &d.cell) {
+            (Some(sh), Some(c)) => format!("{sh} {c}:"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "{}. {place}{}。{}。",
+            i + 1,
+            d.message.trim_end_matches('。'),
+            d.hint.trim_end_matches('。')
+        );
+    }
+    let stem = Path::new(name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let _ = writeln!(s, "\n详细问题清单见附件《{}-问题清单.xlsx》。请修改后重新提交。\n\n上海市松江区科技创新服务中心", crate::names::safe_component(&stem));
+    s
+}
