@@ -231,14 +231,14 @@ pub fn run(args: Args) -> u8 {
             effective,
         } => cmd_approve(&file, replace, effective, &schemas, &args.ledger),
         Command::Process { inbox, out, intake } => {
-            cmd_process(inbox, out, &intake, None, &schemas, &args)
+            cmd_process(inbox, out, &intake, None, &schemas, args)
         }
         Command::Watch {
             inbox,
             out,
             poll,
             intake,
-        } => cmd_process(inbox, out, &intake, Some(poll), &schemas, &args),
+        } => cmd_process(inbox, out, &intake, Some(poll), &schemas, args),
         Command::Bench { n, dir, fixtures } => {
             let opts = crate::bench::Options {
                 n,
@@ -250,7 +250,7 @@ pub fn run(args: Args) -> u8 {
                 EXIT_OK
             })
         }
-        Command::Demo { dir } => cmd_demo(&dir, &schemas, &args),
+        Command::Demo { dir } => cmd_demo(&dir, &schemas, args),
         Command::Status { limit, format } => cmd_status(limit, format, &args.ledger),
         Command::Blank { form, output } => {
             let kind = match form {
