@@ -133,17 +133,16 @@ fn killed_mid_batch_then_restarted_processes_each_exactly_once() {
     let mut child = spawn_process(&env, &[]);
     // Kill -9 once some, but not all, originals are archived.
     let started = Instant::now();
-    let mut archived_at_kill = 0;
-    loop {
-        archived_at_kill = files_under(&env.path("archive")).len();
-        if archived_at_kill >= 5
+    let archived_at_kill = loop {
+        let archived = files_under(&env.path("archive")).len();
+        if archived >= 5
             || child.try_wait().unwrap().is_some()
             || started.elapsed() > Duration::from_secs(60)
         {
-            break;
+            break archived;
         }
         std::thread::sleep(Duration::from_millis(5));
-    }
+    };
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(
