@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod model;
 pub mod names;
 pub mod read;
+pub mod render;
 pub mod report;
 pub mod schema;
 pub mod validate;

@@ -1,0 +1,150 @@
+//! `zwyun render …`: pick the data (a validated 附件1, or a project's
+//! current resources in the ledger), render one document, write it, and
+//! optionally convert it to PDF with LibreOffice.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{output_name, Renderer, FORMAL_AGREEMENT_DOC, OPENING_TABLE_DOC, TEST_AGREEMENT_DOC};
+use crate::cli::{load_projects, RenderArgs, RenderDoc, EXIT_OK, EXIT_PROBLEMS};
+use crate::ledger::Ledger;
+use crate::model::{Application, Config};
+use crate::names::write_atomic;
+use crate::report;
+use crate::schema::Schemas;
+use crate::validate::{self, Context, Status};
+
+/// The submission to render and the resources to put in it.
+struct Data {
+    app: Application,
+    config: Config,
+}
+
+pub fn run(
+    doc: RenderDoc,
+    templates: Option<&Path>,
+    schemas: &Schemas,
+    ledger: &Path,
+) -> Result<u8, String> {
+    let (args, months) = match &doc {
+        RenderDoc::TestAgreement { args, months } => (args, Some(*months)),
+        RenderDoc::FormalAgreement { args } | RenderDoc::OpeningTable { args } => (args, None),
+    };
+    let Some(data) = load(args, schemas, ledger)? else {
+        return Ok(EXIT_PROBLEMS);
+    };
+    let rendered = match &doc {
+        RenderDoc::TestAgreement { .. } => Renderer::load(templates, schemas)
+            .and_then(|r| r.test_agreement(&with_config(&data), months.unwrap_or_default()))
+            .map(|b| (b, TEST_AGREEMENT_DOC, "docx")),
+        RenderDoc::FormalAgreement { .. } => Renderer::load(templates, schemas)
+            .and_then(|r| r.formal_agreement(&data.app, &data.config))
+            .map(|b| (b, FORMAL_AGREEMENT_DOC, "docx")),
+        RenderDoc::OpeningTable { .. } => super::opening_table(&data.app, &data.config, schemas)
+            .map(|b| (b, OPENING_TABLE_DOC, "xlsx")),
+    };
+    let (bytes, name, ext) = match rendered {
+        Ok(r) => r,
+        Err(e) if e.is_submission_problem() => {
+            eprintln!("zwyun: {e}");
+            return Ok(EXIT_PROBLEMS);
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let path = args.out.join(output_name(&data.app, name, ext));
+    write_atomic(&path, &bytes).map_err(|e| format!("无法写入 {}:{e}", path.display()))?;
+    println!("已生成:{}", path.display());
+    if args.pdf {
+        let pdf = to_pdf(&path, &args.out)?;
+        println!("已生成:{}", pdf.display());
+    }
+    Ok(EXIT_OK)
+}
+
+/// The application with the resources to agree on (the ledger's current
+/// ones under `--project`).
+fn with_config(data: &Data) -> Application {
+    Application {
+        config: data.config.clone(),
+        ..data.app.clone()
+    }
+}
+
+/// Reads the data; `None` when the submission was refused (report printed).
+fn load(args: &RenderArgs, schemas: &Schemas, ledger: &Path) -> Result<Option<Data>, String> {
+    if let Some(code) = &args.project {
+        if !ledger.exists() {
+            return Err(format!(
+                "账本 {} 不存在;请先用 zwyun approve 登记项目",
+                ledger.display()
+            ));
+        }
+        let project = Ledger::open(ledger)
+            .and_then(|l| l.find_by_code(code))
+            .map_err(|e| e.to_string())?;
+        return Ok(Some(Data {
+            app: project.application,
+            config: project.current,
+        }));
+    }
+    let file = args
+        .file
+        .as_deref()
+        .ok_or("请给出申请表文件,或用 --project 指定项目")?;
+    let projects = load_projects(ledger)?;
+    let outcome = validate::check_path(
+        file,
+        &Context {
+            schemas,
+            projects: &projects,
+        },
+    );
+    match outcome.application() {
+        Some(app) if outcome.status == Status::Valid => Ok(Some(Data {
+            app: app.clone(),
+            config: app.config.clone(),
+        })),
+        _ => {
+            eprint!("{}", report::text(&outcome, schemas));
+            eprintln!(
+                "未生成:{} 不是校验通过的附件1 申请表,请先修正上述问题。",
+                file.display()
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// The LibreOffice program on PATH, if any.
+pub fn soffice() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|d| ["soffice", "libreoffice", "soffice.exe"].map(|n| d.join(n)))
+        .find(|p| p.is_file())
+}
+
+/// Converts `file` to PDF in `out_dir` with a private LibreOffice profile
+/// (so parallel conversions do not lock each other out).
+pub fn to_pdf(file: &Path, out_dir: &Path) -> Result<PathBuf, String> {
+    let program = soffice().ok_or(
+        "未找到 LibreOffice(soffice),无法转换为 PDF;请安装 LibreOffice(如 apt-get install libreoffice-writer libreoffice-calc fonts-noto-cjk),或去掉 --pdf",
+    )?;
+    let profile = tempfile::tempdir().map_err(|e| format!("无法创建临时目录:{e}"))?;
+    let profile_url = format!("-env:UserInstallation=file://{}", profile.path().display());
+    let output = Command::new(&program)
+        .arg(profile_url)
+        .args(["--headless", "--convert-to", "pdf", "--outdir"])
+        .arg(out_dir)
+        .arg(file)
+        .output()
+        .map_err(|e| format!("无法运行 {}:{e}", program.display()))?;
+    let pdf = out_dir.join(file.with_extension("pdf").file_name().unwrap_or_default());
+    if !output.status.success() || !pdf.is_file() {
+        return Err(format!(
+            "LibreOffice 未能将 {} 转换为 PDF:{}",
+            file.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(pdf)
+}
