@@ -16,11 +16,11 @@ use zwyun::schema::Schemas;
 const SONG: &str = "宋体";
 const HEI: &str = "黑体";
 const LATIN: &str = "Times New Roman";
-/// A4 in twips, margins 2.54 cm top/bottom and 2.8 cm left/right.
+/// A4 in twips, margins 2.54 cm.
 const PAGE: (u32, u32) = (11906, 16838);
 const MARGIN_TB: i32 = 1440;
-const MARGIN_LR: i32 = 1588;
-const COLS: [usize; 6] = [1000, 1500, 2050, 1000, 2180, 1000];
+const MARGIN_LR: i32 = 1440;
+const COLS: [usize; 6] = [1150, 1450, 2150, 1000, 2026, 1250];
 const BODY: usize = 24;
 const SMALL: usize = 21;
 
@@ -40,9 +40,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn save(doc: Docx, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    let file = std::fs::File::create(path)?;
-    doc.build().pack(file)?;
+    let mut packed = std::io::Cursor::new(Vec::new());
+    doc.build().pack(&mut packed)?;
+    std::fs::write(path, with_chinese_language(&packed.into_inner())?)?;
     Ok(())
+}
+
+/// Marks East Asian text as Simplified Chinese in the default run
+/// properties (docx-rs has no setter), so that Word and LibreOffice pick
+/// Chinese fonts and glyph forms.
+fn with_chinese_language(docx: &[u8]) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(docx))?;
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i)?;
+        let name = entry.name()?.into_owned();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes)?;
+        if name == "word/styles.xml" {
+            let text = String::from_utf8(bytes)?.replacen(
+                "<w:rPrDefault><w:rPr>",
+                "<w:rPrDefault><w:rPr><w:lang w:val=\"en-US\" w:eastAsia=\"zh-CN\" />",
+                1,
+            );
+            bytes = text.into_bytes();
+        }
+        if entry.is_dir() {
+            out.add_directory(name, options)?;
+        } else {
+            out.start_file(name, options)?;
+            out.write_all(&bytes)?;
+        }
+    }
+    Ok(out.finish()?.into_inner())
 }
 
 /// Half-width punctuation of the extracted seed back to the full-width
@@ -60,11 +92,11 @@ fn cn(text: &str) -> String {
         }
         prev = c;
         out.push(match c {
-            ',' if depth == 0 => ',',
-            ':' if depth == 0 => ':',
-            ';' if depth == 0 => ';',
-            '(' if depth == 0 => '(',
-            ')' if depth == 0 => ')',
+            ',' if depth == 0 => '\u{ff0c}',
+            ':' if depth == 0 => '\u{ff1a}',
+            ';' if depth == 0 => '\u{ff1b}',
+            '(' if depth == 0 => '\u{ff08}',
+            ')' if depth == 0 => '\u{ff09}',
             c => c,
         });
     }
@@ -174,33 +206,27 @@ fn cell_para(text: &str, align: AlignmentType) -> Paragraph {
 }
 
 fn cell(text: &str, span: usize) -> TableCell {
-    let width: usize = COLS.iter().take(span).sum();
     TableCell::new()
         .add_paragraph(cell_para(text, AlignmentType::Left))
         .grid_span(span)
-        .width(width, WidthType::Dxa)
         .vertical_align(VAlignType::Center)
 }
 
 fn centred(text: &str, span: usize) -> TableCell {
-    let width: usize = COLS.iter().take(span).sum();
     TableCell::new()
         .add_paragraph(cell_para(text, AlignmentType::Center))
         .grid_span(span)
-        .width(width, WidthType::Dxa)
         .vertical_align(VAlignType::Center)
 }
 
 fn head(text: &str, span: usize) -> TableCell {
-    let width: usize = COLS.iter().take(span).sum();
     TableCell::new()
         .add_paragraph(
             Paragraph::new()
-                .add_run(Run::new().add_text(text).size(SMALL).bold())
+                .add_run(Run::new().add_text(cn(text)).size(SMALL).bold())
                 .align(AlignmentType::Center),
         )
         .grid_span(span)
-        .width(width, WidthType::Dxa)
         .vertical_align(VAlignType::Center)
 }
 
@@ -221,9 +247,9 @@ fn host_rows() -> Vec<TableRow> {
     vec![
         TableRow::new(vec![
             head("上云项目归属", 2),
-            centred("{{ project.ownership_ticks }}", 1),
+            centred("{{ project.ownership_ticks }}", 2),
             head("系统架构", 1),
-            centred("{{ project.arch_ticks }}", 2),
+            centred("{{ project.arch_ticks }}", 1),
         ]),
         TableRow::new(vec![
             head("服务类型", 2),
@@ -333,18 +359,15 @@ fn resource_table(schemas: &Schemas, with_others: bool) -> Table {
 }
 
 /// Signature blocks side by side, without borders, lines left blank.
-fn signatures(parties: &[&str], with_representative: bool) -> Table {
+fn signatures(parties: &[&str]) -> Table {
     let width = COLS.iter().sum::<usize>() / parties.len();
     let cells = parties
         .iter()
         .map(|p| {
-            let mut c = TableCell::new()
+            TableCell::new()
                 .width(width, WidthType::Dxa)
-                .add_paragraph(line(&format!("{p}:(盖章)")).line_spacing(spacing(240, 480)));
-            if with_representative {
-                c = c.add_paragraph(line("法定代表人(授权代表):").line_spacing(spacing(0, 480)));
-            }
-            c.add_paragraph(line("签约日期:      年    月    日"))
+                .add_paragraph(line(&format!("{p}:(盖章)")).line_spacing(spacing(240, 480)))
+                .add_paragraph(line("签约日期:      年    月    日"))
         })
         .collect();
     let none = |pos| TableBorder::new(pos).border_type(BorderType::None);
@@ -359,6 +382,25 @@ fn signatures(parties: &[&str], with_representative: bool) -> Table {
         .set_grid(vec![width; parties.len()])
         .width(width * parties.len(), WidthType::Dxa)
         .set_borders(borders)
+}
+
+/// Signature blocks one below the other (three do not fit side by side).
+fn stacked_signatures(mut doc: Docx, parties: &[&str]) -> Docx {
+    for p in parties {
+        doc = doc
+            .add_paragraph(
+                line(&format!("{p}:(盖章)"))
+                    .line_spacing(spacing(360, 240))
+                    .keep_next(true),
+            )
+            .add_paragraph(
+                line("法定代表人(授权代表):")
+                    .line_spacing(spacing(0, 240))
+                    .keep_next(true),
+            )
+            .add_paragraph(line("签约日期:      年    月    日"));
+    }
+    doc
 }
 
 fn project_lines() -> [Block; 3] {
@@ -399,7 +441,7 @@ fn test_agreement(schemas: &Schemas) -> Docx {
             ("p", "服务地点:上海市松江区范围,由甲方指定。"),
         ],
     );
-    doc.add_table(signatures(&["甲方", "乙方"], false))
+    doc.add_table(signatures(&["甲方", "乙方"]))
 }
 
 const PARTIES: &[Block] = &[
@@ -527,7 +569,7 @@ fn formal_agreement(schemas: &Schemas) -> Docx {
     let mut doc = page().add_paragraph(title("松江区市政务云资源服务使用正式协议"));
     doc = blocks(doc, PARTIES);
     doc = blocks(doc, ARTICLES);
-    doc = doc.add_table(signatures(&["甲方", "乙方", "丙方"], true));
+    doc = stacked_signatures(doc, &["甲方", "乙方", "丙方"]);
     doc = doc.add_paragraph(title("政务云资源开通情况表").page_break_before(true));
     doc = blocks(doc, &project_lines());
     doc = blocks(doc, &[("l", "{%p endif %}")]);

@@ -4,9 +4,7 @@
 
 use std::path::Path;
 
-use rust_xlsxwriter::{
-    DataValidation, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError,
-};
+use rust_xlsxwriter::{DataValidation, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
 
 use crate::model::FormKind;
 use crate::schema::{FieldSpec, FormSchema, Schemas};
@@ -27,31 +25,20 @@ impl Sheet<'_> {
 
     /// Label at (row, col), value merged over `value_cols`, with a dropdown
     /// when the field is a choice.
-    fn field(
-        &mut self,
-        row: u32,
-        col: u16,
-        key: &str,
-        value_cols: (u16, u16),
-    ) -> Result<(), XlsxError> {
-        let Some(spec) = self.spec(key).cloned() else {
-            return Ok(());
-        };
-        self.ws
-            .write_string_with_format(row, col, spec.name(), &self.label)?;
+    fn field(&mut self, row: u32, col: u16, key: &str, value_cols: (u16, u16)) -> Result<(), XlsxError> {
+        let Some(spec) = self.spec(key).cloned() else { return Ok(()) };
+        self.ws.write_string_with_format(row, col, spec.name(), &self.label)?;
         self.merge(row, value_cols.0, row, value_cols.1, "")?;
         if !spec.choices.is_empty() {
             let dv = DataValidation::new().allow_list_strings(&spec.choices)?;
-            self.ws
-                .add_data_validation(row, value_cols.0, row, value_cols.0, &dv)?;
+            self.ws.add_data_validation(row, value_cols.0, row, value_cols.0, &dv)?;
         }
         Ok(())
     }
 
     fn merge(&mut self, r1: u32, c1: u16, r2: u32, c2: u16, text: &str) -> Result<(), XlsxError> {
         if (r1, c1) == (r2, c2) {
-            self.ws
-                .write_string_with_format(r1, c1, text, &self.value)?;
+            self.ws.write_string_with_format(r1, c1, text, &self.value)?;
         } else {
             self.ws.merge_range(r1, c1, r2, c2, text, &self.value)?;
         }
@@ -65,14 +52,9 @@ impl Sheet<'_> {
 
     /// A block label over `rows` rows with a merged free-text area.
     fn text_block(&mut self, row: u32, rows: u32, key: &str) -> Result<(), XlsxError> {
-        let name = self
-            .spec(key)
-            .map(|s| s.name().to_string())
-            .unwrap_or_default();
-        self.ws
-            .merge_range(row, 0, row + rows - 1, 0, &name, &self.label)?;
-        self.ws
-            .merge_range(row, 1, row + rows - 1, 9, "", &self.value)?;
+        let name = self.spec(key).map(|s| s.name().to_string()).unwrap_or_default();
+        self.ws.merge_range(row, 0, row + rows - 1, 0, &name, &self.label)?;
+        self.ws.merge_range(row, 1, row + rows - 1, 9, "", &self.value)?;
         Ok(())
     }
 
@@ -82,11 +64,9 @@ impl Sheet<'_> {
         for (c, col) in columns.iter().enumerate() {
             let c = c as u16;
             if col.key == "note" {
-                self.ws
-                    .merge_range(row, c, row, 9, col.name(), &self.label)?;
+                self.ws.merge_range(row, c, row, 9, col.name(), &self.label)?;
             } else {
-                self.ws
-                    .write_string_with_format(row, c, col.name(), &self.label)?;
+                self.ws.write_string_with_format(row, c, col.name(), &self.label)?;
             }
             for r in row + 1..=row + n {
                 if col.key == "note" {
@@ -111,8 +91,7 @@ impl Sheet<'_> {
             .set_font_name("宋体")
             .set_align(FormatAlign::Center)
             .set_align(FormatAlign::VerticalCenter);
-        self.ws
-            .merge_range(0, 0, 0, 9, &self.schema.title, &title)?;
+        self.ws.merge_range(0, 0, 0, 9, &self.schema.title, &title)?;
         self.ws.set_row_height(0, 30)?;
         self.field(1, 7, "date", (8, 9))?;
         self.field(2, 0, "unit", (1, 4))?;
@@ -135,11 +114,7 @@ fn formats() -> (Format, Format, Format) {
         .set_border(FormatBorder::Thin)
         .set_text_wrap()
         .set_align(FormatAlign::VerticalCenter);
-    let label = base
-        .clone()
-        .set_bold()
-        .set_align(FormatAlign::Center)
-        .set_background_color("F2F2F2");
+    let label = base.clone().set_bold().set_align(FormatAlign::Center).set_background_color("F2F2F2");
     let section = base.clone().set_bold().set_background_color("D9E1F2");
     (label, base, section)
 }
@@ -150,10 +125,7 @@ pub fn write(kind: FormKind, schemas: &Schemas, path: &Path) -> Result<(), XlsxE
     let (label, value, section) = formats();
     let ws = wb.add_worksheet();
     ws.set_name(schema.sheet.as_deref().unwrap_or("Sheet1"))?;
-    for (c, w) in [12.0, 11.0, 11.0, 14.0, 11.0, 12.0, 12.0, 10.0, 12.0, 12.0]
-        .iter()
-        .enumerate()
-    {
+    for (c, w) in [12.0, 11.0, 11.0, 14.0, 11.0, 12.0, 12.0, 10.0, 12.0, 12.0].iter().enumerate() {
         ws.set_column_width(c as u16, *w)?;
     }
     ws.set_paper_size(9).set_print_fit_to_pages(1, 0);
@@ -197,15 +169,7 @@ fn annex1(s: &mut Sheet) -> Result<(), XlsxError> {
 
 /// The service grid: two items a row, grouped by 服务分项 and 服务类型.
 fn services(s: &mut Sheet, row: u32) -> Result<u32, XlsxError> {
-    let head = [
-        (0, 0, "服务类型"),
-        (1, 1, "服务分项"),
-        (2, 3, "服务项目"),
-        (4, 4, "数量"),
-        (5, 6, "服务项目"),
-        (7, 7, "数量"),
-        (8, 9, "说明"),
-    ];
+    let head = [(0, 0, "服务类型"), (1, 1, "服务分项"), (2, 3, "服务项目"), (4, 4, "数量"), (5, 6, "服务项目"), (7, 7, "数量"), (8, 9, "说明")];
     for (c1, c2, t) in head {
         if c1 == c2 {
             s.ws.write_string_with_format(row, c1, t, &s.label)?;
@@ -217,9 +181,7 @@ fn services(s: &mut Sheet, row: u32) -> Result<u32, XlsxError> {
     for item in &s.schemas.catalogue.items {
         let name = format!("□{}", item.name);
         match lines.last_mut() {
-            Some((cat, group, items))
-                if *cat == item.category && *group == item.group && items.len() < 2 =>
-            {
+            Some((cat, group, items)) if *cat == item.category && *group == item.group && items.len() < 2 => {
                 items.push(name)
             }
             _ => lines.push((item.category.clone(), item.group.clone(), vec![name])),
@@ -246,19 +208,10 @@ fn services(s: &mut Sheet, row: u32) -> Result<u32, XlsxError> {
 
 fn annex4(s: &mut Sheet) -> Result<(), XlsxError> {
     let tables = s.schema.tables.clone();
-    let section = |key: &str| {
-        tables
-            .iter()
-            .find(|t| t.key == key)
-            .map(|t| t.section.clone())
-            .unwrap_or_default()
-    };
+    let section = |key: &str| tables.iter().find(|t| t.key == key).map(|t| t.section.clone()).unwrap_or_default();
     s.section(6, &section("current_hosts"))?;
     s.hosts(7, 3)?;
-    s.section(
-        11,
-        &format!("{}(填写变更后的全部资源配置)", section("proposed_hosts")),
-    )?;
+    s.section(11, &format!("{}(填写变更后的全部资源配置)", section("proposed_hosts")))?;
     s.hosts(12, 3)?;
     let other = s.schema.other_services.clone();
     if let Some(o) = other {

@@ -17,11 +17,7 @@ pub const EXIT_PROBLEMS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "zwyun",
-    version,
-    about = "松江区市级政务云:申请表校验、协议生成、收件处理与年度结算"
-)]
+#[command(name = "zwyun", version, about = "松江区市级政务云:申请表校验、协议生成、收件处理与年度结算")]
 pub struct Args {
     /// 账本(SQLite)文件
     #[arg(long, global = true, env = "ZWYUN_LEDGER", default_value = "zwyun.db")]
@@ -76,7 +72,7 @@ pub enum Command {
     /// 由校验通过的附件1(或账本中的项目)生成协议文件
     Render {
         #[command(subcommand)]
-        doc: RenderDoc,
+        doc: crate::render::cmd::RenderDoc,
     },
     /// 生成空白表格(带下拉选项)
     Blank {
@@ -87,45 +83,6 @@ pub enum Command {
     },
 }
 
-/// Where a document's data comes from and where it goes.
-#[derive(Debug, clap::Args)]
-pub struct RenderArgs {
-    /// 校验通过的附件1 申请表(.xlsx/.xls)
-    #[arg(required_unless_present = "project", conflicts_with = "project")]
-    pub file: Option<PathBuf>,
-    /// 按账本中该项目(项目编号)当前的资源生成,而不读申请表
-    #[arg(long)]
-    pub project: Option<String>,
-    /// 输出目录
-    #[arg(long)]
-    pub out: PathBuf,
-    /// 另用 LibreOffice 转换为 PDF
-    #[arg(long)]
-    pub pdf: bool,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum RenderDoc {
-    /// 附件2 松江区市政务云测试资源服务使用意向协议(.docx)
-    TestAgreement {
-        #[command(flatten)]
-        args: RenderArgs,
-        /// 测试期限(月),1~3
-        #[arg(long)]
-        months: u32,
-    },
-    /// 附件3 松江区市政务云资源服务使用正式协议(.docx,附开通情况表)
-    FormalAgreement {
-        #[command(flatten)]
-        args: RenderArgs,
-    },
-    /// 政务云资源开通情况表(.xlsx)
-    OpeningTable {
-        #[command(flatten)]
-        args: RenderArgs,
-    },
-}
-
 pub fn run(args: Args) -> u8 {
     init_tracing(args.verbose);
     let schemas = match Schemas::load(args.schemas.as_deref()) {
@@ -133,16 +90,12 @@ pub fn run(args: Args) -> u8 {
         Err(e) => return fail(format!("校验规则有误:{e}")),
     };
     let result = match args.command {
-        Command::Validate {
-            files,
-            format,
-            report,
-        } => cmd_validate(&files, format, report.as_deref(), &schemas, &args.ledger),
-        Command::Approve {
-            file,
-            replace,
-            effective,
-        } => cmd_approve(&file, replace, effective, &schemas, &args.ledger),
+        Command::Validate { files, format, report } => {
+            cmd_validate(&files, format, report.as_deref(), &schemas, &args.ledger)
+        }
+        Command::Approve { file, replace, effective } => {
+            cmd_approve(&file, replace, effective, &schemas, &args.ledger)
+        }
         Command::Render { doc } => {
             crate::render::cmd::run(doc, args.templates.as_deref(), &schemas, &args.ledger)
         }
@@ -243,15 +196,9 @@ fn cmd_approve(
     }
     match &outcome.model {
         Some(crate::model::Form::Annex1(app)) => {
-            ledger
-                .approve_application(app, replace)
-                .map_err(|e| e.to_string())?;
+            ledger.approve_application(app, replace).map_err(|e| e.to_string())?;
             let label = app.header.project_key().label();
-            println!(
-                "已登记项目“{label}”的批准配额({} 类主机,{} 项服务)。",
-                app.config.hosts.len(),
-                app.config.services.len()
-            );
+            println!("已登记项目“{label}”的批准配额({} 类主机,{} 项服务)。", app.config.hosts.len(), app.config.services.len());
         }
         Some(crate::model::Form::Annex4(change)) => {
             let project = projects
@@ -264,10 +211,7 @@ fn cmd_approve(
                 .approve_change(project.id, date, &source, &config)
                 .map_err(|e| e.to_string())?;
             print!("{}", report::change_table(&outcome.changes));
-            println!(
-                "已登记项目“{}”的资源变更,自 {date} 起生效。",
-                project.label()
-            );
+            println!("已登记项目“{}”的资源变更,自 {date} 起生效。", project.label());
         }
         None => unreachable!("a valid outcome always has a model"),
     }

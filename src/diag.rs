@@ -83,11 +83,7 @@ pub fn a1(row: u32, col: u32) -> String {
         c = (c - 1) / 26;
     }
     letters.reverse();
-    format!(
-        "{}{}",
-        String::from_utf8(letters).unwrap_or_default(),
-        row + 1
-    )
+    format!("{}{}", String::from_utf8(letters).unwrap_or_default(), row + 1)
 }
 
 #[cfg(test)]

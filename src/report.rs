@@ -45,13 +45,7 @@ pub fn text(outcome: &Outcome, _schemas: &Schemas) -> String {
             (Some(s), None) => s.clone(),
             _ => "文件".to_string(),
         };
-        let _ = writeln!(
-            out,
-            "{place}: {}[{}] {}",
-            d.severity.label(),
-            d.code,
-            d.message
-        );
+        let _ = writeln!(out, "{place}: {}[{}] {}", d.severity.label(), d.code, d.message);
         if !d.hint.is_empty() {
             let _ = writeln!(out, "    修改建议:{}", d.hint);
         }
@@ -66,15 +60,8 @@ pub fn text(outcome: &Outcome, _schemas: &Schemas) -> String {
 pub fn change_table(changes: &[ResourceChange]) -> String {
     let mut out = String::from("  资源变更(现状 → 变更后,占批准配额):\n");
     for c in changes {
-        let pct = c
-            .percent_of_quota
-            .map(|p| format!("{p}%"))
-            .unwrap_or_else(|| "无配额".into());
-        let flag = if c.within_cap {
-            ""
-        } else {
-            "  ← 超过上限"
-        };
+        let pct = c.percent_of_quota.map(|p| format!("{p}%")).unwrap_or_else(|| "无配额".into());
+        let flag = if c.within_cap { "" } else { "  ← 超过上限" };
         let _ = writeln!(
             out,
             "    {}:{} → {}({},配额 {},{pct}){flag}",
@@ -112,11 +99,7 @@ fn stem(outcome: &Outcome) -> String {
 }
 
 /// Writes `<name>-问题清单.xlsx` and `<name>-问题清单.json` into `dir`.
-pub fn write_files(
-    outcome: &Outcome,
-    schemas: &Schemas,
-    dir: &Path,
-) -> Result<Vec<PathBuf>, XlsxError> {
+pub fn write_files(outcome: &Outcome, schemas: &Schemas, dir: &Path) -> Result<Vec<PathBuf>, XlsxError> {
     let base = stem(outcome);
     let xlsx = dir.join(format!("{base}-问题清单.xlsx"));
     let json = dir.join(format!("{base}-问题清单.json"));
@@ -131,10 +114,7 @@ pub fn write_files(
 /// The report workbook: 序号, 工作表, 单元格, 字段, 问题, 修改建议.
 pub fn workbook_bytes(outcome: &Outcome, _schemas: &Schemas) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
-    let title = Format::new()
-        .set_bold()
-        .set_font_size(14)
-        .set_font_name("宋体");
+    let title = Format::new().set_bold().set_font_size(14).set_font_name("宋体");
     let head = Format::new()
         .set_bold()
         .set_font_name("宋体")
@@ -149,23 +129,9 @@ pub fn workbook_bytes(outcome: &Outcome, _schemas: &Schemas) -> Result<Vec<u8>, 
     let error = cell.clone().set_font_color("C00000");
     let ws = wb.add_worksheet();
     ws.set_name("问题清单")?;
-    ws.write_string_with_format(
-        0,
-        0,
-        format!("申请表校验结果:{}", outcome.status.label()),
-        &title,
-    )?;
+    ws.write_string_with_format(0, 0, format!("申请表校验结果:{}", outcome.status.label()), &title)?;
     ws.write_string(1, 0, summary(outcome))?;
-    let headers = [
-        "序号",
-        "级别",
-        "工作表",
-        "单元格",
-        "字段",
-        "问题",
-        "修改建议",
-        "代码",
-    ];
+    let headers = ["序号", "级别", "工作表", "单元格", "字段", "问题", "修改建议", "代码"];
     let widths = [6.0, 8.0, 16.0, 9.0, 18.0, 50.0, 50.0, 24.0];
     for (c, (h, w)) in headers.iter().zip(widths).enumerate() {
         ws.write_string_with_format(3, c as u16, *h, &head)?;
@@ -173,11 +139,7 @@ pub fn workbook_bytes(outcome: &Outcome, _schemas: &Schemas) -> Result<Vec<u8>, 
     }
     for (i, d) in outcome.diags.iter().enumerate() {
         let r = 4 + i as u32;
-        let fmt = if d.severity == Severity::Error {
-            &error
-        } else {
-            &cell
-        };
+        let fmt = if d.severity == Severity::Error { &error } else { &cell };
         ws.write_number_with_format(r, 0, (i + 1) as f64, &cell)?;
         ws.write_string_with_format(r, 1, d.severity.label(), fmt)?;
         let cols = [
@@ -196,42 +158,24 @@ pub fn workbook_bytes(outcome: &Outcome, _schemas: &Schemas) -> Result<Vec<u8>, 
         ws.write_string(4, 0, "未发现问题。")?;
     }
     ws.set_freeze_panes(4, 0)?;
-    ws.set_landscape()
-        .set_paper_size(9)
-        .set_print_fit_to_pages(1, 0);
+    ws.set_landscape().set_paper_size(9).set_print_fit_to_pages(1, 0);
     if !outcome.changes.is_empty() {
         write_changes(&mut wb, &outcome.changes, &head, &cell)?;
     }
     wb.save_to_buffer()
 }
 
-fn write_changes(
-    wb: &mut Workbook,
-    changes: &[ResourceChange],
-    head: &Format,
-    cell: &Format,
-) -> Result<(), XlsxError> {
+fn write_changes(wb: &mut Workbook, changes: &[ResourceChange], head: &Format, cell: &Format) -> Result<(), XlsxError> {
     let ws = wb.add_worksheet();
     ws.set_name("资源变更")?;
-    let headers = [
-        "资源",
-        "现状",
-        "变更后",
-        "变化",
-        "批准配额",
-        "占配额",
-        "是否在上限内",
-    ];
+    let headers = ["资源", "现状", "变更后", "变化", "批准配额", "占配额", "是否在上限内"];
     for (c, h) in headers.iter().enumerate() {
         ws.write_string_with_format(0, c as u16, *h, head)?;
         ws.set_column_width(c as u16, if c == 0 { 24.0 } else { 12.0 })?;
     }
     for (i, c) in changes.iter().enumerate() {
         let r = 1 + i as u32;
-        let pct = c
-            .percent_of_quota
-            .map(|p| format!("{p}%"))
-            .unwrap_or_else(|| "无配额".into());
+        let pct = c.percent_of_quota.map(|p| format!("{p}%")).unwrap_or_else(|| "无配额".into());
         let row = [
             c.name.clone(),
             c.current.to_string(),
@@ -239,12 +183,7 @@ fn write_changes(
             c.direction().to_string(),
             c.quota.to_string(),
             pct,
-            if c.within_cap {
-                "是"
-            } else {
-                "否(超过上限)"
-            }
-            .to_string(),
+            if c.within_cap { "是" } else { "否(超过上限)" }.to_string(),
         ];
         for (col, v) in row.iter().enumerate() {
             ws.write_string_with_format(r, col as u16, v, cell)?;

@@ -165,9 +165,9 @@ impl Ledger {
     }
 
     pub fn projects(&self) -> Result<Projects> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, code, unit, name, provider, application_json FROM projects ORDER BY id",
-        )?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, code, unit, name, provider, application_json FROM projects ORDER BY id")?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
@@ -183,14 +183,8 @@ impl Ledger {
             let (id, code, unit, name, provider, app) = row?;
             let application: Application = serde_json::from_str(&app)?;
             let versions = self.configs(id)?;
-            let quota = versions
-                .first()
-                .map(|v| v.config.clone())
-                .unwrap_or_default();
-            let current = versions
-                .last()
-                .map(|v| v.config.clone())
-                .unwrap_or_default();
+            let quota = versions.first().map(|v| v.config.clone()).unwrap_or_default();
+            let current = versions.last().map(|v| v.config.clone()).unwrap_or_default();
             let i = projects.list.len();
             if let Some(c) = &code {
                 projects.by_code.insert(c.clone(), i);
@@ -222,11 +216,7 @@ impl Ledger {
             .iter()
             .find(|p| p.code.as_deref() == Some(code) || p.label() == code)
             .cloned()
-            .ok_or_else(|| {
-                LedgerError::Refused(format!(
-                    "账本中没有项目“{code}”;请先用 zwyun approve 登记其申请表"
-                ))
-            })
+            .ok_or_else(|| LedgerError::Refused(format!("账本中没有项目“{code}”;请先用 zwyun approve 登记其申请表")))
     }
 
     /// Records a valid 附件1 as its project's approved quota.
@@ -245,10 +235,8 @@ impl Ledger {
                     existing.label()
                 )));
             }
-            self.conn
-                .execute("DELETE FROM configs WHERE project_id = ?1", [existing.id])?;
-            self.conn
-                .execute("DELETE FROM projects WHERE id = ?1", [existing.id])?;
+            self.conn.execute("DELETE FROM configs WHERE project_id = ?1", [existing.id])?;
+            self.conn.execute("DELETE FROM projects WHERE id = ?1", [existing.id])?;
         }
         let tx = self.conn.unchecked_transaction()?;
         tx.execute(
@@ -287,11 +275,7 @@ impl Ledger {
              ORDER BY effective IS NOT NULL, effective, id",
         )?;
         let rows = stmt.query_map([project_id], |r| {
-            Ok((
-                r.get::<_, Option<NaiveDate>>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
+            Ok((r.get::<_, Option<NaiveDate>>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
         })?;
         rows.map(|row| {
             let (effective, source, json) = row?;
@@ -308,14 +292,7 @@ impl Ledger {
         self.conn.execute(
             "INSERT INTO agreements (project_id, kind, signed, months, ends, recorded_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                project_id,
-                a.kind.as_str(),
-                a.signed,
-                a.months,
-                a.ends,
-                now()
-            ],
+            params![project_id, a.kind.as_str(), a.signed, a.months, a.ends, now()],
         )?;
         Ok(())
     }
@@ -352,11 +329,7 @@ impl Ledger {
     pub fn provider_of(&self, project_id: i64) -> Result<Option<String>> {
         Ok(self
             .conn
-            .query_row(
-                "SELECT provider FROM projects WHERE id = ?1",
-                [project_id],
-                |r| r.get(0),
-            )
+            .query_row("SELECT provider FROM projects WHERE id = ?1", [project_id], |r| r.get(0))
             .optional()?)
     }
 }
@@ -371,13 +344,7 @@ fn insert_config(
     conn.execute(
         "INSERT INTO configs (project_id, effective, source, config_json, recorded_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            project_id,
-            effective,
-            source,
-            serde_json::to_string(config)?,
-            now()
-        ],
+        params![project_id, effective, source, serde_json::to_string(config)?, now()],
     )?;
     Ok(())
 }

@@ -87,13 +87,8 @@ pub fn locate<'a>(sheet: &'a Sheet, kind: FormKind, schemas: &Schemas) -> Locate
         .map(|s| finder.services(&s.header))
         .unwrap_or_default();
     let other_services = schema.other_services.as_ref().and_then(|o| {
-        let cols = [
-            ("name", &o.name),
-            ("before", &o.before),
-            ("after", &o.after),
-            ("note", &o.note),
-        ]
-        .map(|(k, l)| (k.to_string(), vec![l.clone()]));
+        let cols = [("name", &o.name), ("before", &o.before), ("after", &o.after), ("note", &o.note)]
+            .map(|(k, l)| (k.to_string(), vec![l.clone()]));
         finder.table(&o.section, &cols)
     });
     Located {
@@ -122,11 +117,7 @@ impl<'a, 's> Finder<'a, 's> {
             .iter()
             .flat_map(|f| f.label.all().iter().map(|l| label_key(l)))
             .collect();
-        let mut stops: Vec<String> = schema
-            .tables
-            .iter()
-            .map(|t| label_key(&t.section))
-            .collect();
+        let mut stops: Vec<String> = schema.tables.iter().map(|t| label_key(&t.section)).collect();
         if let Some(s) = &schema.services {
             stops.push(label_key(&s.header));
         }

@@ -107,8 +107,7 @@ pub fn open(path: &Path) -> Result<Workbook, Diagnostic> {
             MAX_FILE_BYTES / 1024 / 1024
         )));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| Diagnostic::error("file.io", format!("无法读取文件:{e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| Diagnostic::error("file.io", format!("无法读取文件:{e}")))?;
     parse(&bytes)
 }
 
@@ -135,17 +134,13 @@ fn not_workbook() -> Diagnostic {
 }
 
 fn encrypted() -> Diagnostic {
-    Diagnostic::error("file.encrypted", "文件已加密(设置了打开密码),无法读取").hint(
-        "请在 Excel/WPS 中取消文件密码(文件 → 信息 → 保护工作簿 → 用密码加密,清空密码)后重新提交",
-    )
+    Diagnostic::error("file.encrypted", "文件已加密(设置了打开密码),无法读取")
+        .hint("请在 Excel/WPS 中取消文件密码(文件 → 信息 → 保护工作簿 → 用密码加密,清空密码)后重新提交")
 }
 
 fn corrupt(detail: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic::error(
-        "file.corrupt",
-        format!("文件已损坏或不完整,无法读取({detail})"),
-    )
-    .hint("文件可能在传输中被截断;请重新保存并重新发送")
+    Diagnostic::error("file.corrupt", format!("文件已损坏或不完整,无法读取({detail})"))
+        .hint("文件可能在传输中被截断;请重新保存并重新发送")
 }
 
 fn too_large(message: String) -> Diagnostic {
@@ -212,11 +207,7 @@ fn read_xlsx(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
                 }
             }
         }
-        sheets.push(Sheet {
-            name,
-            cells,
-            merges,
-        });
+        sheets.push(Sheet { name, cells, merges });
     }
     Ok(Workbook { sheets })
 }
@@ -243,11 +234,10 @@ fn value_of(v: DataRef<'_>, formula: Option<String>) -> Option<Value> {
 }
 
 fn read_xls(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
-    let mut wb: Xls<_> =
-        calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| match e {
-            calamine::XlsError::Password => encrypted(),
-            other => corrupt(other),
-        })?;
+    let mut wb: Xls<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| match e {
+        calamine::XlsError::Password => encrypted(),
+        other => corrupt(other),
+    })?;
     let mut sheets = Vec::new();
     for name in wb.sheet_names() {
         let range = wb.worksheet_range(&name).map_err(corrupt)?;
@@ -255,27 +245,18 @@ fn read_xls(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
         let merges = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
         let mut cells = BTreeMap::new();
         for (r, c, d) in range.used_cells() {
-            let (row, col) = (
-                r as u32 + range.start().map_or(0, |s| s.0),
-                c as u32 + range.start().map_or(0, |s| s.1),
-            );
+            let (row, col) = (r as u32 + range.start().map_or(0, |s| s.0), c as u32 + range.start().map_or(0, |s| s.1));
             let formula = formulas
                 .as_ref()
                 .and_then(|f| f.get_value((row, col)).cloned());
             if let Some(v) = value_of(data_ref(d), formula) {
                 cells.insert((row, col), v);
                 if cells.len() > MAX_CELLS {
-                    return Err(too_large(format!(
-                        "工作表“{name}”的非空单元格超过 {MAX_CELLS} 个"
-                    )));
+                    return Err(too_large(format!("工作表“{name}”的非空单元格超过 {MAX_CELLS} 个")));
                 }
             }
         }
-        sheets.push(Sheet {
-            name,
-            cells,
-            merges,
-        });
+        sheets.push(Sheet { name, cells, merges });
     }
     Ok(Workbook { sheets })
 }

@@ -44,21 +44,7 @@ pub fn is_tick(s: &str) -> bool {
 
 /// Units people append to figures; stripped before parsing.
 const UNITS: [&str; 16] = [
-    "平方米",
-    "核心",
-    "vcpu",
-    "cpu",
-    "核",
-    "gb",
-    "g",
-    "tb",
-    "t",
-    "台",
-    "个",
-    "套",
-    "m2",
-    "㎡",
-    "c",
+    "平方米", "核心", "vcpu", "cpu", "核", "gb", "g", "tb", "t", "台", "个", "套", "m2", "㎡", "c",
     "v",
 ];
 
@@ -86,10 +72,7 @@ pub fn decimal_from_f64(f: f64) -> Option<Decimal> {
     if !f.is_finite() {
         return None;
     }
-    format!("{f}")
-        .parse::<Decimal>()
-        .ok()
-        .map(|d| d.normalize())
+    format!("{f}").parse::<Decimal>().ok().map(|d| d.normalize())
 }
 
 /// The choice a cell denotes: the value itself (`市级`), or the ticked one
@@ -103,12 +86,9 @@ pub fn parse_choice<'a>(s: &str, choices: &'a [String]) -> Option<&'a str> {
     let ticked: Vec<&str> = choices
         .iter()
         .filter(|c| {
-            folded.match_indices(c.as_str()).any(|(i, _)| {
-                folded[..i]
-                    .chars()
-                    .next_back()
-                    .is_some_and(|p| TICKS.contains(&p))
-            })
+            folded
+                .match_indices(c.as_str())
+                .any(|(i, _)| folded[..i].chars().next_back().is_some_and(|p| TICKS.contains(&p)))
         })
         .map(String::as_str)
         .collect();
@@ -197,14 +177,7 @@ mod tests {
     #[test]
     fn dates_as_typed() {
         let want = NaiveDate::from_ymd_opt(2026, 11, 20);
-        for s in [
-            "2026-11-20",
-            "2026/11/20",
-            "2026年11月20日",
-            "2026.11.20",
-            "20261120",
-            "２０２６-１１-２０",
-        ] {
+        for s in ["2026-11-20", "2026/11/20", "2026年11月20日", "2026.11.20", "20261120", "２０２６-１１-２０"] {
             assert_eq!(parse_date(s), want, "{s}");
         }
         assert_eq!(parse_date("2026-13-01"), None);

@@ -6,13 +6,52 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::{output_name, Renderer, FORMAL_AGREEMENT_DOC, OPENING_TABLE_DOC, TEST_AGREEMENT_DOC};
-use crate::cli::{load_projects, RenderArgs, RenderDoc, EXIT_OK, EXIT_PROBLEMS};
+use crate::cli::{load_projects, EXIT_OK, EXIT_PROBLEMS};
 use crate::ledger::Ledger;
 use crate::model::{Application, Config};
 use crate::names::write_atomic;
 use crate::report;
 use crate::schema::Schemas;
 use crate::validate::{self, Context, Status};
+
+/// Where a document's data comes from and where it goes.
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// 校验通过的附件1 申请表(.xlsx/.xls)
+    #[arg(required_unless_present = "project", conflicts_with = "project")]
+    pub file: Option<PathBuf>,
+    /// 按账本中该项目(项目编号)当前的资源生成,而不读申请表
+    #[arg(long)]
+    pub project: Option<String>,
+    /// 输出目录
+    #[arg(long)]
+    pub out: PathBuf,
+    /// 另用 LibreOffice 转换为 PDF
+    #[arg(long)]
+    pub pdf: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum RenderDoc {
+    /// 附件2 松江区市政务云测试资源服务使用意向协议(.docx)
+    TestAgreement {
+        #[command(flatten)]
+        args: RenderArgs,
+        /// 测试期限(月),1~3
+        #[arg(long)]
+        months: u32,
+    },
+    /// 附件3 松江区市政务云资源服务使用正式协议(.docx,附开通情况表)
+    FormalAgreement {
+        #[command(flatten)]
+        args: RenderArgs,
+    },
+    /// 政务云资源开通情况表(.xlsx)
+    OpeningTable {
+        #[command(flatten)]
+        args: RenderArgs,
+    },
+}
 
 /// The submission to render and the resources to put in it.
 struct Data {
@@ -123,6 +162,19 @@ pub fn soffice() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The system's fontconfig plus the Windows Chinese font names of the
+/// templates mapped to the Noto CJK fonts, so that a machine without 宋体
+/// still prints serif text rather than whatever comes first.
+const FONT_ALIASES: &str = r#"<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig>
+  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>
+  <alias binding="same"><family>宋体</family><prefer><family>Noto Serif CJK SC</family></prefer></alias>
+  <alias binding="same"><family>仿宋</family><prefer><family>Noto Serif CJK SC</family></prefer></alias>
+  <alias binding="same"><family>黑体</family><prefer><family>Noto Sans CJK SC</family></prefer></alias>
+</fontconfig>
+"#;
+
 /// Converts `file` to PDF in `out_dir` with a private LibreOffice profile
 /// (so parallel conversions do not lock each other out).
 pub fn to_pdf(file: &Path, out_dir: &Path) -> Result<PathBuf, String> {
@@ -131,7 +183,11 @@ pub fn to_pdf(file: &Path, out_dir: &Path) -> Result<PathBuf, String> {
     )?;
     let profile = tempfile::tempdir().map_err(|e| format!("无法创建临时目录:{e}"))?;
     let profile_url = format!("-env:UserInstallation=file://{}", profile.path().display());
+    let fonts = profile.path().join("fonts.conf");
+    std::fs::write(&fonts, FONT_ALIASES)
+        .map_err(|e| format!("无法写入 {}:{e}", fonts.display()))?;
     let output = Command::new(&program)
+        .env("FONTCONFIG_FILE", &fonts)
         .arg(profile_url)
         .args(["--headless", "--convert-to", "pdf", "--outdir"])
         .arg(out_dir)

@@ -80,8 +80,8 @@ fn normalise(name: &str) -> String {
     name.chars()
         .filter(|c| !c.is_whitespace())
         .map(|c| match c {
-            '(' => '(',
-            ')' => ')',
+            '\u{ff08}' => '(',
+            '\u{ff09}' => ')',
             c => c,
         })
         .collect()

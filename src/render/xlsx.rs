@@ -79,9 +79,9 @@ impl Sheet<'_> {
         let code = h
             .project_code
             .as_deref()
-            .map(|c| format!("  项目编号:{c}"))
+            .map(|c| format!("  项目编号：{c}"))
             .unwrap_or_default();
-        let info = format!("使用单位:{}  项目名称:{}{code}", h.unit, h.project_name);
+        let info = format!("使用单位：{}  项目名称：{}{code}", h.unit, h.project_name);
         let f = self.f.info.clone();
         self.put((1, 1), (0, 5), &info, &f)?;
         self.row = 2;
@@ -110,7 +110,7 @@ impl Sheet<'_> {
         for (c, t) in [
             (2, "服务项目"),
             (3, "数量"),
-            (4, "说明(系统盘、数据盘、操作系统、网络区域)"),
+            (4, "说明（系统盘、数据盘、操作系统、网络区域）"),
             (5, "台数"),
         ] {
             self.put((r, r), (c, c), t, &head)?;
@@ -236,8 +236,8 @@ pub fn describe(h: &Host) -> String {
 }
 
 /// Consecutive rows sharing a label, as (first, last) index spans.
-fn runs<'g>(
-    rows: &[&'g grid::GridRow],
+fn runs(
+    rows: &[&grid::GridRow],
     label: impl Fn(&grid::GridRow) -> &'static str,
 ) -> Vec<((u32, u32), &'static str)> {
     let mut out: Vec<((u32, u32), &'static str)> = Vec::new();

@@ -101,10 +101,7 @@ impl Catalogue {
         let mut seen = std::collections::BTreeSet::new();
         for item in &self.items {
             if !seen.insert(item.key.as_str()) {
-                return Err(ConfigError::new(
-                    file,
-                    format!("服务项 key 重复:{}", item.key),
-                ));
+                return Err(ConfigError::new(file, format!("服务项 key 重复:{}", item.key)));
             }
         }
         Ok(())

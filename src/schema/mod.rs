@@ -22,10 +22,7 @@ const EMBEDDED: [(&str, &str); 5] = [
     ("annex1.yaml", include_str!("../../schemas/annex1.yaml")),
     ("annex4.yaml", include_str!("../../schemas/annex4.yaml")),
     ("hosts.yaml", include_str!("../../schemas/hosts.yaml")),
-    (
-        "catalogue.yaml",
-        include_str!("../../schemas/catalogue.yaml"),
-    ),
+    ("catalogue.yaml", include_str!("../../schemas/catalogue.yaml")),
     ("policy.yaml", include_str!("../../schemas/policy.yaml")),
 ];
 
@@ -274,10 +271,7 @@ fn compile_fields(file: &str, fields: &mut [FieldSpec]) -> Result<(), ConfigErro
     for f in fields.iter_mut() {
         if let Some(p) = &f.pattern {
             let re = Regex::new(p).map_err(|e| {
-                ConfigError::new(
-                    file,
-                    format!("字段 {} 的 pattern 不是有效的正则表达式:{e}", f.key),
-                )
+                ConfigError::new(file, format!("字段 {} 的 pattern 不是有效的正则表达式:{e}", f.key))
             })?;
             f.regex = Some(re);
         }
@@ -308,19 +302,12 @@ fn check_form(file: &str, schema: &FormSchema, kind: FormKind) -> Result<(), Con
     if schema.form != kind {
         return Err(ConfigError::new(
             file,
-            format!(
-                "form 应为 {},实际为 {}",
-                kind.as_str(),
-                schema.form.as_str()
-            ),
+            format!("form 应为 {},实际为 {}", kind.as_str(), schema.form.as_str()),
         ));
     }
     for key in REQUIRED_KEYS {
         if schema.field(key).is_none() {
-            return Err(ConfigError::new(
-                file,
-                format!("缺少程序必需的字段 key: {key}"),
-            ));
+            return Err(ConfigError::new(file, format!("缺少程序必需的字段 key: {key}")));
         }
     }
     Ok(())

@@ -99,12 +99,8 @@ fn check_constraints(
     }
     if let Some(re) = &spec.regex {
         if !re.is_match(&v) {
-            let hint = spec
-                .pattern_hint
-                .clone()
-                .unwrap_or_else(|| "请检查格式".into());
-            let d =
-                Diagnostic::error("field.pattern", format!("“{name}”格式不正确:{v}")).hint(hint);
+            let hint = spec.pattern_hint.clone().unwrap_or_else(|| "请检查格式".into());
+            let d = Diagnostic::error("field.pattern", format!("“{name}”格式不正确:{v}")).hint(hint);
             sink.push(d, pos, name);
             return None;
         }
@@ -118,10 +114,8 @@ pub fn convert(spec: &FieldSpec, value: &Value) -> Result<String, Diagnostic> {
     match value {
         Value::UncachedFormula(f) => return Err(uncached(name, f)),
         Value::Error(e) => {
-            return Err(
-                Diagnostic::error("field.error_value", format!("“{name}”显示错误值 {e}"))
-                    .hint("请检查该单元格的公式,改为直接填写数值"),
-            )
+            return Err(Diagnostic::error("field.error_value", format!("“{name}”显示错误值 {e}"))
+                .hint("请检查该单元格的公式,改为直接填写数值"))
         }
         _ => {}
     }
@@ -151,26 +145,18 @@ pub fn number(spec: &FieldSpec, value: &Value) -> Result<Decimal, Diagnostic> {
         other => parse_number(&other.as_text()),
     };
     let Some(d) = parsed else {
-        return Err(Diagnostic::error(
-            "field.type",
-            format!("“{name}”应为数字,实际为“{}”", value.as_text()),
-        )
-        .hint("请只填写数字,例如 16"));
+        return Err(Diagnostic::error("field.type", format!("“{name}”应为数字,实际为“{}”", value.as_text()))
+            .hint("请只填写数字,例如 16"));
     };
     if spec.ty == FieldType::Integer && !d.fract().is_zero() {
-        return Err(
-            Diagnostic::error("field.type", format!("“{name}”应为整数,实际为 {d}"))
-                .hint("请填写整数"),
-        );
+        return Err(Diagnostic::error("field.type", format!("“{name}”应为整数,实际为 {d}"))
+            .hint("请填写整数"));
     }
     let below = spec.min.is_some_and(|m| d < m);
     let above = spec.max.is_some_and(|m| d > m);
     if below || above {
-        return Err(Diagnostic::error(
-            "field.range",
-            format!("“{name}”为 {d},{}", range_text(spec)),
-        )
-        .hint("请检查数值是否填写正确"));
+        return Err(Diagnostic::error("field.range", format!("“{name}”为 {d},{}", range_text(spec)))
+            .hint("请检查数值是否填写正确"));
     }
     Ok(d)
 }
@@ -190,11 +176,8 @@ fn date(name: &str, value: &Value) -> Result<String, Diagnostic> {
         other => parse_date(&other.as_text()),
     };
     parsed.map(|d| d.to_string()).ok_or_else(|| {
-        Diagnostic::error(
-            "field.date",
-            format!("“{name}”不是有效日期:“{}”", value.as_text()),
-        )
-        .hint("请填写日期,例如 2026-11-20 或 2026年11月20日")
+        Diagnostic::error("field.date", format!("“{name}”不是有效日期:“{}”", value.as_text()))
+            .hint("请填写日期,例如 2026-11-20 或 2026年11月20日")
     })
 }
 
@@ -211,10 +194,7 @@ fn choice(spec: &FieldSpec, value: &Value) -> Result<String, Diagnostic> {
                 "field.choice",
                 format!("“{}”的值“{}”不在可选范围内", spec.name(), text.trim()),
             )
-            .hint(format!(
-                "请从下拉列表中选择,或只勾选一项:{}",
-                spec.choices.join("、")
-            ))
+            .hint(format!("请从下拉列表中选择,或只勾选一项:{}", spec.choices.join("、")))
         })
 }
 
@@ -227,11 +207,8 @@ fn phone(name: &str, value: &Value) -> Result<String, Diagnostic> {
     if MOBILE.is_match(&digits) || LANDLINE.is_match(&text) {
         Ok(text)
     } else {
-        Err(Diagnostic::error(
-            "field.phone",
-            format!("“{name}”不是有效的电话号码:“{text}”"),
-        )
-        .hint("请填写 11 位手机号(如 13800000000)或带区号的座机号(如 021-57700000)"))
+        Err(Diagnostic::error("field.phone", format!("“{name}”不是有效的电话号码:“{text}”"))
+            .hint("请填写 11 位手机号(如 13800000000)或带区号的座机号(如 021-57700000)"))
     }
 }
 
@@ -240,11 +217,8 @@ fn email(name: &str, value: &Value) -> Result<String, Diagnostic> {
     if EMAIL.is_match(&text) {
         Ok(text)
     } else {
-        Err(Diagnostic::error(
-            "field.email",
-            format!("“{name}”不是有效的电子邮箱:“{text}”"),
-        )
-        .hint("请填写完整的邮箱地址,例如 zhangsan@example.gov.cn"))
+        Err(Diagnostic::error("field.email", format!("“{name}”不是有效的电子邮箱:“{text}”"))
+            .hint("请填写完整的邮箱地址,例如 zhangsan@example.gov.cn"))
     }
 }
 
@@ -266,10 +240,7 @@ pub fn quantity(name: &str, value: &Value) -> Result<Decimal, Diagnostic> {
         Some(d) if d >= Decimal::ZERO => Ok(d),
         _ => Err(Diagnostic::error(
             "service.quantity",
-            format!(
-                "“{name}”的数量应为不小于 0 的数字,实际为“{}”",
-                value.as_text()
-            ),
+            format!("“{name}”的数量应为不小于 0 的数字,实际为“{}”", value.as_text()),
         )
         .hint("请填写数量(按该项的计量单位);无计量单位的服务填 1 或 √ 表示申请,不申请请留空")),
     }

@@ -194,30 +194,18 @@ fn build_change(located: &Located, schemas: &Schemas, sink: &mut Sink) -> Change
 }
 
 fn read_hosts(located: &Located, table: &str, schemas: &Schemas, sink: &mut Sink) -> Vec<Host> {
-    let spec = schemas
-        .form(located.kind)
-        .tables
-        .iter()
-        .find(|t| t.key == table);
+    let spec = schemas.form(located.kind).tables.iter().find(|t| t.key == table);
     let Some(spec) = spec else { return Vec::new() };
     let Some(Some(rows)) = located.tables.get(table) else {
-        let d = Diagnostic::error(
-            "form.section_missing",
-            format!("表格中找不到“{}”部分", spec.section),
-        )
-        .hint("请使用下发的表格模板,不要删除表格上印好的部分标题和表头");
+        let d = Diagnostic::error("form.section_missing", format!("表格中找不到“{}”部分", spec.section))
+            .hint("请使用下发的表格模板,不要删除表格上印好的部分标题和表头");
         sink.push(d, None, &spec.section);
         return Vec::new();
     };
     if rows.len() > spec.max_rows {
         let d = Diagnostic::error(
             "table.too_many_rows",
-            format!(
-                "“{}”有 {} 行,超过上限 {} 行",
-                spec.section,
-                rows.len(),
-                spec.max_rows
-            ),
+            format!("“{}”有 {} 行,超过上限 {} 行", spec.section, rows.len(), spec.max_rows),
         )
         .hint("请将相同配置的主机合并为一行,用“台数”表示数量");
         sink.push(d, Some((rows[0].row, 0)), &spec.section);
@@ -244,12 +232,7 @@ fn read_host(row: &Row, schemas: &Schemas, sink: &mut Sink) -> Option<Host> {
         }
     }
     let text = |k: &str| values.get(k).cloned().unwrap_or_default();
-    let int = |k: &str| {
-        values
-            .get(k)
-            .and_then(|v| v.parse::<u32>().ok())
-            .unwrap_or(0)
-    };
+    let int = |k: &str| values.get(k).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
     ok.then(|| Host {
         kind: text("kind"),
         cpu: int("cpu"),
@@ -263,19 +246,12 @@ fn read_host(row: &Row, schemas: &Schemas, sink: &mut Sink) -> Option<Host> {
     })
 }
 
-fn read_services(
-    located: &Located,
-    catalogue: &Catalogue,
-    sink: &mut Sink,
-) -> BTreeMap<String, Decimal> {
+fn read_services(located: &Located, catalogue: &Catalogue, sink: &mut Sink) -> BTreeMap<String, Decimal> {
     let mut services = BTreeMap::new();
     for s in &located.services {
         let Some(key) = &s.key else {
-            let d = Diagnostic::error(
-                "service.unknown",
-                format!("无法识别的服务项目“{}”", s.name.trim()),
-            )
-            .hint("请不要改写表格上印好的服务项目名称;如需其他服务,请在“申请单位说明”中写明");
+            let d = Diagnostic::error("service.unknown", format!("无法识别的服务项目“{}”", s.name.trim()))
+                .hint("请不要改写表格上印好的服务项目名称;如需其他服务,请在“申请单位说明”中写明");
             sink.push(d, Some(s.name_pos), s.name.trim());
             continue;
         };
@@ -292,23 +268,11 @@ fn read_services(
     services
 }
 
-fn read_other_services(
-    located: &Located,
-    catalogue: &Catalogue,
-    sink: &mut Sink,
-) -> Vec<ServiceChange> {
-    let Some(rows) = &located.other_services else {
-        return Vec::new();
-    };
+fn read_other_services(located: &Located, catalogue: &Catalogue, sink: &mut Sink) -> Vec<ServiceChange> {
+    let Some(rows) = &located.other_services else { return Vec::new() };
     let mut out = Vec::new();
     for row in rows {
-        let text = |k: &str| {
-            row.cells
-                .get(k)
-                .and_then(|s| s.value)
-                .map(|v| v.as_text())
-                .unwrap_or_default()
-        };
+        let text = |k: &str| row.cells.get(k).and_then(|s| s.value).map(|v| v.as_text()).unwrap_or_default();
         let pos = |k: &str| row.cells.get(k).map(|s| s.pos).unwrap_or((row.row, 0));
         let name = text("name");
         if name.trim().is_empty() {
@@ -327,11 +291,8 @@ fn read_other_services(
             }
             Lookup::Ambiguous(items) => {
                 let names: Vec<String> = items.iter().map(|i| i.full_name()).collect();
-                let d = Diagnostic::error(
-                    "service.ambiguous",
-                    format!("“{}”对应多个服务项", name.trim()),
-                )
-                .hint(format!("请写明分项,例如:{}", names.join("、")));
+                let d = Diagnostic::error("service.ambiguous", format!("“{}”对应多个服务项", name.trim()))
+                    .hint(format!("请写明分项,例如:{}", names.join("、")));
                 sink.push(d, Some(pos("name")), name.trim());
                 continue;
             }
@@ -348,9 +309,7 @@ fn read_other_services(
                 }
             }
         };
-        let (Some(before), Some(after)) = (qty("before"), qty("after")) else {
-            continue;
-        };
+        let (Some(before), Some(after)) = (qty("before"), qty("after")) else { continue };
         out.push(ServiceChange {
             key: item.key.clone(),
             before,

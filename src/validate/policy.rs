@@ -38,9 +38,8 @@ pub fn check_application(app: &Application, located: &Located, schemas: &Schemas
     let spec = &schemas.annex1.tables[0];
     let rows_found = matches!(located.tables.get(&spec.key), Some(Some(rows)) if !rows.is_empty());
     if !rows_found && matches!(located.tables.get(&spec.key), Some(Some(_))) {
-        let d = Diagnostic::error("policy.no_hosts", "“计算资源”未填写任何主机").hint(
-            "请至少填写一行云主机或物理机配置(服务类型、CPU、内存、操作系统、网络区域、台数)",
-        );
+        let d = Diagnostic::error("policy.no_hosts", "“计算资源”未填写任何主机")
+            .hint("请至少填写一行云主机或物理机配置(服务类型、CPU、内存、操作系统、网络区域、台数)");
         sink.push(d, section_cell(located, &spec.section), "计算资源");
     }
 }
@@ -57,14 +56,7 @@ fn check_scope(
         if !policy.allowed_levels.contains(level) {
             let d = Diagnostic::error(
                 "policy.level",
-                format!(
-                    "等保级别为{level};市级政务云只承载等保{}及以下的系统",
-                    policy
-                        .allowed_levels
-                        .last()
-                        .map(String::as_str)
-                        .unwrap_or("第三级")
-                ),
+                format!("等保级别为{level};市级政务云只承载等保{}及以下的系统", policy.allowed_levels.last().map(String::as_str).unwrap_or("第三级")),
             )
             .hint("等保四级及以上系统不适用本流程,请联系区科委");
             sink.push(d, field_cell(located, "level"), "等保级别");
@@ -89,23 +81,11 @@ fn section_cell(located: &Located, section: &str) -> Option<(u32, u32)> {
 
 /// 附件4 (细则 五(四)): provider confirmed, reason given when growing, each
 /// resource after the change within the cap of the approved quota.
-pub fn check_change(
-    change: &Change,
-    located: &Located,
-    ctx: &Context,
-    sink: &mut Sink,
-) -> Vec<ResourceChange> {
+pub fn check_change(change: &Change, located: &Located, ctx: &Context, sink: &mut Sink) -> Vec<ResourceChange> {
     if !change.fields.contains_key("provider_opinion") {
-        let d = Diagnostic::error(
-            "policy.provider_opinion",
-            "“政务云服务商意见”为空:变更须经服务商确认后再提交",
-        )
-        .hint("请先请政务云服务商在该栏填写确认意见(细则 五(四))");
-        sink.push(
-            d,
-            field_cell(located, "provider_opinion"),
-            "政务云服务商意见",
-        );
+        let d = Diagnostic::error("policy.provider_opinion", "“政务云服务商意见”为空:变更须经服务商确认后再提交")
+            .hint("请先请政务云服务商在该栏填写确认意见(细则 五(四))");
+        sink.push(d, field_cell(located, "provider_opinion"), "政务云服务商意见");
     }
     let key = change.header.project_key();
     if key.unit.is_empty() && key.code.is_none() {
@@ -117,8 +97,7 @@ pub fn check_change(
             format!("账本中没有项目“{}”的批准配额,无法核对变更", key.label()),
         )
         .hint("请核对项目编号(或申请单位与项目名称)是否与批准的附件1 一致;新项目请先提交附件1");
-        let cell =
-            field_cell(located, "project_code").or_else(|| field_cell(located, "project_name"));
+        let cell = field_cell(located, "project_code").or_else(|| field_cell(located, "project_name"));
         sink.push(d, cell, "项目编号");
         return Vec::new();
     };
@@ -129,10 +108,7 @@ pub fn check_change(
     for c in changes.iter().filter(|c| !c.within_cap) {
         let cap = ctx.schemas.policy.quota_cap_percent;
         let limit = (c.quota * cap / Decimal::ONE_HUNDRED).normalize();
-        let pct = c
-            .percent_of_quota
-            .map(|p| format!("{p}%"))
-            .unwrap_or_else(|| "无配额".into());
+        let pct = c.percent_of_quota.map(|p| format!("{p}%")).unwrap_or_else(|| "无配额".into());
         let d = Diagnostic::error(
             "policy.quota",
             format!(
@@ -145,23 +121,15 @@ pub fn check_change(
     }
     let grows = changes.iter().any(|c| c.proposed > c.current);
     if grows && !change.fields.contains_key("note") {
-        let d = Diagnostic::error(
-            "policy.change_reason",
-            "本次变更包含扩容,但“申请单位说明”为空",
-        )
-        .hint("请在“申请单位说明”中写明扩容原因");
+        let d = Diagnostic::error("policy.change_reason", "本次变更包含扩容,但“申请单位说明”为空")
+            .hint("请在“申请单位说明”中写明扩容原因");
         sink.push(d, field_cell(located, "note"), "申请单位说明");
     }
     changes
 }
 
 /// Each resource present in any of the three configurations.
-fn compare(
-    current: &Config,
-    proposed: &Config,
-    quota: &Config,
-    ctx: &Context,
-) -> Vec<ResourceChange> {
+fn compare(current: &Config, proposed: &Config, quota: &Config, ctx: &Context) -> Vec<ResourceChange> {
     let (cur, new, q) = (current.totals(), proposed.totals(), quota.totals());
     let mut keys: Vec<&String> = cur.keys().chain(new.keys()).chain(q.keys()).collect();
     keys.sort_by_key(|k| resource_order(k, ctx));
@@ -169,15 +137,10 @@ fn compare(
     let cap = ctx.schemas.policy.quota_cap_percent;
     keys.into_iter()
         .map(|k| {
-            let get = |m: &std::collections::BTreeMap<String, Decimal>| {
-                m.get(k).copied().unwrap_or_default()
-            };
+            let get = |m: &std::collections::BTreeMap<String, Decimal>| m.get(k).copied().unwrap_or_default();
             let (current, proposed, quota) = (get(&cur), get(&new), get(&q));
-            let percent_of_quota = (!quota.is_zero()).then(|| {
-                (proposed * Decimal::ONE_HUNDRED / quota)
-                    .round_dp(1)
-                    .normalize()
-            });
+            let percent_of_quota = (!quota.is_zero())
+                .then(|| (proposed * Decimal::ONE_HUNDRED / quota).round_dp(1).normalize());
             // Giving back is always allowed; growth must stay within the cap.
             let within_cap = proposed <= current || proposed * Decimal::ONE_HUNDRED <= quota * cap;
             ResourceChange {
@@ -209,13 +172,7 @@ fn resource_order(key: &str, ctx: &Context) -> usize {
         .unwrap_or(usize::MAX)
 }
 
-fn warn_mismatch(
-    stated: &Config,
-    ledger: &Config,
-    located: &Located,
-    ctx: &Context,
-    sink: &mut Sink,
-) {
+fn warn_mismatch(stated: &Config, ledger: &Config, located: &Located, ctx: &Context, sink: &mut Sink) {
     let (s, l) = (stated.totals(), ledger.totals());
     let mut keys: Vec<&String> = s.keys().chain(l.keys()).collect();
     keys.sort();
@@ -223,16 +180,8 @@ fn warn_mismatch(
     let diffs: Vec<String> = keys
         .into_iter()
         .filter_map(|k| {
-            let (a, b) = (
-                s.get(k).copied().unwrap_or_default(),
-                l.get(k).copied().unwrap_or_default(),
-            );
-            (a != b).then(|| {
-                format!(
-                    "{}:表中 {a},账本 {b}",
-                    ctx.schemas.catalogue.resource_name(k)
-                )
-            })
+            let (a, b) = (s.get(k).copied().unwrap_or_default(), l.get(k).copied().unwrap_or_default());
+            (a != b).then(|| format!("{}:表中 {a},账本 {b}", ctx.schemas.catalogue.resource_name(k)))
         })
         .collect();
     if !diffs.is_empty() {
@@ -257,16 +206,9 @@ fn resource_cell(change: &Change, located: &Located, key: &str) -> Option<(u32, 
     };
     if let Some(col) = column {
         let rows = located.tables.get("proposed_hosts")?.as_ref()?;
-        return rows.iter().find_map(|r| {
-            r.cells
-                .get(col)
-                .filter(|s| s.value.is_some())
-                .map(|s| s.pos)
-        });
+        return rows.iter().find_map(|r| r.cells.get(col).filter(|s| s.value.is_some()).map(|s| s.pos));
     }
     let idx = change.services.iter().position(|s| s.key == key)?;
     let rows = located.other_services.as_ref()?;
-    rows.get(idx)
-        .and_then(|r| r.cells.get("after"))
-        .map(|s| s.pos)
+    rows.get(idx).and_then(|r| r.cells.get("after")).map(|s| s.pos)
 }

@@ -1,4 +1,5 @@
 //! Integration tests: the real binary on real workbooks in temp folders.
 
 mod common;
+mod render;
 mod validate;
