@@ -20,7 +20,7 @@ const LATIN: &str = "Times New Roman";
 const PAGE: (u32, u32) = (11906, 16838);
 const MARGIN_TB: i32 = 1440;
 const MARGIN_LR: i32 = 1440;
-const COLS: [usize; 6] = [1150, 1450, 2150, 1000, 2026, 1250];
+const COLS: [usize; 6] = [1100, 1500, 2150, 900, 1976, 1400];
 const BODY: usize = 24;
 const SMALL: usize = 21;
 
