@@ -11,7 +11,10 @@ use zwyun::schema::Schemas;
 use zwyun::validate::{check_path, Context};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let n: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(500);
+    let n: u32 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(500);
     let schemas = Schemas::load(Some(Path::new("schemas")))?;
     let projects = Projects::default();
     let ctx = Context {
@@ -33,7 +36,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{label}:每份 {per:.3} ms({} 字节)", bytes / n as usize);
     };
     time("测试协议 .docx", &|| renderer.test_agreement(app, 2));
-    time("正式协议 .docx", &|| renderer.formal_agreement(app, &app.config));
-    time("开通情况表 .xlsx", &|| opening_table(app, &app.config, &schemas));
+    time("正式协议 .docx", &|| {
+        renderer.formal_agreement(app, &app.config)
+    });
+    time("开通情况表 .xlsx", &|| {
+        opening_table(app, &app.config, &schemas)
+    });
     Ok(())
 }

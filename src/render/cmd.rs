@@ -69,6 +69,9 @@ pub fn run(
         RenderDoc::TestAgreement { args, months } => (args, Some(*months)),
         RenderDoc::FormalAgreement { args } | RenderDoc::OpeningTable { args } => (args, None),
     };
+    if args.pdf && soffice().is_none() {
+        return Err(NO_SOFFICE.to_string());
+    }
     let Some(data) = load(args, schemas, ledger)? else {
         return Ok(EXIT_PROBLEMS);
     };
@@ -154,6 +157,8 @@ fn load(args: &RenderArgs, schemas: &Schemas, ledger: &Path) -> Result<Option<Da
     }
 }
 
+const NO_SOFFICE: &str = "未找到 LibreOffice(soffice),无法转换为 PDF;请安装 LibreOffice(如 apt-get install --no-install-recommends libreoffice-writer libreoffice-calc fonts-noto-cjk),或去掉 --pdf";
+
 /// The LibreOffice program on PATH, if any.
 pub fn soffice() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -178,9 +183,7 @@ const FONT_ALIASES: &str = r#"<?xml version="1.0"?>
 /// Converts `file` to PDF in `out_dir` with a private LibreOffice profile
 /// (so parallel conversions do not lock each other out).
 pub fn to_pdf(file: &Path, out_dir: &Path) -> Result<PathBuf, String> {
-    let program = soffice().ok_or(
-        "未找到 LibreOffice(soffice),无法转换为 PDF;请安装 LibreOffice(如 apt-get install libreoffice-writer libreoffice-calc fonts-noto-cjk),或去掉 --pdf",
-    )?;
+    let program = soffice().ok_or(NO_SOFFICE)?;
     let profile = tempfile::tempdir().map_err(|e| format!("无法创建临时目录:{e}"))?;
     let profile_url = format!("-env:UserInstallation=file://{}", profile.path().display());
     let fonts = profile.path().join("fonts.conf");

@@ -209,3 +209,37 @@ pub fn output_name(app: &Application, doc: &str, ext: &str) -> String {
     let ext: String = ext.chars().filter(char::is_ascii_alphanumeric).collect();
     format!("{label}-{}.{ext}", safe_component(doc))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Header;
+
+    fn app(unit: &str, code: Option<&str>) -> Application {
+        Application {
+            header: Header {
+                unit: unit.into(),
+                project_name: "平台".into(),
+                project_code: code.map(String::from),
+                ..Header::default()
+            },
+            ..Application::default()
+        }
+    }
+
+    #[test]
+    fn output_names_use_the_code_else_a_safe_unit_name() {
+        let name = output_name(
+            &app("某局", Some("SJ-2026-017")),
+            TEST_AGREEMENT_DOC,
+            "docx",
+        );
+        assert_eq!(name, "SJ-2026-017-测试资源服务使用意向协议.docx");
+        let name = output_name(&app("../../a/b:c\\d", None), OPENING_TABLE_DOC, "../x");
+        assert!(
+            !name.contains(['/', '\\', ':']) && !name.starts_with('.'),
+            "{name}"
+        );
+        assert!(name.ends_with("-政务云资源开通情况表.x"), "{name}");
+    }
+}

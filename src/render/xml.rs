@@ -325,16 +325,15 @@ impl<'a> Emitter<'a> {
                 continue;
             }
             match node {
-                Node::RowStart(r, raw) if !self.row_repl[*r].is_empty() => {
+                Node::RowStart(r, _) if !self.row_repl[*r].is_empty() => {
                     let label = row_label(&self.row_text[*r]);
                     self.structural_tags(&self.row_repl[*r].clone(), &label);
                     skip_until = Some(node);
                 }
-                Node::ParaStart(p, raw) if !self.para_repl[*p].is_empty() => {
+                Node::ParaStart(p, _) if !self.para_repl[*p].is_empty() => {
                     let label = para_label(&self.paras[*p].text);
                     self.structural_tags(&self.para_repl[*p].clone(), &label);
                     skip_until = Some(node);
-                    let _ = raw;
                 }
                 Node::ParaStart(p, raw) => {
                     open.push((self.out.source.len(), para_label(&self.paras[*p].text)));

@@ -447,6 +447,40 @@ fn output_names_cannot_escape_the_folder() {
         "{name}"
     );
     assert!(!env.dir.path().join("etc").exists());
+    assert_ok(&render(&env, "test-agreement", &file, &[]));
+    let text = text_of(
+        &env.path("out")
+            .join(name.replace("政务云资源开通情况表.xlsx", "测试资源服务使用意向协议.docx")),
+    );
+    assert!(
+        !text.contains("项目编号"),
+        "conditional paragraph kept without a code:\n{text}"
+    );
+}
+
+#[test]
+fn pdf_without_libreoffice_is_a_clear_error() {
+    let env = Env::new();
+    let out = std::process::Command::new(bin())
+        .args([
+            "render",
+            "opening-table",
+            sample("annex1-example.xlsx").to_str().unwrap(),
+            "--out",
+            "o",
+            "--pdf",
+        ])
+        .current_dir(env.dir.path())
+        .env("PATH", env.dir.path())
+        .env("ZWYUN_SCHEMAS", repo().join("schemas"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("未找到 LibreOffice"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
