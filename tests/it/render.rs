@@ -548,3 +548,23 @@ fn library_renderer_renders_many_submissions() {
     }
     assert!(texts[0].contains("甲方\u{ff1a}甲单位") && texts[1].contains("甲方\u{ff1a}乙单位"));
 }
+
+#[test]
+fn built_in_templates_work_outside_the_repository() {
+    let env = Env::new();
+    let out = std::process::Command::new(bin())
+        .args([
+            "render",
+            "test-agreement",
+            sample("annex1-example.xlsx").to_str().unwrap(),
+        ])
+        .args(["--months", "1", "--out", "o"])
+        .current_dir(env.dir.path())
+        .env_remove("ZWYUN_TEMPLATES")
+        .env_remove("ZWYUN_SCHEMAS")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let text = text_of(&env.path("o").join(DOCS[0].1));
+    assert!(text.contains("自协议签订之日起1个月"), "{text}");
+}
