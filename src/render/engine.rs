@@ -186,7 +186,8 @@ fn innermost(places: &[Place], offset: usize) -> Option<&Place> {
 
 /// Tera's messages in Chinese where the common ones are recognised.
 fn translate(message: &str) -> String {
-    if message.contains("not found in context") || message.contains("undefined") {
+    let unknown = ["not defined", "not found", "undefined"];
+    if unknown.iter().any(|u| message.contains(u)) {
         format!("变量不存在或没有值({message});可用的变量见 docs/render.md")
     } else {
         format!("无法填写:{message}")

@@ -362,6 +362,7 @@ fn broken(edit: impl Fn(&str) -> String) -> String {
 fn unknown_variable_is_located_by_paragraph() {
     let err = broken(|x| x.replacen("{{ unit.name }}", "{{ unit.nmae }}", 1));
     assert!(err.contains("段落“甲方\u{ff1a}{{ unit.nmae }}”"), "{err}");
+    assert!(err.contains("变量不存在"), "{err}");
 }
 
 #[test]
