@@ -29,7 +29,7 @@ pub struct Args {
     /// 校验规则目录(默认 ./schemas,不存在时用内置规则)
     #[arg(long, global = true, env = "ZWYUN_SCHEMAS")]
     pub schemas: Option<PathBuf>,
-    /// TEMP
+    /// 协议模板目录(默认 ./templates,不存在时用内置模板)
     #[arg(long, global = true, env = "ZWYUN_TEMPLATES")]
     pub templates: Option<PathBuf>,
     /// 输出详细日志(-v 信息,-vv 调试)
@@ -113,6 +113,11 @@ pub enum Command {
         limit: usize,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// 由校验通过的附件1(或账本中的项目)生成协议文件
+    Render {
+        #[command(subcommand)]
+        doc: crate::render::cmd::RenderDoc,
     },
     /// 生成空白表格(带下拉选项)
     Blank {
@@ -252,6 +257,9 @@ pub fn run(args: Args) -> u8 {
         }
         Command::Demo { dir } => cmd_demo(&dir, &schemas, args),
         Command::Status { limit, format } => cmd_status(limit, format, &args.ledger),
+        Command::Render { doc } => {
+            crate::render::cmd::run(doc, args.templates.as_deref(), &schemas, &args.ledger)
+        }
         Command::Blank { form, output } => {
             let kind = match form {
                 BlankForm::Annex1 => FormKind::Annex1,

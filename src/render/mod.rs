@@ -1,25 +1,245 @@
-// TEMPORARY local compile aid, replaced by the render branch; never committed.
+//! Form model → template context → documents: 附件2 (test agreement) and
+//! 附件3 (formal agreement) from .docx templates a clerk edits in Word, and
+//! the 政务云资源开通情况表 as a workbook.
+//!
+//! Templates are parsed once into a [`Renderer`]; each render only fills
+//! them, so the drop-folder processor can render many submissions per run.
+
+pub mod cmd;
+pub mod context;
+mod engine;
+pub mod grid;
+pub mod parties;
+mod xlsx;
+mod xml;
+
+use std::path::{Path, PathBuf};
+
+use tera::Tera;
+
 use crate::model::{Application, Config};
-use crate::schema::Schemas;
-use std::path::Path;
+use crate::names::safe_component;
+use crate::schema::{ConfigError, Schemas};
+use context::DocContext;
+pub use engine::escape_value;
+use engine::DocxTemplate;
+use parties::Parties;
+pub use xlsx::opening_table;
+
+pub const TEST_AGREEMENT: &str = "test-agreement.docx";
+pub const FORMAL_AGREEMENT: &str = "formal-agreement.docx";
+pub const PARTIES: &str = "parties.yaml";
+
+/// Document names used in output file names.
+pub const TEST_AGREEMENT_DOC: &str = "测试资源服务使用意向协议";
+pub const FORMAL_AGREEMENT_DOC: &str = "资源服务使用正式协议";
+pub const OPENING_TABLE_DOC: &str = "政务云资源开通情况表";
+
+/// The templates compiled into the binary, used when no folder is given and
+/// `./templates` does not exist.
+const EMBEDDED: [(&str, &[u8]); 3] = [
+    (
+        TEST_AGREEMENT,
+        include_bytes!("../../templates/test-agreement.docx"),
+    ),
+    (
+        FORMAL_AGREEMENT,
+        include_bytes!("../../templates/formal-agreement.docx"),
+    ),
+    (PARTIES, include_bytes!("../../templates/parties.yaml")),
+];
+
 #[derive(Debug, thiserror::Error)]
-#[error("x")]
-pub struct RenderError;
-pub struct Renderer;
+pub enum RenderError {
+    /// The template file cannot be used at all.
+    #[error("模板 {file} 无法使用:{message}")]
+    Template { file: String, message: String },
+    /// A problem at a place in a template.
+    #[error("模板 {file} 的{place}有误:{message}")]
+    Located {
+        file: String,
+        place: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("申请表中的服务商“{name}”不在 parties.yaml 中;已登记的服务商:{known}。请核对服务商名称,或由区科创服务中心在 parties.yaml 中补充该服务商")]
+    UnknownProvider { name: String, known: String },
+    #[error("测试期限 {months} 个月不在允许范围内:测试期限为 {min}~{max} 个月(细则五(二))")]
+    Months { months: u32, min: u32, max: u32 },
+    #[error("无法生成文件:{0}")]
+    Output(String),
+}
+
+impl RenderError {
+    /// True when the submission (not the templates or the command) is at fault.
+    pub fn is_submission_problem(&self) -> bool {
+        matches!(self, RenderError::UnknownProvider { .. })
+    }
+}
+
+/// Where templates come from: a folder, or the copies in the binary.
+struct Source {
+    dir: Option<PathBuf>,
+}
+
+impl Source {
+    fn label(&self, file: &str) -> String {
+        match &self.dir {
+            Some(d) => d.join(file).display().to_string(),
+            None => format!("{file}(内置)"),
+        }
+    }
+
+    fn bytes(&self, file: &str) -> Result<Vec<u8>, RenderError> {
+        match &self.dir {
+            Some(d) => std::fs::read(d.join(file)).map_err(|e| RenderError::Template {
+                file: self.label(file),
+                message: format!("无法读取:{e}"),
+            }),
+            None => Ok(EMBEDDED
+                .iter()
+                .find(|(n, _)| *n == file)
+                .map(|(_, b)| b.to_vec())
+                .unwrap_or_default()),
+        }
+    }
+}
+
+/// The parsed templates and parties; build once, render many times.
+pub struct Renderer {
+    tera: Tera,
+    test: DocxTemplate,
+    formal: DocxTemplate,
+    parties: Parties,
+    schemas: Schemas,
+}
+
 impl Renderer {
-    pub fn load(_t: Option<&Path>, _s: &Schemas) -> Result<Renderer, RenderError> {
-        Ok(Renderer)
+    /// Loads from `templates_dir` when given, else `./templates` when
+    /// present, else the templates compiled into the binary.
+    pub fn load(templates_dir: Option<&Path>, schemas: &Schemas) -> Result<Renderer, RenderError> {
+        let dir = templates_dir
+            .map(Path::to_path_buf)
+            .or_else(|| Some(PathBuf::from("templates")).filter(|d| d.is_dir()));
+        let src = Source { dir };
+        let mut tera = Tera::new();
+        tera.autoescape_on(vec![".xml"]);
+        tera.set_escape_fn(escape_value);
+        let test = DocxTemplate::parse(
+            &src.label(TEST_AGREEMENT),
+            src.bytes(TEST_AGREEMENT)?,
+            &mut tera,
+        )?;
+        let formal = DocxTemplate::parse(
+            &src.label(FORMAL_AGREEMENT),
+            src.bytes(FORMAL_AGREEMENT)?,
+            &mut tera,
+        )?;
+        let parties_text = String::from_utf8(src.bytes(PARTIES)?)
+            .map_err(|_| ConfigError::new(src.label(PARTIES), "不是 UTF-8 编码的文本"))?;
+        let parties = Parties::parse(&src.label(PARTIES), &parties_text)?;
+        Ok(Renderer {
+            tera,
+            test,
+            formal,
+            parties,
+            schemas: schemas.clone(),
+        })
     }
-    pub fn test_agreement(&self, _a: &Application, _m: u32) -> Result<Vec<u8>, RenderError> {
-        Ok(b"docx".to_vec())
+
+    pub fn parties(&self) -> &Parties {
+        &self.parties
+    }
+
+    /// 附件2 松江区市政务云测试资源服务使用意向协议, for `months` of testing.
+    pub fn test_agreement(&self, app: &Application, months: u32) -> Result<Vec<u8>, RenderError> {
+        let range = &self.schemas.policy.test_months;
+        if !(range.min..=range.max).contains(&months) {
+            return Err(RenderError::Months {
+                months,
+                min: range.min,
+                max: range.max,
+            });
+        }
+        self.render(&self.test, app, &app.config, months)
+    }
+
+    /// 附件3 松江区市政务云资源服务使用正式协议, with `config` in its
+    /// attached 开通情况表.
+    pub fn formal_agreement(
+        &self,
+        app: &Application,
+        config: &Config,
+    ) -> Result<Vec<u8>, RenderError> {
+        self.render(&self.formal, app, config, 0)
+    }
+
+    fn render(
+        &self,
+        tpl: &DocxTemplate,
+        app: &Application,
+        config: &Config,
+        months: u32,
+    ) -> Result<Vec<u8>, RenderError> {
+        let provider = self.parties.provider(&app.header.provider)?;
+        let doc = DocContext {
+            unit: context::unit(app),
+            project: context::project(app, &self.schemas),
+            form: context::Form {
+                fields: &app.fields,
+            },
+            district: &self.parties.district,
+            provider,
+            hosts: &config.hosts,
+            services: context::services(config, &self.schemas),
+            other_services: context::other_services(config, &self.schemas),
+            months,
+        };
+        let ctx =
+            tera::Context::from_serialize(&doc).map_err(|e| RenderError::Output(e.to_string()))?;
+        tpl.render(&self.tera, &ctx)
     }
 }
-pub fn opening_table(_a: &Application, _c: &Config, _s: &Schemas) -> Result<Vec<u8>, RenderError> {
-    Ok(b"xlsx".to_vec())
+
+/// The output file name: project code (else unit and project name), the
+/// document, the extension; safe on Windows and Linux.
+pub fn output_name(app: &Application, doc: &str, ext: &str) -> String {
+    let label = safe_component(&app.header.project_key().label());
+    let ext: String = ext.chars().filter(char::is_ascii_alphanumeric).collect();
+    format!("{label}-{}.{ext}", safe_component(doc))
 }
-pub fn output_name(a: &Application, doc: &str, ext: &str) -> String {
-    format!(
-        "{}-{doc}.{ext}",
-        a.header.project_code.clone().unwrap_or_default()
-    )
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Header;
+
+    fn app(unit: &str, code: Option<&str>) -> Application {
+        Application {
+            header: Header {
+                unit: unit.into(),
+                project_name: "平台".into(),
+                project_code: code.map(String::from),
+                ..Header::default()
+            },
+            ..Application::default()
+        }
+    }
+
+    #[test]
+    fn output_names_use_the_code_else_a_safe_unit_name() {
+        let name = output_name(
+            &app("某局", Some("SJ-2026-017")),
+            TEST_AGREEMENT_DOC,
+            "docx",
+        );
+        assert_eq!(name, "SJ-2026-017-测试资源服务使用意向协议.docx");
+        let name = output_name(&app("../../a/b:c\\d", None), OPENING_TABLE_DOC, "../x");
+        assert!(
+            !name.contains(['/', '\\', ':']) && !name.starts_with('.'),
+            "{name}"
+        );
+        assert!(name.ends_with("-政务云资源开通情况表.x"), "{name}");
+    }
 }

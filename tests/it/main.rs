@@ -4,5 +4,6 @@ mod change;
 mod common;
 mod hostile;
 mod intake;
+mod render;
 mod settle;
 mod validate;

@@ -1,0 +1,88 @@
+//! The parties of the agreements that staff keep in `parties.yaml`: the
+//! district's 科技创新服务中心 (甲方 of 附件3) and the cloud providers.
+
+use serde::{Deserialize, Serialize};
+
+use super::RenderError;
+use crate::schema::{parse_yaml, ConfigError};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct District {
+    pub name: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub contact: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provider {
+    pub name: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub contact: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub bank: String,
+    #[serde(default)]
+    pub account: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parties {
+    pub district: District,
+    pub providers: Vec<Provider>,
+}
+
+impl Parties {
+    pub fn parse(file: &str, text: &str) -> Result<Parties, ConfigError> {
+        let parties: Parties = parse_yaml(file, text)?;
+        if parties.providers.is_empty() {
+            return Err(ConfigError::new(
+                file,
+                "providers 中至少要有一个政务云服务商",
+            ));
+        }
+        Ok(parties)
+    }
+
+    /// The provider a submission names; unknown names list the known ones.
+    pub fn provider(&self, name: &str) -> Result<&Provider, RenderError> {
+        let wanted = normalise(name);
+        self.providers
+            .iter()
+            .find(|p| normalise(&p.name) == wanted)
+            .ok_or_else(|| RenderError::UnknownProvider {
+                name: name.to_string(),
+                known: self
+                    .providers
+                    .iter()
+                    .map(|p| format!("“{}”", p.name))
+                    .collect::<Vec<_>>()
+                    .join("、"),
+            })
+    }
+}
+
+/// Names compare without spaces and with full-width brackets as half-width.
+fn normalise(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '\u{ff08}' => '(',
+            '\u{ff09}' => ')',
+            c => c,
+        })
+        .collect()
+}
