@@ -208,19 +208,20 @@ pub struct IntakeArgs {
 /// The global options the commands need, once clap is done.
 pub struct Globals {
     pub ledger: PathBuf,
+    pub schemas: Option<PathBuf>,
     pub templates: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> u8 {
     init_tracing(args.verbose);
     let args_command = args.command;
-    let schemas_dir = args.schemas.clone();
     let schemas = match Schemas::load(args.schemas.as_deref()) {
         Ok(s) => s,
         Err(e) => return fail(format!("校验规则有误:{e}")),
     };
     let globals = Globals {
         ledger: args.ledger,
+        schemas: args.schemas,
         templates: args.templates,
     };
     let args = &globals;
@@ -276,8 +277,8 @@ pub fn run(args: Args) -> u8 {
             signed,
             days,
             format,
-        } => settle::commands::deadline(signed, days, format, &schemas, schemas_dir.as_deref()),
-        Command::Ledger(cmd) => run_ledger(cmd, &schemas, &args.ledger, schemas_dir.as_deref()),
+        } => settle::commands::deadline(signed, days, format, &schemas, args.schemas.as_deref()),
+        Command::Ledger(cmd) => run_ledger(cmd, &schemas, &args.ledger, args.schemas.as_deref()),
         Command::Assess { file, format, out } => {
             settle::commands::assess(&file, format, out.as_deref())
         }
@@ -293,7 +294,7 @@ pub fn run(args: Args) -> u8 {
             out.as_deref(),
             &schemas,
             &args.ledger,
-            schemas_dir.as_deref(),
+            args.schemas.as_deref(),
         ),
     };
     let code = result.unwrap_or_else(fail);
@@ -461,9 +462,11 @@ fn cmd_process(
     opts.quiet = secs(a.stable)?;
     opts.months = months;
     opts.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let calendar = crate::settle::calendar::Calendar::load(args.schemas.as_deref()).map_err(|e| e.to_string())?;
     let env = intake::Env {
         schemas,
         renderer: &renderer,
+        calendar: &calendar,
         ledger: &args.ledger,
     };
     if let Some(poll) = watch {

@@ -114,6 +114,7 @@ impl Summary {
 pub struct Env<'a> {
     pub schemas: &'a Schemas,
     pub renderer: &'a Renderer,
+    pub calendar: &'a crate::settle::calendar::Calendar,
     pub ledger: &'a Path,
 }
 

@@ -152,6 +152,13 @@ fn receipt(outcome: &Outcome, app: &Application, env: &Env, name: &str, sha: &st
          服务商应在正式协议签订后 {days} 个工作日内完成正式资源的发放或调整。\n",
         m.min, m.max
     );
+    let today = chrono::Local::now().date_naive();
+    if let Ok(due) = env.calendar.add_working_days(today, days) {
+        let _ = writeln!(
+            s,
+            "   例:协议若于今日({today})签订,服务商最迟应于 {due} 完成资源发放(按法定节假日与调休计算工作日,签订当日不计)。"
+        );
+    }
     if !outcome.diags.is_empty() {
         s.push_str("\n警告(不影响受理,请留意):\n");
         for d in &outcome.diags {

@@ -337,3 +337,37 @@ fn outputs_per_kind_of_submission() {
         "{receipt}"
     );
 }
+
+/// `watch` (file events, or `--poll` for network shares) processes files
+/// dropped while it runs.
+#[test]
+fn watch_processes_files_as_they_arrive() {
+    for extra in [&[][..], &["--poll", "0.5"][..]] {
+        let env = Env::new();
+        std::fs::create_dir_all(env.path("inbox")).unwrap();
+        let mut child = Command::new(bin())
+            .args(["watch", "inbox", "--out", "out", "--stable", "0.5"])
+            .args(extra)
+            .current_dir(env.dir.path())
+            .env("ZWYUN_SCHEMAS", repo().join("schemas"))
+            .env("ZWYUN_TEMPLATES", repo().join("templates"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        std::fs::copy(sample("annex1-example.xlsx"), env.path("inbox/新提交.xlsx")).unwrap();
+        let started = Instant::now();
+        let archived = loop {
+            let n = files_under(&env.path("archive")).len();
+            if n > 0 || started.elapsed() > Duration::from_secs(30) {
+                break n;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(archived, 1, "watch {extra:?} did not process the file");
+        assert_eq!(journal(&env)[0]["status"], "valid");
+    }
+}
