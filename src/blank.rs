@@ -41,7 +41,8 @@ impl Sheet<'_> {
         };
         self.ws
             .write_string_with_format(row, col, spec.name(), &self.label)?;
-        self.merge(row, value_cols.0, row, value_cols.1, "")?;
+        let value = self.value_of(key);
+        self.merge(row, value_cols.0, row, value_cols.1, &value)?;
         if !spec.choices.is_empty() {
             let dv = DataValidation::new().allow_list_strings(&spec.choices)?;
             self.ws
@@ -50,13 +51,25 @@ impl Sheet<'_> {
         Ok(())
     }
 
+    fn value_of(&self, key: &str) -> String {
+        self.fill
+            .and_then(|a| a.fields.get(key).cloned())
+            .unwrap_or_default()
+    }
+
+    /// Text, or a number when it reads as one (as a unit's Excel would).
+    /// Writes `text` over the range: as a number when it reads as one (as
+    /// a unit's Excel would store it), else as text.
     fn merge(&mut self, r1: u32, c1: u16, r2: u32, c2: u16, text: &str) -> Result<(), XlsxError> {
-        if (r1, c1) == (r2, c2) {
-            self.ws
-                .write_string_with_format(r1, c1, text, &self.value)?;
-        } else {
-            self.ws.merge_range(r1, c1, r2, c2, text, &self.value)?;
+        let number = text.parse::<f64>().ok();
+        if (r1, c1) != (r2, c2) {
+            let shown = if number.is_some() { "" } else { text };
+            self.ws.merge_range(r1, c1, r2, c2, shown, &self.value)?;
         }
+        match number {
+            Some(n) => self.ws.write_number_with_format(r1, c1, n, &self.value)?,
+            None => self.ws.write_string_with_format(r1, c1, text, &self.value)?,
+        };
         Ok(())
     }
 
@@ -73,8 +86,9 @@ impl Sheet<'_> {
             .unwrap_or_default();
         self.ws
             .merge_range(row, 0, row + rows - 1, 0, &name, &self.label)?;
+        let value = self.value_of(key);
         self.ws
-            .merge_range(row, 1, row + rows - 1, 9, "", &self.value)?;
+            .merge_range(row, 1, row + rows - 1, 9, &value, &self.value)?;
         Ok(())
     }
 

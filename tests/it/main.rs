@@ -1,5 +1,6 @@
 //! Integration tests: the real binary on real workbooks in temp folders.
 
+mod bench;
 mod change;
 mod common;
 mod hostile;
