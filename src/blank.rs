@@ -68,7 +68,9 @@ impl Sheet<'_> {
         }
         match number {
             Some(n) => self.ws.write_number_with_format(r1, c1, n, &self.value)?,
-            None => self.ws.write_string_with_format(r1, c1, text, &self.value)?,
+            None => self
+                .ws
+                .write_string_with_format(r1, c1, text, &self.value)?,
         };
         Ok(())
     }

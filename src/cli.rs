@@ -462,7 +462,8 @@ fn cmd_process(
     opts.quiet = secs(a.stable)?;
     opts.months = months;
     opts.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let calendar = crate::settle::calendar::Calendar::load(args.schemas.as_deref()).map_err(|e| e.to_string())?;
+    let calendar = crate::settle::calendar::Calendar::load(args.schemas.as_deref())
+        .map_err(|e| e.to_string())?;
     let env = intake::Env {
         schemas,
         renderer: &renderer,

@@ -27,15 +27,20 @@ pub fn safe_component(s: &str) -> String {
     out
 }
 
-/// Writes to a temporary name in the same folder, flushes, then renames.
+/// Writes to a temporary name beside `path` (`.tmp-<name>`, which readers
+/// of the folder skip), flushes to disk, then renames: a crash leaves
+/// either the old file or the complete new one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    if !dir.is_dir() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".tmp-{name}"));
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

@@ -40,10 +40,14 @@ impl Worker {
             .unwrap_or_default()
             .as_nanos();
         let id = format!("{}-{nanos}", std::process::id());
-        let dir = work_root.join(&id);
-        fs::create_dir_all(&dir)?;
-        let lock = File::create(dir.join(LOCK))?;
+        // The folder appears under its final name with its lock already
+        // held: another worker never sees it unlocked and adopts it.
+        let staging = work_root.join(format!(".new-{id}"));
+        fs::create_dir_all(&staging)?;
+        let lock = File::create(staging.join(LOCK))?;
         lock.try_lock().map_err(io::Error::other)?;
+        let dir = work_root.join(&id);
+        fs::rename(&staging, &dir)?;
         Ok(Worker {
             id,
             dir,
@@ -59,7 +63,8 @@ impl Worker {
         let mut items = Vec::new();
         for entry in fs::read_dir(&self.work_root)? {
             let dir = entry?.path();
-            if dir == self.dir {
+            let staging = file_name(&dir).is_some_and(|n| n.starts_with('.'));
+            if dir == self.dir || staging {
                 continue;
             }
             let Ok(lock) = File::options()

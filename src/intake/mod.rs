@@ -140,6 +140,9 @@ pub fn process_once(
     for dir in [&opts.outbox, &opts.archive] {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
     }
+    // The ledger first: if it cannot be opened, nothing is claimed.
+    let ledger = Ledger::open(env.ledger)?;
+    let projects = ledger.projects()?;
     let mut items = worker.adopt().map_err(io_err(&worker.dir))?;
     let (ready, pending) = ready_files(opts, stability, wait)?;
     for path in ready {
@@ -147,8 +150,6 @@ pub fn process_once(
             items.push(item);
         }
     }
-    let ledger = Ledger::open(env.ledger)?;
-    let projects = ledger.projects()?;
     let journal = Mutex::new(ledger);
     let bar = progress_bar(opts.progress, items.len());
     let results: Vec<Result1> = items

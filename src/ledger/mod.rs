@@ -158,10 +158,27 @@ impl Ledger {
     pub fn open(path: &Path) -> Result<Ledger> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(30))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute_batch(SCHEMA)?;
-        Ok(Ledger { conn })
+        // Switching to WAL takes an exclusive lock without waiting on the
+        // busy handler: two processes creating the ledger at once retry.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let init = conn
+                .pragma_update(None, "journal_mode", "WAL")
+                .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"))
+                .and_then(|()| conn.execute_batch(SCHEMA));
+            match init {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => {
+                    other?;
+                    return Ok(Ledger { conn });
+                }
+            }
+        }
     }
 
     pub fn conn(&self) -> &Connection {

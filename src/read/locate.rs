@@ -53,11 +53,7 @@ pub fn identify<'a>(wb: &'a Workbook, schemas: &Schemas) -> Option<(FormKind, &'
         let schema = schemas.form(kind);
         let title = label_key(&schema.title);
         for sheet in &wb.sheets {
-            let has_title = sheet
-                .cells
-                .values()
-                .take(200)
-                .any(|v| matches!(v, Value::Text(t) if label_key(t) == title));
+            let has_title = sheet.keys.values().take(200).any(|k| *k == title);
             if has_title {
                 let preferred = schema.sheet.as_deref() == Some(sheet.name.as_str());
                 found.push((!preferred, kind, sheet));
@@ -144,17 +140,17 @@ impl<'a, 's> Finder<'a, 's> {
         }
     }
 
-    fn key_at(&self, row: u32, col: u32) -> String {
-        label_key(&self.sheet.text(row, col))
+    fn key_at(&self, row: u32, col: u32) -> &'a str {
+        self.sheet.key(row, col)
     }
 
     /// First cell whose text is one of `labels`.
     fn find(&self, labels: &[String]) -> Option<(u32, u32)> {
         let keys: Vec<String> = labels.iter().map(|l| label_key(l)).collect();
         self.sheet
-            .cells
+            .keys
             .iter()
-            .find(|(_, v)| matches!(v, Value::Text(t) if keys.contains(&label_key(t))))
+            .find(|(_, k)| keys.contains(k))
             .map(|(&pos, _)| pos)
     }
 
@@ -162,9 +158,9 @@ impl<'a, 's> Finder<'a, 's> {
     fn find_row_starting(&self, prefix: &str, from: u32) -> Option<u32> {
         let key = label_key(prefix);
         self.sheet
-            .cells
+            .keys
             .range((from, 0)..)
-            .find(|(_, v)| matches!(v, Value::Text(t) if label_key(t).starts_with(&key)))
+            .find(|(_, k)| k.starts_with(&key))
             .map(|(&(r, _), _)| r)
     }
 
@@ -173,10 +169,11 @@ impl<'a, 's> Finder<'a, 's> {
     fn field(&self, labels: &[String]) -> Option<Spot<'a>> {
         let (row, col) = self.find(labels)?;
         let first = self.sheet.merge_end(row, col) + 1;
-        let filled =
-            self.sheet.row(row).find(|(c, _)| *c >= first).filter(
-                |(_, v)| !matches!(v, Value::Text(t) if self.labels.contains(&label_key(t))),
-            );
+        let filled = self
+            .sheet
+            .row(row)
+            .find(|(c, _)| *c >= first)
+            .filter(|(c, _)| !self.labels.contains(self.sheet.key(row, *c)));
         Some(match filled {
             Some((c, v)) => Spot {
                 pos: (row, c),
@@ -190,12 +187,9 @@ impl<'a, 's> Finder<'a, 's> {
     }
 
     fn is_stop_row(&self, row: u32) -> bool {
-        self.sheet.row(row).any(|(_, v)| {
-            matches!(v, Value::Text(t) if {
-                let k = label_key(t);
-                self.stops.iter().any(|s| k.starts_with(s.as_str()))
-                    || (self.labels.contains(&k) && !k.is_empty())
-            })
+        self.sheet.row_keys(row).any(|(_, k)| {
+            !k.is_empty()
+                && (self.labels.contains(k) || self.stops.iter().any(|s| k.starts_with(s.as_str())))
         })
     }
 
@@ -217,7 +211,7 @@ impl<'a, 's> Finder<'a, 's> {
         let header = (start..=start + 5).find(|&r| {
             self.sheet
                 .row(r)
-                .any(|(c, _)| first_header.contains(&self.key_at(r, c)))
+                .any(|(c, _)| first_header.iter().any(|h| h == self.key_at(r, c)))
         })?;
         let columns = self.header_columns(header, cols);
         let mut rows = Vec::new();
@@ -248,7 +242,7 @@ impl<'a, 's> Finder<'a, 's> {
                 let keys: Vec<String> = labels.iter().map(|l| label_key(l)).collect();
                 self.sheet
                     .row(header)
-                    .find(|(c, _)| keys.contains(&self.key_at(header, *c)))
+                    .find(|(c, _)| keys.iter().any(|k| k == self.key_at(header, *c)))
                     .map(|(c, _)| (key.clone(), c))
             })
             .collect()
@@ -260,18 +254,14 @@ impl<'a, 's> Finder<'a, 's> {
         let Some((header, group_col)) = self.find(&[header_label.to_string()]) else {
             return Vec::new();
         };
-        let header_cells: Vec<(u32, String)> = self
-            .sheet
-            .row(header)
-            .map(|(c, _)| (c, self.key_at(header, c)))
-            .collect();
+        let header_cells: Vec<(u32, &str)> = self.sheet.row_keys(header).collect();
         let pairs: Vec<(u32, u32)> = header_cells
             .iter()
-            .filter(|(_, k)| k == "服务项目")
+            .filter(|(_, k)| *k == "服务项目")
             .filter_map(|(item_col, _)| {
                 header_cells
                     .iter()
-                    .find(|(c, k)| c > item_col && k == "数量")
+                    .find(|(c, k)| c > item_col && *k == "数量")
                     .map(|(qty_col, _)| (*item_col, *qty_col))
             })
             .collect();

@@ -56,10 +56,40 @@ pub struct Sheet {
     pub name: String,
     /// Non-empty cells by zero-based (row, column), in reading order.
     pub cells: BTreeMap<(u32, u32), Value>,
+    /// The label key (`text::label_key`) of every text cell, computed once.
+    pub keys: BTreeMap<(u32, u32), String>,
     pub merges: Vec<Dimensions>,
 }
 
 impl Sheet {
+    pub fn new(name: String, cells: BTreeMap<(u32, u32), Value>, merges: Vec<Dimensions>) -> Sheet {
+        let keys = cells
+            .iter()
+            .filter_map(|(&pos, v)| match v {
+                Value::Text(t) => Some((pos, text::label_key(t))),
+                _ => None,
+            })
+            .collect();
+        Sheet {
+            name,
+            cells,
+            keys,
+            merges,
+        }
+    }
+
+    /// The label key of a cell ("" when it holds no text).
+    pub fn key(&self, row: u32, col: u32) -> &str {
+        self.keys.get(&(row, col)).map(String::as_str).unwrap_or("")
+    }
+
+    /// Label keys of one row, left to right.
+    pub fn row_keys(&self, row: u32) -> impl Iterator<Item = (u32, &str)> {
+        self.keys
+            .range((row, 0)..=(row, u32::MAX))
+            .map(|(&(_, c), k)| (c, k.as_str()))
+    }
+
     pub fn get(&self, row: u32, col: u32) -> Option<&Value> {
         self.cells.get(&(row, col))
     }
@@ -96,7 +126,7 @@ pub struct Workbook {
 }
 
 /// Reads a submission from disk, refusing what is not a sane workbook.
-pub fn open(path: &Path) -> Result<Workbook, Diagnostic> {
+pub fn open(path: &Path, titles: &[String]) -> Result<Workbook, Diagnostic> {
     let size = std::fs::metadata(path)
         .map_err(|e| Diagnostic::error("file.io", format!("无法读取文件:{e}")))?
         .len();
@@ -109,11 +139,13 @@ pub fn open(path: &Path) -> Result<Workbook, Diagnostic> {
     }
     let bytes = std::fs::read(path)
         .map_err(|e| Diagnostic::error("file.io", format!("无法读取文件:{e}")))?;
-    parse(&bytes)
+    parse(&bytes, titles)
 }
 
 /// Reads a workbook from its bytes (.xlsx or .xls, told by content).
-pub fn parse(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
+/// `titles` are the label keys of the form titles: merged ranges are read
+/// only for sheets that carry one.
+pub fn parse(bytes: &[u8], titles: &[String]) -> Result<Workbook, Diagnostic> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large(format!(
             "文件超过 {} MB",
@@ -122,7 +154,7 @@ pub fn parse(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
     }
     if bytes.starts_with(b"PK\x03\x04") {
         let recalc = check_zip(bytes)?;
-        read_xlsx(bytes, recalc)
+        read_xlsx(bytes, recalc, titles)
     } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
         if is_encrypted_ole(bytes) {
             return Err(encrypted());
@@ -213,12 +245,11 @@ fn check_zip(bytes: &[u8]) -> Result<bool, Diagnostic> {
     Ok(recalc)
 }
 
-fn read_xlsx(bytes: &[u8], recalc: bool) -> Result<Workbook, Diagnostic> {
+fn read_xlsx(bytes: &[u8], recalc: bool, titles: &[String]) -> Result<Workbook, Diagnostic> {
     let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(corrupt)?;
     let names = wb.sheet_names();
     let mut sheets = Vec::with_capacity(names.len());
     for name in names {
-        let merges = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
         let mut cells = BTreeMap::new();
         let mut reader = wb.worksheet_cells_reader(&name).map_err(corrupt)?;
         while let Some(cell) = reader.next_cell_with_formula().map_err(corrupt)? {
@@ -235,11 +266,16 @@ fn read_xlsx(bytes: &[u8], recalc: bool) -> Result<Workbook, Diagnostic> {
                 }
             }
         }
-        sheets.push(Sheet {
-            name,
-            cells,
-            merges,
-        });
+        drop(reader);
+        let mut sheet = Sheet::new(name, cells, Vec::new());
+        // Merged ranges need a second pass over the sheet's XML: only for
+        // sheets that carry a form title.
+        if sheet.keys.values().any(|k| titles.contains(k)) {
+            sheet.merges = wb
+                .merge_cells_by_sheet_name(&sheet.name)
+                .unwrap_or_default();
+        }
+        sheets.push(sheet);
     }
     Ok(Workbook { sheets })
 }
@@ -297,11 +333,7 @@ fn read_xls(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
                 }
             }
         }
-        sheets.push(Sheet {
-            name,
-            cells,
-            merges,
-        });
+        sheets.push(Sheet::new(name, cells, merges));
     }
     Ok(Workbook { sheets })
 }

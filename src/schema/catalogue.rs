@@ -15,6 +15,11 @@ pub struct CatalogueItem {
     pub unit: Option<String>,
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// Label keys of the name and aliases, and of the group (set at load).
+    #[serde(skip)]
+    keys: Vec<String>,
+    #[serde(skip)]
+    group_key: String,
 }
 
 impl CatalogueItem {
@@ -27,17 +32,13 @@ impl CatalogueItem {
         }
     }
 
-    fn names(&self) -> impl Iterator<Item = String> + '_ {
-        std::iter::once(label_key(&self.name)).chain(self.aliases.iter().map(|a| label_key(a)))
-    }
-
     fn matches(&self, key: &str) -> bool {
-        self.names().any(|n| n == key)
+        self.keys.iter().any(|n| n == key)
     }
 
     fn matches_with_group(&self, key: &str) -> bool {
-        let group = label_key(&self.group);
-        self.names().any(|n| key == format!("{group}{n}"))
+        key.strip_prefix(self.group_key.as_str())
+            .is_some_and(|rest| self.matches(rest))
     }
 }
 
@@ -103,7 +104,7 @@ impl Catalogue {
         let (g, n) = (label_key(group), label_key(name));
         self.items
             .iter()
-            .find(|i| label_key(&i.group) == g && i.matches(&n))
+            .find(|i| i.group_key == g && i.matches(&n))
     }
 
     /// The item a free-text name denotes: `SSD(GB)` alone is ambiguous,
@@ -126,7 +127,15 @@ impl Catalogue {
         }
     }
 
-    pub(super) fn check(&self, file: &str) -> Result<(), ConfigError> {
+    /// Checks keys are unique and computes the matching keys once.
+    pub(super) fn prepare(&mut self, file: &str) -> Result<(), ConfigError> {
+        for item in &mut self.items {
+            item.keys = std::iter::once(&item.name)
+                .chain(&item.aliases)
+                .map(|n| label_key(n))
+                .collect();
+            item.group_key = label_key(&item.group);
+        }
         let mut seen = std::collections::BTreeSet::new();
         for item in &self.items {
             if !seen.insert(item.key.as_str()) {

@@ -203,14 +203,14 @@ impl Schemas {
         let mut annex1: FormSchema = src.parse("annex1.yaml")?;
         let mut annex4: FormSchema = src.parse("annex4.yaml")?;
         let mut hosts: HostColumns = src.parse("hosts.yaml")?;
-        let catalogue: Catalogue = src.parse("catalogue.yaml")?;
+        let mut catalogue: Catalogue = src.parse("catalogue.yaml")?;
         let policy: Policy = src.parse("policy.yaml")?;
         compile_fields(&src.name("annex1.yaml"), &mut annex1.fields)?;
         compile_fields(&src.name("annex4.yaml"), &mut annex4.fields)?;
         compile_fields(&src.name("hosts.yaml"), &mut hosts.columns)?;
         check_form(&src.name("annex1.yaml"), &annex1, FormKind::Annex1)?;
         check_form(&src.name("annex4.yaml"), &annex4, FormKind::Annex4)?;
-        catalogue.check(&src.name("catalogue.yaml"))?;
+        catalogue.prepare(&src.name("catalogue.yaml"))?;
         Ok(Schemas {
             annex1,
             annex4,
@@ -227,8 +227,12 @@ impl Schemas {
         }
     }
 
-    pub fn host_column(&self, key: &str) -> Option<&FieldSpec> {
-        self.hosts.iter().find(|c| c.key == key)
+    /// Label keys of the forms' titles (how a form sheet is recognised).
+    pub fn title_keys(&self) -> Vec<String> {
+        [&self.annex1, &self.annex4]
+            .iter()
+            .map(|f| crate::read::text::label_key(&f.title))
+            .collect()
     }
 }
 

@@ -7,10 +7,28 @@ use crate::common::*;
 fn bench_runs_the_full_process_path() {
     let env = Env::new();
     let fixtures = repo().join("tests/fixtures");
-    let out = env.run_ok(&["bench", "--n", "10", "--dir", "b", "--fixtures", fixtures.to_str().unwrap()]);
+    let out = env.run_ok(&[
+        "bench",
+        "--n",
+        "10",
+        "--dir",
+        "b",
+        "--fixtures",
+        fixtures.to_str().unwrap(),
+    ]);
     // One in five generated submissions has errors; none is a duplicate.
-    assert!(out.contains("共处理 10 份:通过 8,未通过 2,无法读取 0,重复提交 0"), "{out}");
-    for row in ["| 吞吐量 |", "| 每份用时 |", "| process 峰值内存 |", "| validate 单个文件", "300,000 个单元格", "压缩炸弹"] {
+    assert!(
+        out.contains("共处理 10 份:通过 8,未通过 2,无法读取 0,重复提交 0"),
+        "{out}"
+    );
+    for row in [
+        "| 吞吐量 |",
+        "| 每份用时 |",
+        "| process 峰值内存 |",
+        "| validate 单个文件",
+        "300,000 个单元格",
+        "压缩炸弹",
+    ] {
         assert!(out.contains(row), "{row} missing:\n{out}");
     }
     assert!(out.matches("file.too_large").count() == 2, "{out}");

@@ -168,7 +168,7 @@ fn two_processes_on_one_inbox_never_share_a_file() {
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     for o in [&a, &b] {
         assert!(
-            o.status.code().is_some(),
+            matches!(o.status.code(), Some(0 | 1)),
             "{}",
             String::from_utf8_lossy(&o.stderr)
         );
