@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde::Serialize;
 
 use crate::ledger::{now, Result};
@@ -41,15 +41,16 @@ pub fn claim(
     if inserted == 1 {
         return Ok(Claim::New(out_dir.into()));
     }
-    let (status, claimed_by, dir): (String, Option<String>, Option<String>) = conn.query_row(
-        "SELECT status, claimed_by, out_dir FROM submissions WHERE sha256 = ?1",
+    let (status, dir): (String, Option<String>) = conn.query_row(
+        "SELECT status, out_dir FROM submissions WHERE sha256 = ?1",
         [sha],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let dir = dir.map(PathBuf::from);
-    // An unfinished row is resumed by the worker that adopted the file;
-    // a fresh copy of the same bytes is a duplicate of the one in flight.
-    if status == "claimed" && (adopted || claimed_by.as_deref() == Some(me)) {
+    // An unfinished row is resumed by the worker that adopted the file
+    // after a crash; a fresh copy of the same bytes (even one in flight in
+    // this very batch) is a duplicate.
+    if status == "claimed" && adopted {
         conn.execute(
             "UPDATE submissions SET claimed_by = ?2 WHERE sha256 = ?1",
             params![sha, me],
@@ -124,14 +125,4 @@ pub fn recent(conn: &Connection, limit: usize) -> Result<Vec<Entry>> {
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-pub fn status_of(conn: &Connection, sha: &str) -> Result<Option<String>> {
-    Ok(conn
-        .query_row(
-            "SELECT status FROM submissions WHERE sha256 = ?1",
-            [sha],
-            |r| r.get(0),
-        )
-        .optional()?)
 }

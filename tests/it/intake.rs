@@ -279,6 +279,17 @@ fn identical_bytes_resubmitted_is_a_duplicate() {
     assert_eq!(entries[0]["duplicates"], 1);
     let dups = files_under(&env.path("archive/重复提交"));
     assert_eq!(dups.len(), 2, "original and note kept: {dups:?}");
+    // Two copies arriving together: one processed, the other a duplicate.
+    let mut f = annex1();
+    f.set("B4", "SJ-2026-099");
+    f.write(&env.path("inbox/甲.xlsx"));
+    std::fs::copy(env.path("inbox/甲.xlsx"), env.path("inbox/乙.xlsx")).unwrap();
+    age_all(&env.path("inbox"));
+    let out = env.run_ok(&["process", "inbox", "--out", "out"]);
+    assert!(
+        out.contains("通过 1,") && out.contains("重复提交 1"),
+        "{out}"
+    );
 }
 
 #[test]
