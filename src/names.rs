@@ -31,6 +31,13 @@ pub fn safe_component(s: &str) -> String {
 /// of the folder skip), flushes to disk, then renames: a crash leaves
 /// either the old file or the complete new one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_replace(path, bytes, true)
+}
+
+/// As `write_atomic`, but with `sync` false the data is left to the page
+/// cache: the caller makes a whole batch durable with one `sync_to_disk`.
+/// (A killed process loses nothing either way; only a power cut does.)
+pub fn write_replace(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     if !dir.is_dir() {
         std::fs::create_dir_all(dir)?;
@@ -39,8 +46,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = dir.join(format!(".tmp-{name}"));
     let mut file = std::fs::File::create(&tmp)?;
     file.write_all(bytes)?;
-    file.sync_all()?;
+    if sync {
+        file.sync_all()?;
+    }
     std::fs::rename(&tmp, path)
+}
+
+/// Makes files written with `write_replace(.., false)` durable: one
+/// `syncfs` of their file system on Linux, else one fsync per file.
+pub fn sync_to_disk(paths: &[std::path::PathBuf]) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    if let Some(first) = paths.first() {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::File::open(first)?;
+        // SAFETY: syncfs only reads the descriptor, which `file` keeps open.
+        if unsafe { libc::syncfs(file.as_raw_fd()) } == 0 {
+            return Ok(());
+        }
+    }
+    for p in paths {
+        std::fs::File::open(p)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -102,8 +102,15 @@ pub fn json_line(outcome: &Outcome) -> String {
     json_value(outcome).to_string()
 }
 
+/// The report file's JSON: the validate contract plus the change table.
+pub fn json_report(outcome: &Outcome) -> String {
+    let mut value = json_value(outcome);
+    value["changes"] = serde_json::to_value(&outcome.changes).unwrap_or_default();
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
 /// Base name for report files: the submission's own name without extension.
-fn stem(outcome: &Outcome) -> String {
+pub fn stem(outcome: &Outcome) -> String {
     let name = Path::new(&outcome.file)
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -121,10 +128,7 @@ pub fn write_files(
     let xlsx = dir.join(format!("{base}-问题清单.xlsx"));
     let json = dir.join(format!("{base}-问题清单.json"));
     crate::names::write_atomic(&xlsx, &workbook_bytes(outcome, schemas)?)?;
-    let mut value = json_value(outcome);
-    value["changes"] = serde_json::to_value(&outcome.changes).unwrap_or_default();
-    let text = serde_json::to_string_pretty(&value).unwrap_or_default();
-    crate::names::write_atomic(&json, text.as_bytes())?;
+    crate::names::write_atomic(&json, json_report(outcome).as_bytes())?;
     Ok(vec![xlsx, json])
 }
 

@@ -237,6 +237,12 @@ impl Batch<'_> {
             .zip(claims)
             .map(|(p, claim)| self.handle(p, claim))
             .collect::<Result<_, _>>()?;
+        // Outputs reach the disk before the journal says they are done.
+        let written: Vec<PathBuf> = handled
+            .iter()
+            .flat_map(|h| h.finish.iter().flat_map(|f| f.outputs.iter().cloned()))
+            .collect();
+        crate::names::sync_to_disk(&written).map_err(io_err(&self.opts.outbox))?;
         record_all(&handled, ledger)?;
         for h in &handled {
             folders::move_file(&h.from, &h.to).map_err(io_err(&h.to))?;

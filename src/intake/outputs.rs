@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::Env;
 use crate::ledger::Projects;
 use crate::model::{Application, Change, Form};
-use crate::names::write_atomic;
+use crate::names::write_replace;
 use crate::render;
 use crate::report;
 use crate::validate::{Outcome, Status};
@@ -52,7 +52,7 @@ struct Out<'a> {
 impl Out<'_> {
     fn put(&mut self, name: &str, bytes: &[u8]) -> Res<()> {
         let path = self.dir.join(crate::names::safe_component(name));
-        write_atomic(&path, bytes).map_err(|e| format!("{}:{e}", path.display()))?;
+        write_replace(&path, bytes, false).map_err(|e| format!("{}:{e}", path.display()))?;
         self.files.push(path);
         Ok(())
     }
@@ -206,8 +206,13 @@ fn change_outputs(
 }
 
 fn rejected(out: &mut Out, outcome: &Outcome, env: &Env, name: &str) -> Res<()> {
-    let files = report::write_files(outcome, env.schemas, out.dir).map_err(|e| e.to_string())?;
-    out.files.extend(files);
+    let base = report::stem(outcome);
+    let book = report::workbook_bytes(outcome, env.schemas).map_err(|e| e.to_string())?;
+    out.put(&format!("{base}-问题清单.xlsx"), &book)?;
+    out.put(
+        &format!("{base}-问题清单.json"),
+        report::json_report(outcome).as_bytes(),
+    )?;
     out.put("回复摘要.txt", reply(outcome, name).as_bytes())
 }
 

@@ -164,7 +164,7 @@ impl Ledger {
         loop {
             let init = conn
                 .pragma_update(None, "journal_mode", "WAL")
-                .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"))
+                .and_then(|()| conn.pragma_update(None, "synchronous", "FULL"))
                 .and_then(|()| conn.execute_batch(SCHEMA));
             match init {
                 Err(rusqlite::Error::SqliteFailure(e, _))

@@ -1,6 +1,6 @@
 //! The template context: what a template can print, built from the
 //! submission, the configuration to agree on, the parties and the catalogue.
-//! The variables are listed for clerks in docs/render.md.
+//! The variables are listed for clerks in README.md (生成协议文件 → 可用的变量).
 
 use std::collections::BTreeMap;
 

@@ -188,7 +188,7 @@ fn innermost(places: &[Place], offset: usize) -> Option<&Place> {
 fn translate(message: &str) -> String {
     let unknown = ["not defined", "not found", "undefined"];
     if unknown.iter().any(|u| message.contains(u)) {
-        format!("变量不存在或没有值({message});可用的变量见 docs/render.md")
+        format!("变量不存在或没有值({message});可用的变量见 README.md“可用的变量”一节")
     } else {
         format!("无法填写:{message}")
     }
