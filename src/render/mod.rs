@@ -13,7 +13,7 @@ pub mod parties;
 mod xlsx;
 mod xml;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tera::Tera;
 
@@ -37,17 +37,6 @@ pub const OPENING_TABLE_DOC: &str = "政务云资源开通情况表";
 
 /// The templates compiled into the binary, used when no folder is given and
 /// `./templates` does not exist.
-const EMBEDDED: [(&str, &[u8]); 3] = [
-    (
-        TEST_AGREEMENT,
-        include_bytes!("../../templates/test-agreement.docx"),
-    ),
-    (
-        FORMAL_AGREEMENT,
-        include_bytes!("../../templates/formal-agreement.docx"),
-    ),
-    (PARTIES, include_bytes!("../../templates/parties.yaml")),
-];
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -78,34 +67,6 @@ impl RenderError {
     }
 }
 
-/// Where templates come from: a folder, or the copies in the binary.
-struct Source {
-    dir: Option<PathBuf>,
-}
-
-impl Source {
-    fn label(&self, file: &str) -> String {
-        match &self.dir {
-            Some(d) => d.join(file).display().to_string(),
-            None => format!("{file}(内置)"),
-        }
-    }
-
-    fn bytes(&self, file: &str) -> Result<Vec<u8>, RenderError> {
-        match &self.dir {
-            Some(d) => std::fs::read(d.join(file)).map_err(|e| RenderError::Template {
-                file: self.label(file),
-                message: format!("无法读取:{e}"),
-            }),
-            None => Ok(EMBEDDED
-                .iter()
-                .find(|(n, _)| *n == file)
-                .map(|(_, b)| b.to_vec())
-                .unwrap_or_default()),
-        }
-    }
-}
-
 /// The parsed templates and parties; build once, render many times.
 pub struct Renderer {
     tera: Tera,
@@ -119,10 +80,7 @@ impl Renderer {
     /// Loads from `templates_dir` when given, else `./templates` when
     /// present, else the templates compiled into the binary.
     pub fn load(templates_dir: Option<&Path>, schemas: &Schemas) -> Result<Renderer, RenderError> {
-        let dir = templates_dir
-            .map(Path::to_path_buf)
-            .or_else(|| Some(PathBuf::from("templates")).filter(|d| d.is_dir()));
-        let src = Source { dir };
+        let src = crate::datafiles::Folder::templates(templates_dir);
         let mut tera = Tera::new();
         tera.autoescape_on(vec![".xml"]);
         tera.set_escape_fn(escape_value);
@@ -136,9 +94,7 @@ impl Renderer {
             src.bytes(FORMAL_AGREEMENT)?,
             &mut tera,
         )?;
-        let parties_text = String::from_utf8(src.bytes(PARTIES)?)
-            .map_err(|_| ConfigError::new(src.label(PARTIES), "不是 UTF-8 编码的文本"))?;
-        let parties = Parties::parse(&src.label(PARTIES), &parties_text)?;
+        let parties = Parties::parse(&src.label(PARTIES), &src.text(PARTIES)?)?;
         Ok(Renderer {
             tera,
             test,

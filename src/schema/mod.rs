@@ -5,7 +5,7 @@
 mod catalogue;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use regex::Regex;
 use rust_decimal::Decimal;
@@ -14,20 +14,8 @@ use serde::Deserialize;
 
 pub use catalogue::{Catalogue, CatalogueItem, Lookup};
 
+use crate::datafiles::Folder;
 use crate::model::FormKind;
-
-/// The schema files compiled into the binary, used when no folder is given
-/// and `./schemas` does not exist.
-const EMBEDDED: [(&str, &str); 5] = [
-    ("annex1.yaml", include_str!("../../schemas/annex1.yaml")),
-    ("annex4.yaml", include_str!("../../schemas/annex4.yaml")),
-    ("hosts.yaml", include_str!("../../schemas/hosts.yaml")),
-    (
-        "catalogue.yaml",
-        include_str!("../../schemas/catalogue.yaml"),
-    ),
-    ("policy.yaml", include_str!("../../schemas/policy.yaml")),
-];
 
 /// A configuration file that cannot be used; exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -196,21 +184,18 @@ impl Schemas {
     /// Loads from `dir` when given, else `./schemas` when present, else the
     /// copies compiled into the binary.
     pub fn load(dir: Option<&Path>) -> Result<Schemas, ConfigError> {
-        let dir = dir
-            .map(Path::to_path_buf)
-            .or_else(|| Some(PathBuf::from("schemas")).filter(|d| d.is_dir()));
-        let src = Source { dir };
-        let mut annex1: FormSchema = src.parse("annex1.yaml")?;
-        let mut annex4: FormSchema = src.parse("annex4.yaml")?;
-        let mut hosts: HostColumns = src.parse("hosts.yaml")?;
-        let mut catalogue: Catalogue = src.parse("catalogue.yaml")?;
-        let policy: Policy = src.parse("policy.yaml")?;
-        compile_fields(&src.name("annex1.yaml"), &mut annex1.fields)?;
-        compile_fields(&src.name("annex4.yaml"), &mut annex4.fields)?;
-        compile_fields(&src.name("hosts.yaml"), &mut hosts.columns)?;
-        check_form(&src.name("annex1.yaml"), &annex1, FormKind::Annex1)?;
-        check_form(&src.name("annex4.yaml"), &annex4, FormKind::Annex4)?;
-        catalogue.prepare(&src.name("catalogue.yaml"))?;
+        let src = Folder::schemas(dir);
+        let mut annex1: FormSchema = src.yaml("annex1.yaml")?;
+        let mut annex4: FormSchema = src.yaml("annex4.yaml")?;
+        let mut hosts: HostColumns = src.yaml("hosts.yaml")?;
+        let mut catalogue: Catalogue = src.yaml("catalogue.yaml")?;
+        let policy: Policy = src.yaml("policy.yaml")?;
+        compile_fields(&src.label("annex1.yaml"), &mut annex1.fields)?;
+        compile_fields(&src.label("annex4.yaml"), &mut annex4.fields)?;
+        compile_fields(&src.label("hosts.yaml"), &mut hosts.columns)?;
+        check_form(&src.label("annex1.yaml"), &annex1, FormKind::Annex1)?;
+        check_form(&src.label("annex4.yaml"), &annex4, FormKind::Annex4)?;
+        catalogue.prepare(&src.label("catalogue.yaml"))?;
         Ok(Schemas {
             annex1,
             annex4,
@@ -233,35 +218,6 @@ impl Schemas {
             .iter()
             .map(|f| crate::read::text::label_key(&f.title))
             .collect()
-    }
-}
-
-struct Source {
-    dir: Option<PathBuf>,
-}
-
-impl Source {
-    fn name(&self, file: &str) -> String {
-        match &self.dir {
-            Some(d) => d.join(file).display().to_string(),
-            None => format!("schemas/{file} (内置)"),
-        }
-    }
-
-    fn text(&self, file: &str) -> Result<String, ConfigError> {
-        match &self.dir {
-            Some(d) => std::fs::read_to_string(d.join(file))
-                .map_err(|e| ConfigError::new(self.name(file), format!("无法读取:{e}"))),
-            None => Ok(EMBEDDED
-                .iter()
-                .find(|(n, _)| *n == file)
-                .map(|(_, t)| t.to_string())
-                .unwrap_or_default()),
-        }
-    }
-
-    fn parse<T: DeserializeOwned>(&self, file: &str) -> Result<T, ConfigError> {
-        parse_yaml(&self.name(file), &self.text(file)?)
     }
 }
 

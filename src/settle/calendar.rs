@@ -9,8 +9,6 @@ use serde::Deserialize;
 
 use crate::schema::{parse_yaml, ConfigError};
 
-const EMBEDDED: &str = include_str!("../../schemas/calendar.yaml");
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum DayKind {
@@ -54,8 +52,8 @@ pub struct Calendar {
 impl Calendar {
     /// Loads `calendar.yaml` from `dir` (or `./schemas`), else the built-in copy.
     pub fn load(dir: Option<&Path>) -> Result<Calendar, ConfigError> {
-        let (name, text) = super::data_file(dir, "calendar.yaml", EMBEDDED)?;
-        Calendar::parse(&name, &text)
+        let src = crate::datafiles::Folder::schemas(dir);
+        Calendar::parse(&src.label("calendar.yaml"), &src.text("calendar.yaml")?)
     }
 
     pub fn parse(file: &str, text: &str) -> Result<Calendar, ConfigError> {
@@ -159,7 +157,7 @@ mod tests {
     }
 
     fn builtin() -> Calendar {
-        Calendar::parse("calendar.yaml", EMBEDDED).unwrap()
+        Calendar::parse("calendar.yaml", include_str!("../../schemas/calendar.yaml")).unwrap()
     }
 
     #[test]

@@ -10,32 +10,7 @@ pub mod prices;
 pub mod settlement;
 pub mod workbook;
 
-use std::path::{Path, PathBuf};
-
 use rust_decimal::{Decimal, RoundingStrategy};
-
-use crate::schema::ConfigError;
-
-/// A data file staff may edit: read from `dir` (or `./schemas`) when it is
-/// there, else the copy compiled into the binary. Returns (display name, text).
-pub fn data_file(
-    dir: Option<&Path>,
-    file: &str,
-    embedded: &str,
-) -> Result<(String, String), ConfigError> {
-    let dir = dir
-        .map(Path::to_path_buf)
-        .or_else(|| Some(PathBuf::from("schemas")).filter(|d| d.is_dir()));
-    match dir.map(|d| d.join(file)).filter(|p| p.is_file()) {
-        Some(path) => {
-            let name = path.display().to_string();
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| ConfigError::new(&name, format!("无法读取:{e}")))?;
-            Ok((name, text))
-        }
-        None => Ok((format!("schemas/{file} (内置)"), embedded.to_string())),
-    }
-}
 
 /// Yuan to the fen, half up (0.005 → 0.01): the one rounding rule of the
 /// settlement.

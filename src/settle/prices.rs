@@ -11,8 +11,6 @@ use serde::Deserialize;
 use crate::model::HOST_RESOURCES;
 use crate::schema::{parse_yaml, Catalogue, ConfigError};
 
-const EMBEDDED: &str = include_str!("../../schemas/prices.yaml");
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Period {
@@ -70,7 +68,10 @@ impl PriceList {
                     .map_err(|e| ConfigError::new(&name, format!("无法读取:{e}")))?;
                 (name, text)
             }
-            None => super::data_file(dir, "prices.yaml", EMBEDDED)?,
+            None => {
+                let src = crate::datafiles::Folder::schemas(dir);
+                (src.label("prices.yaml"), src.text("prices.yaml")?)
+            }
         };
         let mut list: PriceList = parse_yaml(&name, &text)?;
         list.file = name;

@@ -1,0 +1,107 @@
+//! Files staff edit — rules (`schemas/`) and templates (`templates/`):
+//! read from a folder when there is one, else the copies compiled into the
+//! binary, so zwyun runs from any directory.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use crate::schema::{parse_yaml, ConfigError};
+
+/// A file name and its built-in content.
+pub type Embedded = &'static [(&'static str, &'static [u8])];
+
+/// The rule files, as shipped.
+pub const SCHEMAS: Embedded = &[
+    ("annex1.yaml", include_bytes!("../schemas/annex1.yaml")),
+    ("annex4.yaml", include_bytes!("../schemas/annex4.yaml")),
+    ("hosts.yaml", include_bytes!("../schemas/hosts.yaml")),
+    (
+        "catalogue.yaml",
+        include_bytes!("../schemas/catalogue.yaml"),
+    ),
+    ("policy.yaml", include_bytes!("../schemas/policy.yaml")),
+    ("calendar.yaml", include_bytes!("../schemas/calendar.yaml")),
+    ("prices.yaml", include_bytes!("../schemas/prices.yaml")),
+];
+
+/// The document templates and parties, as shipped.
+pub const TEMPLATES: Embedded = &[
+    (
+        "test-agreement.docx",
+        include_bytes!("../templates/test-agreement.docx"),
+    ),
+    (
+        "formal-agreement.docx",
+        include_bytes!("../templates/formal-agreement.docx"),
+    ),
+    ("parties.yaml", include_bytes!("../templates/parties.yaml")),
+];
+
+pub struct Folder {
+    dir: Option<PathBuf>,
+    name: &'static str,
+    embedded: Embedded,
+}
+
+impl Folder {
+    /// `given` when set, else `./<name>` when it exists, else built-in.
+    /// A file missing from the folder falls back to its built-in copy
+    /// (and is named so in messages).
+    pub fn new(given: Option<&Path>, name: &'static str, embedded: Embedded) -> Folder {
+        let dir = given
+            .map(Path::to_path_buf)
+            .or_else(|| Some(PathBuf::from(name)).filter(|d| d.is_dir()));
+        Folder {
+            dir,
+            name,
+            embedded,
+        }
+    }
+
+    pub fn schemas(given: Option<&Path>) -> Folder {
+        Folder::new(given, "schemas", SCHEMAS)
+    }
+
+    pub fn templates(given: Option<&Path>) -> Folder {
+        Folder::new(given, "templates", TEMPLATES)
+    }
+
+    fn on_disk(&self, file: &str) -> Option<PathBuf> {
+        self.dir
+            .as_ref()
+            .map(|d| d.join(file))
+            .filter(|p| p.is_file())
+    }
+
+    /// How messages name the file: its path, or `<folder>/<file>(内置)`.
+    pub fn label(&self, file: &str) -> String {
+        match self.on_disk(file) {
+            Some(p) => p.display().to_string(),
+            None => format!("{}/{file}(内置)", self.name),
+        }
+    }
+
+    pub fn bytes(&self, file: &str) -> Result<Vec<u8>, ConfigError> {
+        if let Some(path) = self.on_disk(file) {
+            return std::fs::read(&path).map_err(|e| {
+                ConfigError::new(path.display().to_string(), format!("无法读取:{e}"))
+            });
+        }
+        self.embedded
+            .iter()
+            .find(|(n, _)| *n == file)
+            .map(|(_, b)| b.to_vec())
+            .ok_or_else(|| ConfigError::new(self.label(file), "文件不存在"))
+    }
+
+    pub fn text(&self, file: &str) -> Result<String, ConfigError> {
+        String::from_utf8(self.bytes(file)?)
+            .map_err(|_| ConfigError::new(self.label(file), "不是 UTF-8 编码的文本"))
+    }
+
+    /// Parses a YAML file; errors carry file:line:col.
+    pub fn yaml<T: DeserializeOwned>(&self, file: &str) -> Result<T, ConfigError> {
+        parse_yaml(&self.label(file), &self.text(file)?)
+    }
+}
