@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::text::label_key;
 use super::{Sheet, Value, Workbook};
 use crate::model::FormKind;
-use crate::schema::{FormSchema, Schemas};
+use crate::schema::{FormSchema, Schemas, ValuePlace};
 
 /// A value cell: where it is, and what it holds (None when empty).
 #[derive(Debug, Clone, Copy)]
@@ -70,7 +70,7 @@ pub fn locate<'a>(sheet: &'a Sheet, kind: FormKind, schemas: &Schemas) -> Locate
     let fields = schema
         .fields
         .iter()
-        .map(|f| (f.key.clone(), finder.field(f.label.all())))
+        .map(|f| (f.key.clone(), finder.field(f.label.all(), f.value)))
         .collect();
     let tables = schema
         .tables
@@ -166,8 +166,18 @@ impl<'a, 's> Finder<'a, 's> {
 
     /// The value of a label: the first filled cell to its right before the
     /// next label; the cell right of it when all are empty.
-    fn field(&self, labels: &[String]) -> Option<Spot<'a>> {
+    fn field(&self, labels: &[String], place: ValuePlace) -> Option<Spot<'a>> {
         let (row, col) = self.find(labels)?;
+        if place == ValuePlace::Below {
+            let below = self.sheet.merge_bottom(row, col) + 1;
+            return Some(Spot {
+                pos: (below, col),
+                value: self
+                    .sheet
+                    .get(below, col)
+                    .filter(|_| !self.labels.contains(self.sheet.key(below, col))),
+            });
+        }
         let first = self.sheet.merge_end(row, col) + 1;
         let filled = self
             .sheet

@@ -108,6 +108,15 @@ impl Sheet {
             .unwrap_or(col)
     }
 
+    /// The last row covered by the cell at (row, col), through a merge.
+    pub fn merge_bottom(&self, row: u32, col: u32) -> u32 {
+        self.merges
+            .iter()
+            .find(|m| m.start == (row, col))
+            .map(|m| m.end.0)
+            .unwrap_or(row)
+    }
+
     /// Cells of one row, left to right.
     pub fn row(&self, row: u32) -> impl Iterator<Item = (u32, &Value)> {
         self.cells

@@ -48,6 +48,17 @@ pub enum FieldType {
     Email,
 }
 
+/// Where a field's value sits relative to its label.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValuePlace {
+    /// The first filled cell to the right, before the next label.
+    #[default]
+    Right,
+    /// The cell under the label (under its merged range).
+    Below,
+}
+
 /// One label or several ways of printing it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
@@ -77,6 +88,9 @@ pub struct FieldSpec {
     pub label: Labels,
     #[serde(rename = "type")]
     pub ty: FieldType,
+    /// Where the value sits: `right` (default) or `below` the label.
+    #[serde(default)]
+    pub value: ValuePlace,
     #[serde(default)]
     pub required: bool,
     #[serde(default)]

@@ -377,12 +377,7 @@ fn report_workbook_for_the_unit() {
 #[test]
 fn schema_edit_changes_behaviour_without_rebuild() {
     let env = Env::new();
-    let schemas = env.path("schemas");
-    std::fs::create_dir(&schemas).unwrap();
-    for entry in std::fs::read_dir(repo().join("schemas")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), schemas.join(entry.file_name())).unwrap();
-    }
+    let schemas = copy_schemas(&env);
     let mut f = annex1();
     f.set("G17", "灾备区");
     let path = env.path("a.xlsx");
@@ -408,12 +403,7 @@ fn schema_edit_changes_behaviour_without_rebuild() {
 #[test]
 fn broken_schema_reported_with_line_and_column() {
     let env = Env::new();
-    let schemas = env.path("schemas");
-    std::fs::create_dir(&schemas).unwrap();
-    for entry in std::fs::read_dir(repo().join("schemas")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), schemas.join(entry.file_name())).unwrap();
-    }
+    let schemas = copy_schemas(&env);
     let text = std::fs::read_to_string(schemas.join("annex1.yaml")).unwrap();
     std::fs::write(
         schemas.join("annex1.yaml"),
@@ -472,4 +462,78 @@ fn fill_blank(blank: &std::path::Path) -> Form {
         }
     }
     form
+}
+
+/// A copy of the repository's rule files, for a test to edit.
+fn copy_schemas(env: &Env) -> std::path::PathBuf {
+    let schemas = env.path("schemas");
+    std::fs::create_dir(&schemas).unwrap();
+    for entry in std::fs::read_dir(repo().join("schemas")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), schemas.join(entry.file_name())).unwrap();
+    }
+    schemas
+}
+
+fn edit(path: &std::path::Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{from} not in {}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn catalogue_item_added_in_yaml_is_recognised() {
+    let env = Env::new();
+    env.approve_example();
+    let mut f = annex4();
+    f.set("A20", "GPU算力(卡)").set("D20", 0.0).set("E20", 0.0);
+    let path = env.path("change.xlsx");
+    f.write(&path);
+    assert!(codes(&env.validate_json(&path)).contains(&"service.unknown".to_string()));
+    let schemas = copy_schemas(&env);
+    edit(
+        &schemas.join("catalogue.yaml"),
+        "items:\n",
+        "items:\n  - {key: gpu, name: GPU算力(卡), group: 计算服务, category: 其他服务, unit: 卡}\n",
+    );
+    let out = env.run(&[
+        "--schemas",
+        schemas.to_str().unwrap(),
+        "validate",
+        "--format",
+        "json",
+        path.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "valid", "{v:#}");
+}
+
+#[test]
+fn value_below_its_label() {
+    let env = Env::new();
+    let mut f = annex1();
+    // 备份方案 written on the row under its label instead of beside it.
+    f.insert_rows(14, 1).clear("B13").set("A14", "每日增量备份");
+    let path = env.path("a.xlsx");
+    f.write(&path);
+    assert_eq!(
+        error(&env.validate_json(&path), "field.required")["cell"],
+        "B13"
+    );
+    let schemas = copy_schemas(&env);
+    edit(
+        &schemas.join("annex1.yaml"),
+        "{key: backup, label: 备份方案, type: text, required: true}",
+        "{key: backup, label: 备份方案, type: text, required: true, value: below}",
+    );
+    let out = env.run(&[
+        "--schemas",
+        schemas.to_str().unwrap(),
+        "validate",
+        "--format",
+        "json",
+        path.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["status"], "valid", "{v:#}");
 }
