@@ -214,6 +214,7 @@ pub struct Globals {
 
 pub fn run(args: Args) -> u8 {
     init_tracing(args.verbose);
+    crate::read::install_panic_hook();
     let args_command = args.command;
     let schemas = match Schemas::load(args.schemas.as_deref()) {
         Ok(s) => s,

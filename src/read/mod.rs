@@ -1,6 +1,7 @@
 //! Workbook bytes → sheets of cells (calamine), with the guards that keep a
 //! hostile file within bounded memory and time.
 
+mod isolated;
 pub mod locate;
 pub mod text;
 
@@ -12,6 +13,8 @@ use calamine::{Data, DataRef, Dimensions, Reader, Xls, Xlsx};
 
 use crate::diag::Diagnostic;
 
+pub use isolated::{child_main as xls_child_main, CHILD_ARG as XLS_CHILD_ARG};
+
 /// Largest submission accepted, in bytes (a filled form is ~20 KB).
 pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
 /// Largest inflated size of one part of an .xlsx, and of all parts together.
@@ -21,7 +24,7 @@ const MAX_PARTS: usize = 2_000;
 /// Non-empty cells per sheet; a form has a few hundred.
 pub const MAX_CELLS: usize = 50_000;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Value {
     Text(String),
     Number(f64),
@@ -163,17 +166,50 @@ pub fn parse(bytes: &[u8], titles: &[String]) -> Result<Workbook, Diagnostic> {
     }
     if bytes.starts_with(b"PK\x03\x04") {
         let recalc = check_zip(bytes)?;
-        read_xlsx(bytes, recalc, titles)
+        guarded(|| read_xlsx(bytes, recalc, titles))
     } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
         if is_encrypted_ole(bytes) {
             return Err(encrypted());
         }
-        read_xls(bytes)
+        isolated::read_xls(bytes)
     } else if bytes.is_empty() {
         Err(Diagnostic::error("file.empty", "文件为空(0 字节)").hint("请重新保存表格后再提交"))
     } else {
         Err(not_workbook())
     }
+}
+
+thread_local! {
+    /// Set while a third-party parser runs on submitted bytes.
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs a parser on untrusted bytes: a panic inside it (a malformed file
+/// can trip one) becomes `file.corrupt` for that file instead of ending
+/// the run.
+fn guarded<T>(parse: impl FnOnce() -> Result<T, Diagnostic>) -> Result<T, Diagnostic> {
+    GUARDED.set(true);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse));
+    GUARDED.set(false);
+    result.unwrap_or_else(|payload| {
+        let detail = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(corrupt(format!("读取器无法解析:{detail}")))
+    })
+}
+
+/// Keeps the default panic report for real bugs, but stays quiet about
+/// panics caught by `guarded` (they are reported as diagnostics).
+pub fn install_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !GUARDED.get() {
+            default(info);
+        }
+    }));
 }
 
 fn not_workbook() -> Diagnostic {
@@ -240,6 +276,14 @@ fn check_zip(bytes: &[u8]) -> Result<bool, Diagnostic> {
             const FULL_CALC: &[u8] = b"fullCalcOnLoad=\"1\"";
             recalc = xml.windows(FULL_CALC.len()).any(|w| w == FULL_CALC);
             xml.len() as u64
+        } else if name == "xl/sharedStrings.xml" {
+            let mut head = [0u8; 1024];
+            let n =
+                read_up_to(&mut limited, &mut head).map_err(|e| corrupt(format!("{name}: {e}")))?;
+            let rest = std::io::copy(&mut limited, &mut sink)
+                .map_err(|e| corrupt(format!("{name}: {e}")))?;
+            check_string_count(&head[..n], n as u64 + rest)?;
+            n as u64 + rest
         } else {
             std::io::copy(&mut limited, &mut sink).map_err(|e| corrupt(format!("{name}: {e}")))?
         };
@@ -252,6 +296,33 @@ fn check_zip(bytes: &[u8]) -> Result<bool, Diagnostic> {
         }
     }
     Ok(recalc)
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// The reader reserves room for the `uniqueCount` the file declares; a
+/// count its content cannot hold (each string takes at least `<si><t/></si>`)
+/// is a damaged or hostile file.
+fn check_string_count(head: &[u8], size: u64) -> Result<(), Diagnostic> {
+    let text = String::from_utf8_lossy(head);
+    const ATTR: &str = "uniqueCount=\"";
+    let declared = text.find(ATTR).and_then(|i| {
+        let rest = &text[i + ATTR.len()..];
+        rest.split('"').next()?.parse::<u64>().ok()
+    });
+    match declared {
+        Some(n) if n > size / 12 + 1 => Err(corrupt(format!("共享字符串表声明 {n} 项,与内容不符"))),
+        _ => Ok(()),
+    }
 }
 
 fn read_xlsx(bytes: &[u8], recalc: bool, titles: &[String]) -> Result<Workbook, Diagnostic> {
@@ -313,7 +384,9 @@ fn value_of(v: DataRef<'_>, formula: Option<String>) -> Option<Value> {
     }
 }
 
-fn read_xls(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
+/// Parses an .xls in this process: only ever called in the isolated child
+/// (`isolated::child_main`).
+fn read_xls_in_process(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
     let mut wb: Xls<_> =
         calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| match e {
             calamine::XlsError::Password => encrypted(),

@@ -128,3 +128,39 @@ fn xlsx_saved_by_libreoffice() {
     let v = env.validate_json(&repo().join("tests/fixtures/annex1-libreoffice.xlsx"));
     assert_eq!(v["status"], "valid", "{v:#}");
 }
+
+/// Damaged copies of a real workbook (bytes overwritten at pseudo-random
+/// places, deterministic): each gets a verdict, none crashes zwyun.
+#[test]
+fn damaged_workbooks_never_crash() {
+    let env = Env::new();
+    let original = std::fs::read(sample("annex1-example.xlsx")).unwrap();
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize
+    };
+    let mut paths = Vec::new();
+    for i in 0..40 {
+        let mut bytes = original.clone();
+        for _ in 0..1 + i % 8 {
+            let at = next() % bytes.len();
+            bytes[at] = next() as u8;
+        }
+        let path = env.path(&format!("damaged-{i}.xlsx"));
+        std::fs::write(&path, bytes).unwrap();
+        paths.push(path.to_str().unwrap().to_string());
+    }
+    let mut args = vec!["validate", "--format", "json"];
+    args.extend(paths.iter().map(String::as_str));
+    let out = env.run(&args);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(lines.lines().count(), 40, "one verdict per file");
+}

@@ -1,0 +1,157 @@
+//! .xls files are parsed in a child process with capped memory and CPU
+//! time. calamine's BIFF reader trusts sizes written inside the file, and a
+//! failed allocation aborts a process instead of unwinding, so a damaged
+//! or hostile .xls must not be parsed in the process that runs the batch.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::{corrupt, encrypted, Sheet, Value, Workbook};
+use crate::diag::Diagnostic;
+
+/// The hidden first argument that makes `zwyun` the parsing child.
+pub const CHILD_ARG: &str = "__read-xls";
+const MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
+const TIME_LIMIT: Duration = Duration::from_secs(10);
+
+#[derive(Serialize, Deserialize)]
+struct SheetData {
+    name: String,
+    cells: Vec<((u32, u32), Value)>,
+    merges: Vec<((u32, u32), (u32, u32))>,
+}
+
+#[derive(Serialize, Deserialize)]
+enum Reply {
+    Sheets(Vec<SheetData>),
+    Encrypted,
+    Corrupt(String),
+}
+
+/// Parent side: the workbook as the child read it, or why not.
+pub fn read_xls(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
+    let exe = std::env::current_exe().map_err(|e| corrupt(format!("无法启动读取进程:{e}")))?;
+    let mut cmd = Command::new(exe);
+    cmd.arg(CHILD_ARG)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    limit_child(&mut cmd);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| corrupt(format!("无法启动读取进程:{e}")))?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| corrupt("无法启动读取进程"))?;
+    let input = bytes.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let mut stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| corrupt("无法启动读取进程"))?;
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        stdout.read_to_end(&mut out).map(|_| out)
+    });
+    let deadline = Instant::now() + TIME_LIMIT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let _ = writer.join();
+    let out = reader.join().ok().and_then(Result::ok).unwrap_or_default();
+    let refused = || {
+        corrupt(format!(
+            "无法在限定的内存({} MB)和时间({} 秒)内读取,文件可能已损坏或异常",
+            MEMORY_LIMIT / 1024 / 1024,
+            TIME_LIMIT.as_secs()
+        ))
+    };
+    match status {
+        Some(s) if s.success() => {}
+        _ => return Err(refused()),
+    }
+    match serde_json::from_slice::<Reply>(&out).map_err(|_| refused())? {
+        Reply::Sheets(sheets) => Ok(Workbook {
+            sheets: sheets.into_iter().map(into_sheet).collect(),
+        }),
+        Reply::Encrypted => Err(encrypted()),
+        Reply::Corrupt(detail) => Err(corrupt(detail)),
+    }
+}
+
+fn into_sheet(s: SheetData) -> Sheet {
+    let cells: BTreeMap<(u32, u32), Value> = s.cells.into_iter().collect();
+    let merges = s
+        .merges
+        .into_iter()
+        .map(|(a, b)| calamine::Dimensions::new(a, b))
+        .collect();
+    Sheet::new(s.name, cells, merges)
+}
+
+#[cfg(unix)]
+fn limit_child(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe calls (setrlimit) run between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let memory = libc::rlimit {
+                rlim_cur: MEMORY_LIMIT as libc::rlim_t,
+                rlim_max: MEMORY_LIMIT as libc::rlim_t,
+            };
+            let cpu = libc::rlimit {
+                rlim_cur: TIME_LIMIT.as_secs() as libc::rlim_t,
+                rlim_max: TIME_LIMIT.as_secs() as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &memory) != 0
+                || libc::setrlimit(libc::RLIMIT_CPU, &cpu) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(unix))]
+fn limit_child(_cmd: &mut Command) {}
+
+/// Child side (`zwyun __read-xls`): .xls bytes on stdin, the sheets as
+/// JSON on stdout.
+pub fn child_main() -> u8 {
+    let mut bytes = Vec::new();
+    if std::io::stdin().read_to_end(&mut bytes).is_err() {
+        return 2;
+    }
+    let reply = match super::read_xls_in_process(&bytes) {
+        Ok(wb) => Reply::Sheets(
+            wb.sheets
+                .into_iter()
+                .map(|s| SheetData {
+                    name: s.name,
+                    cells: s.cells.into_iter().collect(),
+                    merges: s.merges.iter().map(|m| (m.start, m.end)).collect(),
+                })
+                .collect(),
+        ),
+        Err(d) if d.code == "file.encrypted" => Reply::Encrypted,
+        Err(d) => Reply::Corrupt(d.message),
+    };
+    match serde_json::to_writer(std::io::stdout().lock(), &reply) {
+        Ok(()) => 0,
+        Err(_) => 2,
+    }
+}
