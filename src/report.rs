@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::diag::Severity;
 use crate::model::FormKind;
 use crate::schema::Schemas;
-use crate::validate::{Outcome, ResourceChange, Status};
+use crate::validate::{Outcome, ResourceChange};
 
 pub fn form_name(kind: Option<FormKind>) -> &'static str {
     match kind {
@@ -170,7 +170,7 @@ pub fn workbook_bytes(outcome: &Outcome, _schemas: &Schemas) -> Result<Vec<u8>, 
         "修改建议",
         "代码",
     ];
-    let widths = [6.0, 8.0, 16.0, 9.0, 18.0, 50.0, 50.0, 24.0];
+    let widths = [5.0, 6.0, 12.0, 8.0, 14.0, 44.0, 44.0, 20.0];
     for (c, (h, w)) in headers.iter().zip(widths).enumerate() {
         ws.write_string_with_format(3, c as u16, *h, &head)?;
         ws.set_column_width(c as u16, w)?;
@@ -195,6 +195,15 @@ pub fn workbook_bytes(outcome: &Outcome, _schemas: &Schemas) -> Result<Vec<u8>, 
         for (c, v) in cols.iter().enumerate() {
             ws.write_string_with_format(r, 2 + c as u16, *v, &cell)?;
         }
+        // Spreadsheet programs do not grow rows for wrapped text on their
+        // own when printing: size each row for its longest cell.
+        let lines = cols
+            .iter()
+            .zip(&widths[2..])
+            .map(|(v, w)| wrapped_lines(v, *w))
+            .max()
+            .unwrap_or(1);
+        ws.set_row_height(r, 15.0 * lines as f64 + 2.0)?;
     }
     if outcome.diags.is_empty() {
         ws.write_string(4, 0, "未发现问题。")?;
@@ -217,6 +226,9 @@ fn write_changes(
 ) -> Result<(), XlsxError> {
     let ws = wb.add_worksheet();
     ws.set_name("资源变更")?;
+    ws.set_landscape()
+        .set_paper_size(9)
+        .set_print_fit_to_pages(1, 0);
     let headers = [
         "资源",
         "现状",
@@ -257,7 +269,12 @@ fn write_changes(
     Ok(())
 }
 
-/// Whether an outcome needs the unit to act.
-pub fn is_rejected(outcome: &Outcome) -> bool {
-    outcome.status != Status::Valid
+/// Lines `text` takes in a column `width` characters wide (a CJK character
+/// is two).
+fn wrapped_lines(text: &str, width: f64) -> u32 {
+    let units: f64 = text
+        .chars()
+        .map(|c| if c.is_ascii() { 1.1 } else { 2.0 })
+        .sum();
+    ((units / (width - 1.0).max(1.0)).ceil() as u32).max(1)
 }
