@@ -135,7 +135,23 @@ fn receipt(outcome: &Outcome, app: &Application, env: &Env, name: &str, sha: &st
     let mut s = String::from("松江区市政务云资源申请表 受理回执\n\n");
     header_lines(&mut s, outcome, name, sha);
     let warnings = outcome.diags.len();
-    let _ = writeln!(s, "校验结果:通过({warnings} 个警告)\n\n申请资源合计:");
+    let _ = writeln!(s, "校验结果:通过({warnings} 个警告)\n\n计算资源(每台配置 × 台数):");
+    for h in &app.config.hosts {
+        let _ = writeln!(
+            s,
+            "  {} {}核/{}GB,系统盘 {}GB,数据盘 {}GB,{},{} × {} 台{}",
+            h.kind,
+            h.cpu,
+            h.memory_gb,
+            h.system_disk_gb,
+            h.data_disk_gb,
+            h.os,
+            h.zone,
+            h.count,
+            if h.note.is_empty() { String::new() } else { format!("({})", h.note) }
+        );
+    }
+    s.push_str("\n申请资源合计:\n");
     for (_, name, total) in env.schemas.catalogue.ordered(&app.config.totals()) {
         let _ = writeln!(s, "  {name}:{total}");
     }
