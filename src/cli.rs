@@ -372,10 +372,10 @@ fn cmd_validate(
         all_valid &= outcome.status == Status::Valid;
         match format {
             Format::Json => println!("{}", report::json_line(&outcome)),
-            Format::Text => print!("{}", report::text(&outcome, schemas)),
+            Format::Text => print!("{}", report::text(&outcome)),
         }
         if let Some(dir) = report_dir {
-            report::write_files(&outcome, schemas, dir).map_err(|e| e.to_string())?;
+            report::write_files(&outcome, dir).map_err(|e| e.to_string())?;
         }
     }
     Ok(if all_valid { EXIT_OK } else { EXIT_PROBLEMS })
@@ -396,7 +396,7 @@ fn cmd_approve(
     };
     let outcome = validate::check_path(file, &ctx);
     if outcome.status != Status::Valid {
-        eprint!("{}", report::text(&outcome, schemas));
+        eprint!("{}", report::text(&outcome));
         eprintln!("未登记:申请表未通过校验,请先修正上述问题。");
         return Ok(EXIT_PROBLEMS);
     }

@@ -10,7 +10,6 @@ use serde_json::json;
 
 use crate::diag::Severity;
 use crate::model::FormKind;
-use crate::schema::Schemas;
 use crate::validate::{Outcome, ResourceChange};
 
 pub fn form_name(kind: Option<FormKind>) -> &'static str {
@@ -37,7 +36,7 @@ pub fn summary(outcome: &Outcome) -> String {
     )
 }
 
-pub fn text(outcome: &Outcome, _schemas: &Schemas) -> String {
+pub fn text(outcome: &Outcome) -> String {
     let mut out = format!("== {}\n", summary(outcome));
     for d in &outcome.diags {
         let place = match (&d.sheet, &d.cell) {
@@ -110,7 +109,7 @@ pub fn json_report(outcome: &Outcome) -> String {
 }
 
 /// Base name for report files: the submission's own name without extension.
-pub fn stem(outcome: &Outcome) -> String {
+fn stem(outcome: &Outcome) -> String {
     let name = Path::new(&outcome.file)
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -119,21 +118,30 @@ pub fn stem(outcome: &Outcome) -> String {
 }
 
 /// Writes `<name>-问题清单.xlsx` and `<name>-问题清单.json` into `dir`.
-pub fn write_files(
-    outcome: &Outcome,
-    schemas: &Schemas,
-    dir: &Path,
-) -> Result<Vec<PathBuf>, XlsxError> {
+pub fn write_files(outcome: &Outcome, dir: &Path) -> Result<Vec<PathBuf>, XlsxError> {
+    let mut paths = Vec::new();
+    for (name, bytes) in files(outcome)? {
+        let path = dir.join(name);
+        crate::names::write_atomic(&path, &bytes)?;
+        paths.push(path);
+    }
+    Ok(paths)
+}
+
+/// The report for the unit: (file name, content) of the workbook and the JSON.
+pub fn files(outcome: &Outcome) -> Result<[(String, Vec<u8>); 2], XlsxError> {
     let base = stem(outcome);
-    let xlsx = dir.join(format!("{base}-问题清单.xlsx"));
-    let json = dir.join(format!("{base}-问题清单.json"));
-    crate::names::write_atomic(&xlsx, &workbook_bytes(outcome, schemas)?)?;
-    crate::names::write_atomic(&json, json_report(outcome).as_bytes())?;
-    Ok(vec![xlsx, json])
+    Ok([
+        (format!("{base}-问题清单.xlsx"), workbook_bytes(outcome)?),
+        (
+            format!("{base}-问题清单.json"),
+            json_report(outcome).into_bytes(),
+        ),
+    ])
 }
 
 /// The report workbook: 序号, 工作表, 单元格, 字段, 问题, 修改建议.
-pub fn workbook_bytes(outcome: &Outcome, _schemas: &Schemas) -> Result<Vec<u8>, XlsxError> {
+pub fn workbook_bytes(outcome: &Outcome) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
     let title = Format::new()
         .set_bold()

@@ -39,7 +39,7 @@ pub fn write(
         (Some(Form::Annex4(change)), Status::Valid) => {
             change_outputs(&mut out, outcome, change, env, projects, name, sha)?
         }
-        _ => rejected(&mut out, outcome, env, name)?,
+        _ => rejected(&mut out, outcome, name)?,
     }
     Ok(out.files)
 }
@@ -135,7 +135,10 @@ fn receipt(outcome: &Outcome, app: &Application, env: &Env, name: &str, sha: &st
     let mut s = String::from("松江区市政务云资源申请表 受理回执\n\n");
     header_lines(&mut s, outcome, name, sha);
     let warnings = outcome.diags.len();
-    let _ = writeln!(s, "校验结果:通过({warnings} 个警告)\n\n计算资源(每台配置 × 台数):");
+    let _ = writeln!(
+        s,
+        "校验结果:通过({warnings} 个警告)\n\n计算资源(每台配置 × 台数):"
+    );
     for h in &app.config.hosts {
         let _ = writeln!(
             s,
@@ -148,7 +151,11 @@ fn receipt(outcome: &Outcome, app: &Application, env: &Env, name: &str, sha: &st
             h.os,
             h.zone,
             h.count,
-            if h.note.is_empty() { String::new() } else { format!("({})", h.note) }
+            if h.note.is_empty() {
+                String::new()
+            } else {
+                format!("({})", h.note)
+            }
         );
     }
     s.push_str("\n申请资源合计:\n");
@@ -205,7 +212,7 @@ fn change_outputs(
     s.push_str(&report::change_table(&outcome.changes));
     s.push_str("\n本申请经区科创服务中心审核通过后,纳入三方《正式协议》,作为费用结算计量依据(细则 五(四))。\n");
     out.put("变更核对摘要.txt", s.as_bytes())?;
-    let book = report::workbook_bytes(outcome, env.schemas).map_err(|e| e.to_string())?;
+    let book = report::workbook_bytes(outcome).map_err(|e| e.to_string())?;
     out.put("变更核对.xlsx", &book)?;
     if let Some(project) = projects.find(&change.header.project_key()) {
         let config = change.proposed_config(&project.current);
@@ -221,14 +228,10 @@ fn change_outputs(
     Ok(())
 }
 
-fn rejected(out: &mut Out, outcome: &Outcome, env: &Env, name: &str) -> Res<()> {
-    let base = report::stem(outcome);
-    let book = report::workbook_bytes(outcome, env.schemas).map_err(|e| e.to_string())?;
-    out.put(&format!("{base}-问题清单.xlsx"), &book)?;
-    out.put(
-        &format!("{base}-问题清单.json"),
-        report::json_report(outcome).as_bytes(),
-    )?;
+fn rejected(out: &mut Out, outcome: &Outcome, name: &str) -> Res<()> {
+    for (file, bytes) in report::files(outcome).map_err(|e| e.to_string())? {
+        out.put(&file, &bytes)?;
+    }
     out.put("回复摘要.txt", reply(outcome, name).as_bytes())
 }
 

@@ -147,7 +147,7 @@ fn load(args: &RenderArgs, schemas: &Schemas, ledger: &Path) -> Result<Option<Da
             config: app.config.clone(),
         })),
         _ => {
-            eprint!("{}", report::text(&outcome, schemas));
+            eprint!("{}", report::text(&outcome));
             eprintln!(
                 "未生成:{} 不是校验通过的附件1 申请表,请先修正上述问题。",
                 file.display()
