@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{Local, NaiveDate};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
 use crate::model::{Application, Config, ProjectKey};
 
@@ -368,17 +368,6 @@ impl Ledger {
             .into_iter()
             .rev()
             .find(|a| a.kind == kind))
-    }
-
-    pub fn provider_of(&self, project_id: i64) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT provider FROM projects WHERE id = ?1",
-                [project_id],
-                |r| r.get(0),
-            )
-            .optional()?)
     }
 }
 
