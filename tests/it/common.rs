@@ -61,7 +61,14 @@ impl Env {
 
     /// `validate --format json` of one file, parsed.
     pub fn validate_json(&self, file: &Path) -> serde_json::Value {
-        let out = self.run(&["validate", "--format", "json", file.to_str().unwrap()]);
+        self.validate_json_with(&[], file)
+    }
+
+    /// The same, with global options before the command (e.g. `--schemas`).
+    pub fn validate_json_with(&self, global: &[&str], file: &Path) -> serde_json::Value {
+        let mut args = global.to_vec();
+        args.extend(["validate", "--format", "json", file.to_str().unwrap()]);
+        let out = self.run(&args);
         let text = String::from_utf8(out.stdout).unwrap();
         serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("bad json {e}: {text}"))
     }

@@ -496,15 +496,7 @@ fn catalogue_item_added_in_yaml_is_recognised() {
         "items:\n",
         "items:\n  - {key: gpu, name: GPU算力(卡), group: 计算服务, category: 其他服务, unit: 卡}\n",
     );
-    let out = env.run(&[
-        "--schemas",
-        schemas.to_str().unwrap(),
-        "validate",
-        "--format",
-        "json",
-        path.to_str().unwrap(),
-    ]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = env.validate_json_with(&["--schemas", schemas.to_str().unwrap()], &path);
     assert_eq!(v["status"], "valid", "{v:#}");
 }
 
@@ -526,14 +518,6 @@ fn value_below_its_label() {
         "{key: backup, label: 备份方案, type: text, required: true}",
         "{key: backup, label: 备份方案, type: text, required: true, value: below}",
     );
-    let out = env.run(&[
-        "--schemas",
-        schemas.to_str().unwrap(),
-        "validate",
-        "--format",
-        "json",
-        path.to_str().unwrap(),
-    ]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = env.validate_json_with(&["--schemas", schemas.to_str().unwrap()], &path);
     assert_eq!(v["status"], "valid", "{v:#}");
 }
