@@ -117,8 +117,9 @@ pub struct Env<'a> {
     pub ledger: &'a Path,
 }
 
+/// What became of one submission in a pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Result1 {
+enum Verdict {
     Valid,
     Invalid,
     Unreadable,
@@ -163,13 +164,13 @@ pub fn process_once(
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
-    let count = |k: Result1| results.iter().filter(|r| **r == k).count();
+    let count = |k: Verdict| results.iter().filter(|r| **r == k).count();
     Ok(Summary {
-        valid: count(Result1::Valid),
-        invalid: count(Result1::Invalid),
-        unreadable: count(Result1::Unreadable),
-        duplicates: count(Result1::Duplicate),
-        rejected: count(Result1::Rejected),
+        valid: count(Verdict::Valid),
+        invalid: count(Verdict::Invalid),
+        unreadable: count(Verdict::Unreadable),
+        duplicates: count(Verdict::Duplicate),
+        rejected: count(Verdict::Rejected),
         pending,
         elapsed: started.elapsed(),
     })
@@ -198,7 +199,7 @@ struct Prepared<'i> {
 /// What a submission came to, and where its original goes once the
 /// journal has recorded it.
 struct Handled {
-    result: Result1,
+    result: Verdict,
     finish: Option<Finish>,
     duplicate_of: Option<String>,
     from: PathBuf,
@@ -220,7 +221,7 @@ impl Batch<'_> {
     /// the originals away. A crash anywhere leaves each original either in
     /// the work folder (done again, into the same folder) or archived with
     /// its outputs complete and recorded.
-    fn run(&self, chunk: &[WorkItem], ledger: &Ledger) -> Result<Vec<Result1>, IntakeError> {
+    fn run(&self, chunk: &[WorkItem], ledger: &Ledger) -> Result<Vec<Verdict>, IntakeError> {
         let prepared: Vec<Prepared> = chunk
             .par_iter()
             .filter_map(|item| match read_item(&item.path) {
@@ -306,7 +307,7 @@ impl Batch<'_> {
             let to = folders::free_name(&self.opts.rejected, &name);
             finish.outputs.push(reject_note(p, &to)?);
             finish.status = "rejected";
-            (Result1::Rejected, to)
+            (Verdict::Rejected, to)
         } else {
             finish.outputs = outputs::write(
                 &p.outcome,
@@ -348,10 +349,10 @@ impl Batch<'_> {
         let from = p.item.path.clone();
         if p.item.adopted && status != "claimed" {
             let result = match status {
-                "valid" => Result1::Valid,
-                "invalid" => Result1::Invalid,
-                "rejected" => Result1::Rejected,
-                _ => Result1::Unreadable,
+                "valid" => Verdict::Valid,
+                "invalid" => Verdict::Invalid,
+                "rejected" => Verdict::Rejected,
+                _ => Verdict::Unreadable,
             };
             return Ok(Handled {
                 result,
@@ -371,7 +372,7 @@ impl Batch<'_> {
         crate::names::write_atomic(&note_path, note.as_bytes()).map_err(io_err(&note_path))?;
         info!("重复提交:{}", p.item.name);
         Ok(Handled {
-            result: Result1::Duplicate,
+            result: Verdict::Duplicate,
             finish: None,
             duplicate_of: Some(p.sha.clone()),
             from,
@@ -405,11 +406,11 @@ fn record_all(handled: &[Handled], ledger: &Ledger) -> Result<(), IntakeError> {
     Ok(())
 }
 
-fn result_of(status: Status) -> Result1 {
+fn result_of(status: Status) -> Verdict {
     match status {
-        Status::Valid => Result1::Valid,
-        Status::Invalid => Result1::Invalid,
-        Status::Unreadable => Result1::Unreadable,
+        Status::Valid => Verdict::Valid,
+        Status::Invalid => Verdict::Invalid,
+        Status::Unreadable => Verdict::Unreadable,
     }
 }
 
