@@ -449,14 +449,8 @@ fn cmd_process(
     if !inbox.is_dir() {
         return Err(format!("收件目录不存在:{}", inbox.display()));
     }
-    let months = a.months.unwrap_or(schemas.policy.test_months.default);
     let range = &schemas.policy.test_months;
-    if !(range.min..=range.max).contains(&months) {
-        return Err(format!(
-            "测试期限应为 {}~{} 个月,实际为 {months}",
-            range.min, range.max
-        ));
-    }
+    let months = range.check(a.months.unwrap_or(range.default))?;
     let renderer = crate::render::Renderer::load(args.templates.as_deref(), schemas)
         .map_err(|e| e.to_string())?;
     let mut opts = intake::Options::new(inbox, out, a.archive.clone());

@@ -54,8 +54,8 @@ pub enum RenderError {
     Config(#[from] ConfigError),
     #[error("申请表中的服务商“{name}”不在 parties.yaml 中;已登记的服务商:{known}。请核对服务商名称,或由区科创服务中心在 parties.yaml 中补充该服务商")]
     UnknownProvider { name: String, known: String },
-    #[error("测试期限 {months} 个月不在允许范围内:测试期限为 {min}~{max} 个月(细则五(二))")]
-    Months { months: u32, min: u32, max: u32 },
+    #[error("{0}")]
+    Months(String),
     #[error("无法生成文件:{0}")]
     Output(String),
 }
@@ -110,14 +110,12 @@ impl Renderer {
 
     /// 附件2 松江区市政务云测试资源服务使用意向协议, for `months` of testing.
     pub fn test_agreement(&self, app: &Application, months: u32) -> Result<Vec<u8>, RenderError> {
-        let range = &self.schemas.policy.test_months;
-        if !(range.min..=range.max).contains(&months) {
-            return Err(RenderError::Months {
-                months,
-                min: range.min,
-                max: range.max,
-            });
-        }
+        let months = self
+            .schemas
+            .policy
+            .test_months
+            .check(months)
+            .map_err(RenderError::Months)?;
         self.render(&self.test, app, &app.config, months)
     }
 

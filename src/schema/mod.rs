@@ -174,6 +174,21 @@ pub struct MonthRange {
     pub default: u32,
 }
 
+impl MonthRange {
+    /// `months` when it is an allowed test period (细则 五(二)), else why not.
+    pub fn check(&self, months: u32) -> Result<u32, String> {
+        if (self.min..=self.max).contains(&months) {
+            Ok(months)
+        } else {
+            Err(format!(
+                "测试期限 {months} 个月不在允许范围({lo}~{hi} 个月)内:细则 五(二) 规定测试期限为 {lo} 至 {hi} 个月",
+                lo = self.min,
+                hi = self.max
+            ))
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {

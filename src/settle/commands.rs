@@ -55,13 +55,7 @@ pub fn test_signed(
     ledger_path: &Path,
     dir: Option<&Path>,
 ) -> Result<u8, String> {
-    let range = &schemas.policy.test_months;
-    if !(range.min..=range.max).contains(&months) {
-        return Err(format!(
-            "测试期限应为 {} 至 {} 个月(细则 五(二)),实际为 {months}",
-            range.min, range.max
-        ));
-    }
+    schemas.policy.test_months.check(months)?;
     let ledger = Ledger::open(ledger_path).map_err(|e| e.to_string())?;
     let project = ledger.find_by_code(code).map_err(|e| e.to_string())?;
     if let Some(refusal) = existing(&ledger, project.id, AgreementKind::Test)? {
