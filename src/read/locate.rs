@@ -51,7 +51,7 @@ pub fn identify<'a>(wb: &'a Workbook, schemas: &Schemas) -> Option<(FormKind, &'
     let mut found = Vec::new();
     for kind in [FormKind::Annex1, FormKind::Annex4] {
         let schema = schemas.form(kind);
-        let title = label_key(&schema.title);
+        let title = schemas.title_key(kind);
         for sheet in &wb.sheets {
             let has_title = sheet.keys.values().take(200).any(|k| *k == title);
             if has_title {

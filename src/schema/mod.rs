@@ -207,6 +207,9 @@ pub struct Schemas {
     pub hosts: Vec<FieldSpec>,
     pub catalogue: Catalogue,
     pub policy: Policy,
+    /// Label keys of the 附件1 and 附件4 titles (how a form sheet is
+    /// recognised), computed once.
+    pub title_keys: [String; 2],
 }
 
 impl Schemas {
@@ -225,7 +228,9 @@ impl Schemas {
         check_form(&src.label("annex1.yaml"), &annex1, FormKind::Annex1)?;
         check_form(&src.label("annex4.yaml"), &annex4, FormKind::Annex4)?;
         catalogue.prepare(&src.label("catalogue.yaml"))?;
+        let title_keys = [&annex1.title, &annex4.title].map(|t| crate::read::text::label_key(t));
         Ok(Schemas {
+            title_keys,
             annex1,
             annex4,
             hosts: hosts.columns,
@@ -241,12 +246,11 @@ impl Schemas {
         }
     }
 
-    /// Label keys of the forms' titles (how a form sheet is recognised).
-    pub fn title_keys(&self) -> Vec<String> {
-        [&self.annex1, &self.annex4]
-            .iter()
-            .map(|f| crate::read::text::label_key(&f.title))
-            .collect()
+    pub fn title_key(&self, kind: FormKind) -> &str {
+        match kind {
+            FormKind::Annex1 => &self.title_keys[0],
+            FormKind::Annex4 => &self.title_keys[1],
+        }
     }
 }
 

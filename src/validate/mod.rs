@@ -80,14 +80,14 @@ pub struct Context<'a> {
 
 pub fn check_path(path: &Path, ctx: &Context) -> Outcome {
     let name = path.display().to_string();
-    match read::open(path, &ctx.schemas.title_keys()) {
+    match read::open(path, &ctx.schemas.title_keys) {
         Ok(wb) => check_workbook(&name, &wb, ctx),
         Err(d) => Outcome::unreadable(&name, d),
     }
 }
 
 pub fn check_bytes(name: &str, bytes: &[u8], ctx: &Context) -> Outcome {
-    match read::parse(bytes, &ctx.schemas.title_keys()) {
+    match read::parse(bytes, &ctx.schemas.title_keys) {
         Ok(wb) => check_workbook(name, &wb, ctx),
         Err(d) => Outcome::unreadable(name, d),
     }
