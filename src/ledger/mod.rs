@@ -253,6 +253,8 @@ impl Ledger {
     /// Records a valid 附件1 as its project's approved quota.
     pub fn approve_application(&self, app: &Application, replace: bool) -> Result<i64> {
         let key = app.header.project_key();
+        // Replacing is one transaction: a failure keeps the old quota.
+        let tx = self.conn.unchecked_transaction()?;
         if let Some(existing) = self.find(&key)? {
             if !replace {
                 return Err(LedgerError::Refused(format!(
@@ -266,12 +268,9 @@ impl Ledger {
                     existing.label()
                 )));
             }
-            self.conn
-                .execute("DELETE FROM configs WHERE project_id = ?1", [existing.id])?;
-            self.conn
-                .execute("DELETE FROM projects WHERE id = ?1", [existing.id])?;
+            tx.execute("DELETE FROM configs WHERE project_id = ?1", [existing.id])?;
+            tx.execute("DELETE FROM projects WHERE id = ?1", [existing.id])?;
         }
-        let tx = self.conn.unchecked_transaction()?;
         tx.execute(
             "INSERT INTO projects (code, unit, name, provider, application_json, approved_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -173,3 +173,22 @@ fn ledger_location_from_flag_and_env() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn replace_an_approved_quota_before_any_agreement() {
+    let env = Env::new();
+    env.approve_example();
+    let mut f = annex1();
+    f.set("H18", 2.0); // a second database host
+    let path = env.path("revised.xlsx");
+    f.write(&path);
+    env.run_ok(&["approve", "--replace", path.to_str().unwrap()]);
+    // The change is now checked against the replaced quota: CPU 48 cores,
+    // so the example's 现状 (32 cores) differs from the ledger.
+    let v = env.validate_json(&sample("annex4-example.xlsx"));
+    let e = error(&v, "policy.current_mismatch");
+    assert!(
+        e["message"].as_str().unwrap().contains("表中 32,账本 48"),
+        "{e}"
+    );
+}
