@@ -413,9 +413,11 @@ fn cmd_approve(
             );
         }
         Some(crate::model::Form::Annex4(change)) => {
-            let project = projects
-                .find(&change.header.project_key())
-                .ok_or("账本中没有该项目")?;
+            let crate::identity::Identity::Found(project) =
+                crate::identity::identify(&projects, &change.header.project_key())
+            else {
+                return Err("账本中没有该项目".into());
+            };
             let date = effective.unwrap_or_else(|| chrono::Local::now().date_naive());
             let config = change.proposed_config(&project.current);
             let source = format!("annex4:{}", file.display());
@@ -565,6 +567,7 @@ fn status_label(s: &str) -> &str {
         "invalid" => "未通过",
         "unreadable" => "无法读取",
         "rejected" => "非工作簿",
+        "failed" => "内部错误,已移至 failed",
         "claimed" => "处理中",
         other => other,
     }

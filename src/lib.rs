@@ -14,6 +14,7 @@ pub mod blank;
 pub mod cli;
 pub mod datafiles;
 pub mod diag;
+pub mod identity;
 pub mod intake;
 pub mod ledger;
 pub mod model;
