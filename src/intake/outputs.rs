@@ -296,3 +296,29 @@ fn reply(outcome: &Outcome, name: &str, list: &str) -> String {
     );
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Out;
+
+    #[test]
+    fn two_outputs_never_share_a_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut out = Out {
+            dir: dir.path(),
+            files: Vec::new(),
+        };
+        let a = out.put("表.xlsx", b"1").unwrap();
+        let b = out.put("表.XLSX", b"2").unwrap();
+        let c = out.put("表.xlsx", b"3").unwrap();
+        assert_eq!(a, "表.xlsx");
+        assert!(b != a && c != a && c != b, "{a} {b} {c}");
+        assert!(b.ends_with(".XLSX") && c.ends_with(".xlsx"), "{b} {c}");
+        let contents: Vec<Vec<u8>> = out
+            .files
+            .iter()
+            .map(|p| std::fs::read(p).unwrap())
+            .collect();
+        assert_eq!(contents, [b"1".to_vec(), b"2".to_vec(), b"3".to_vec()]);
+    }
+}

@@ -90,9 +90,16 @@ fn journal(env: &Env) -> Vec<serde_json::Value> {
 fn assert_set_aside(env: &Env, bad: &str, stage: &str) {
     let failed = files_under(&env.path("failed"));
     assert_eq!(failed.len(), 2, "original and note: {failed:?}");
-    let original = failed.iter().find(|p| !p.to_string_lossy().ends_with(".说明.txt"));
-    assert!(original.unwrap().to_string_lossy().ends_with(bad), "{failed:?}");
-    let note = failed.iter().find(|p| p.to_string_lossy().ends_with(".说明.txt"));
+    let original = failed
+        .iter()
+        .find(|p| !p.to_string_lossy().ends_with(".说明.txt"));
+    assert!(
+        original.unwrap().to_string_lossy().ends_with(bad),
+        "{failed:?}"
+    );
+    let note = failed
+        .iter()
+        .find(|p| p.to_string_lossy().ends_with(".说明.txt"));
     let note = std::fs::read_to_string(note.unwrap()).unwrap();
     assert!(note.contains(bad) && note.contains(stage), "{note}");
     assert!(note.contains("ZWYUN_TEST_FAIL_ON"), "what failed: {note}");
@@ -145,7 +152,11 @@ fn internal_failure_while_writing_outputs_is_set_aside() {
     let env = Env::new();
     drop_forms(
         &env,
-        &[("a.xlsx", unit_form(1)), ("b.xlsx", unit_form(2)), ("c.xlsx", unit_form(3))],
+        &[
+            ("a.xlsx", unit_form(1)),
+            ("b.xlsx", unit_form(2)),
+            ("c.xlsx", unit_form(3)),
+        ],
     );
     let out = process_failing_on(&env, "write:b.xlsx");
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -170,9 +181,14 @@ fn a_set_aside_file_dropped_in_again_is_processed() {
 #[test]
 fn watch_does_not_loop_on_a_file_that_fails_internally() {
     let env = Env::new();
-    drop_forms(&env, &[("bad.xlsx", unit_form(1)), ("good.xlsx", unit_form(2))]);
+    drop_forms(
+        &env,
+        &[("bad.xlsx", unit_form(1)), ("good.xlsx", unit_form(2))],
+    );
     let mut child = Command::new(bin())
-        .args(["watch", "inbox", "--out", "out", "--poll", "0.2", "--stable", "0"])
+        .args([
+            "watch", "inbox", "--out", "out", "--poll", "0.2", "--stable", "0",
+        ])
         .current_dir(env.dir.path())
         .env("ZWYUN_SCHEMAS", repo().join("schemas"))
         .env("ZWYUN_TEMPLATES", repo().join("templates"))
@@ -251,7 +267,11 @@ fn quantity_7_9e28_in_annex1_then_settle_reports_instead_of_panicking() {
         // A schema maximum refused it at the cell: nothing reaches settle.
         let v = env.validate_json(&path);
         assert!(
-            v["errors"].as_array().unwrap().iter().any(|e| e["cell"] == "E22"),
+            v["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["cell"] == "E22"),
             "{v:#}"
         );
         return;
@@ -302,9 +322,16 @@ fn annex1_with_another_units_code_is_refused_even_with_replace() {
     annex1().set("B3", "上海市松江区另一局").write(&path);
     let out = env.run(&["approve", "--replace", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("上海市松江区某某局"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("上海市松江区某某局"),
+        "{}",
+        stderr(&out)
+    );
     let v = env.validate_json(&sample("annex4-example.xlsx"));
-    assert_eq!(v["status"], "valid", "the quota is still the example's: {v:#}");
+    assert_eq!(
+        v["status"], "valid",
+        "the quota is still the example's: {v:#}"
+    );
 }
 
 #[test]
@@ -316,6 +343,10 @@ fn unit_typed_with_full_width_brackets_nbsp_and_spaces_is_the_same_unit() {
     let mut f = annex4();
     f.set("B3", " 上海市松江区\u{a0}某某中心（筹）　");
     let v = check(&env, "a4.xlsx", &f);
+    assert_eq!(v["status"], "valid", "{v:#}");
+    // Without a code the unit and the project name are compared the same way.
+    f.clear("B4").set("G3", "松江区企业服务综合平台 ");
+    let v = check(&env, "a4-nocode.xlsx", &f);
     assert_eq!(v["status"], "valid", "{v:#}");
 }
 
@@ -356,7 +387,9 @@ fn new_service_without_quota_is_worded_as_such() {
     let env = Env::new();
     env.approve_example();
     let mut f = annex4();
-    f.set("A20", "互联网EIP(个)").set("D20", 0.0).set("E20", 2.0);
+    f.set("A20", "互联网EIP(个)")
+        .set("D20", 0.0)
+        .set("E20", 2.0);
     let v = check(&env, "new.xlsx", &f);
     let e = v["errors"]
         .as_array()
@@ -374,7 +407,9 @@ fn duplicate_service_rows_in_annex4_are_reported_at_both_cells() {
     let env = Env::new();
     env.approve_example();
     let mut f = annex4();
-    f.set("A20", "互联网带宽(GB)").set("D20", 10.0).set("E20", 11.0);
+    f.set("A20", "互联网带宽(GB)")
+        .set("D20", 10.0)
+        .set("E20", 11.0);
     let v = check(&env, "dup.xlsx", &f);
     let cells: Vec<&str> = v["errors"]
         .as_array()
@@ -389,7 +424,8 @@ fn duplicate_service_rows_in_annex4_are_reported_at_both_cells() {
 // ------------------------------------------------------------ output names
 
 const LONG_UNIT: &str = "上海市松江区人力资源和社会保障局";
-const LONG_PROJECT: &str = "上海市松江区人力资源和社会保障局就业创业一网通办服务平台（二期）建设项目";
+const LONG_PROJECT: &str =
+    "上海市松江区人力资源和社会保障局就业创业一网通办服务平台（二期）建设项目";
 
 #[test]
 fn long_unit_and_project_without_code_keep_every_output_and_extension() {
@@ -437,7 +473,12 @@ fn long_file_names_of_rejected_forms_keep_their_extension_and_the_reply_names_th
     let reply = std::fs::read_to_string(reply).unwrap();
     assert!(reply.contains(&format!("《{list}》")), "{reply}");
     let archived = names_of_archive(&env);
-    assert!(archived.iter().all(|n| n.ends_with(".xlsx") && n.chars().count() <= 60), "{archived:?}");
+    assert!(
+        archived
+            .iter()
+            .all(|n| n.ends_with(".xlsx") && n.chars().count() <= 60),
+        "{archived:?}"
+    );
 }
 
 fn names_of_archive(env: &Env) -> Vec<String> {
