@@ -194,6 +194,8 @@ struct Prepared<'i> {
     item: &'i WorkItem,
     sha: String,
     outcome: Outcome,
+    /// The ledger state the verdict depends on, if it does.
+    ledger_state: Option<String>,
 }
 
 /// What a submission came to, and where its original goes once the
@@ -213,6 +215,7 @@ struct Finish {
     project: Option<String>,
     status: &'static str,
     outputs: Vec<PathBuf>,
+    ledger_state: Option<String>,
 }
 
 impl Batch<'_> {
@@ -256,10 +259,12 @@ impl Batch<'_> {
             schemas: self.env.schemas,
             projects: self.projects,
         };
+        let outcome = validate::check_bytes(&item.name, bytes, &ctx);
         Prepared {
             item,
             sha,
-            outcome: validate::check_bytes(&item.name, bytes, &ctx),
+            ledger_state: journal::ledger_state(&outcome, self.projects),
+            outcome,
         }
     }
 
@@ -272,10 +277,14 @@ impl Batch<'_> {
             .iter()
             .map(|p| {
                 let dir = output_dir(self.opts, &p.outcome, &self.date, &p.sha[..12]);
+                let submission = journal::Submission {
+                    sha: &p.sha,
+                    file: &p.item.name,
+                    ledger_state: p.ledger_state.as_deref(),
+                };
                 journal::claim(
                     &tx,
-                    &p.sha,
-                    &p.item.name,
+                    &submission,
                     self.me,
                     &dir.display().to_string(),
                     p.item.adopted,
@@ -291,6 +300,10 @@ impl Batch<'_> {
         let name = format!("{}-{short}-{}", self.date, safe_component(&p.item.name));
         let out_dir = match claim {
             Claim::New(dir) | Claim::Unfinished(dir) => dir,
+            Claim::Recheck(dir) => {
+                info!("{}:账本已变化,重新校验", p.item.name);
+                dir
+            }
             Claim::Done { status, out_dir } => return self.seen(p, &status, out_dir, &name),
         };
         info!("处理 {}({short})", p.item.name);
@@ -302,6 +315,7 @@ impl Batch<'_> {
             project: header.map(|h| h.project_key().label()),
             status: status_str(p.outcome.status),
             outputs: Vec::new(),
+            ledger_state: p.ledger_state.clone(),
         };
         let (result, to) = if is_not_workbook(&p.outcome) {
             let to = folders::free_name(&self.opts.rejected, &name);
@@ -395,6 +409,7 @@ fn record_all(handled: &[Handled], ledger: &Ledger) -> Result<(), IntakeError> {
                 project: f.project.as_deref(),
                 status: f.status,
                 outputs: &f.outputs,
+                ledger_state: f.ledger_state.as_deref(),
             };
             journal::finish(&tx, &f.sha, &finished)?;
         }

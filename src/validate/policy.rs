@@ -128,7 +128,7 @@ pub fn check_change(
     let Some(project) = ctx.projects.find(&key) else {
         let d = Diagnostic::error(
             "policy.project_unknown",
-            format!("账本中没有项目“{}”的批准配额,无法核对变更", key.label()),
+            format!("项目“{}”尚未登记批准配额,无法核对变更", key.label()),
         )
         .hint("请核对项目编号(或申请单位与项目名称)是否与批准的附件1 一致;新项目请先提交附件1");
         let cell =
@@ -227,7 +227,7 @@ fn warn_mismatch(
             );
             (a != b).then(|| {
                 format!(
-                    "{}:表中 {a},账本 {b}",
+                    "{}:表中 {a},已登记 {b}",
                     ctx.schemas.catalogue.resource_name(k)
                 )
             })
@@ -236,9 +236,9 @@ fn warn_mismatch(
     if !diffs.is_empty() {
         let d = Diagnostic::warning(
             "policy.current_mismatch",
-            format!("“政务云资源现状”与账本记录不一致:{}", diffs.join(";")),
+            format!("“政务云资源现状”与已登记的资源不一致:{}", diffs.join(";")),
         )
-        .hint("请按正式协议及已批准的变更填写现状;核对时以账本记录为准");
+        .hint("请按正式协议及已批准的变更填写现状;核对时以区科创服务中心登记的资源为准");
         sink.push(d, section_cell(located, "政务云资源现状"), "政务云资源现状");
     }
 }
