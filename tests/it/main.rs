@@ -2,6 +2,7 @@
 
 mod bench;
 mod change;
+mod cli;
 mod common;
 mod hostile;
 mod intake;
