@@ -8,3 +8,4 @@ mod intake;
 mod render;
 mod settle;
 mod validate;
+mod windows;
