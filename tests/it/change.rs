@@ -163,7 +163,7 @@ fn ledger_location_from_flag_and_env() {
     env.run_ok(&["--ledger", "elsewhere.db", "approve", a1.to_str().unwrap()]);
     assert!(env.path("elsewhere.db").exists());
     assert!(!env.path("zwyun.db").exists());
-    let out = std::process::Command::new(bin())
+    let out = zwyun()
         .args([
             "validate",
             "--format",

@@ -10,3 +10,4 @@ mod render;
 mod settle;
 mod trust;
 mod validate;
+mod windows;
