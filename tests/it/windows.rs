@@ -55,7 +55,7 @@ fn scenario(make: &dyn Fn() -> Command) -> Run {
         ]),
         args(&[
             "assess",
-            &sample("assessment-2026.yaml").display().to_string(),
+            &sample("assessment-2027.yaml").display().to_string(),
             "--out",
             "附件5.xlsx",
         ]),
@@ -64,7 +64,7 @@ fn scenario(make: &dyn Fn() -> Command) -> Run {
             "--year",
             "2026",
             "--assessments",
-            &sample("assessment-2026.yaml").display().to_string(),
+            &sample("assessment-2027.yaml").display().to_string(),
             "--out",
             "结算.xlsx",
         ]),
