@@ -63,6 +63,13 @@ pub enum Command {
         #[arg(long)]
         report: Option<PathBuf>,
     },
+    /// 显示从附件1/附件4 中读取到的内容(JSON 键为 schemas/ 中的 key),以及发现的问题
+    Read {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// 将校验通过的附件1 登记为项目的批准配额,或将附件4 登记为已批准的变更
     Approve {
         file: PathBuf,
@@ -232,6 +239,7 @@ pub fn run(args: Args) -> u8 {
             format,
             report,
         } => cmd_validate(&files, format, report.as_deref(), &schemas, &args.ledger),
+        Command::Read { files, format } => cmd_read(&files, format, &schemas, &args.ledger),
         Command::Approve {
             file,
             replace,
@@ -376,6 +384,30 @@ fn cmd_validate(
         }
         if let Some(dir) = report_dir {
             report::write_files(&outcome, dir).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(if all_valid { EXIT_OK } else { EXIT_PROBLEMS })
+}
+
+/// `zwyun read`: what was understood from each file, with its problems.
+fn cmd_read(
+    files: &[PathBuf],
+    format: Format,
+    schemas: &Schemas,
+    ledger: &Path,
+) -> Result<u8, String> {
+    let projects = load_projects(ledger)?;
+    let ctx = Context {
+        schemas,
+        projects: &projects,
+    };
+    let mut all_valid = true;
+    for file in files {
+        let outcome = validate::check_path(file, &ctx);
+        all_valid &= outcome.status == Status::Valid;
+        match format {
+            Format::Json => println!("{}", crate::readout::json_value(&outcome, schemas)),
+            Format::Text => print!("{}", crate::readout::text(&outcome, schemas)),
         }
     }
     Ok(if all_valid { EXIT_OK } else { EXIT_PROBLEMS })

@@ -5,6 +5,8 @@ mod change;
 mod common;
 mod hostile;
 mod intake;
+mod metamorphic;
+mod reading;
 mod render;
 mod settle;
 mod validate;

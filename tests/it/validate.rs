@@ -494,7 +494,12 @@ fn catalogue_item_added_in_yaml_is_recognised() {
     edit(
         &schemas.join("catalogue.yaml"),
         "items:\n",
-        "items:\n  - {key: gpu, name: GPU算力(卡), group: 计算服务, category: 其他服务, unit: 卡}\n",
+        "items:\n  - {key: gpu, name: GPU算力(卡), group: 计算服务, category: 其他服务, unit: 卡, max: 100}\n",
+    );
+    edit(
+        &schemas.join("catalogue.yaml"),
+        "units:\n",
+        "units:\n  - {name: 卡, dimension: 卡数, factor: 1, aliases: [张]}\n",
     );
     let v = env.validate_json_with(&["--schemas", schemas.to_str().unwrap()], &path);
     assert_eq!(v["status"], "valid", "{v:#}");
