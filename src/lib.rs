@@ -12,6 +12,7 @@
 pub mod bench;
 pub mod blank;
 pub mod cli;
+pub mod command;
 pub mod datafiles;
 pub mod diag;
 pub mod intake;

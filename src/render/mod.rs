@@ -5,11 +5,11 @@
 //! Templates are parsed once into a [`Renderer`]; each render only fills
 //! them, so the drop-folder processor can render many submissions per run.
 
-pub mod cmd;
 pub mod context;
 mod engine;
 pub mod grid;
 pub mod parties;
+pub mod pdf;
 mod xlsx;
 mod xml;
 

@@ -11,33 +11,14 @@ use std::sync::Arc;
 
 use regex::Regex;
 use rust_decimal::Decimal;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 pub use catalogue::{Catalogue, CatalogueItem, Lookup, UNITLESS};
 pub use units::{Measure, Typed, UnitDef, Units};
 
 use crate::datafiles::Folder;
+pub use crate::datafiles::{parse_yaml, ConfigError};
 use crate::model::FormKind;
-
-/// A configuration file that cannot be used; exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}{}: {message}", location.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
-pub struct ConfigError {
-    pub file: String,
-    pub location: Option<(usize, usize)>,
-    pub message: String,
-}
-
-impl ConfigError {
-    pub fn new(file: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError {
-            file: file.into(),
-            location: None,
-            message: message.into(),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -274,15 +255,6 @@ impl Schemas {
             FormKind::Annex4 => &self.title_keys[1],
         }
     }
-}
-
-/// Parses YAML, turning a syntax or shape error into file:line:col.
-pub fn parse_yaml<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
-    serde_yaml::from_str(text).map_err(|e| ConfigError {
-        file: file.to_string(),
-        location: e.location().map(|l| (l.line(), l.column())),
-        message: format!("格式错误:{e}"),
-    })
 }
 
 fn compile_fields(
