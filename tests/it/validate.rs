@@ -503,6 +503,15 @@ fn catalogue_item_added_in_yaml_is_recognised() {
     );
     let v = env.validate_json_with(&["--schemas", schemas.to_str().unwrap()], &path);
     assert_eq!(v["status"], "valid", "{v:#}");
+    // A unit's other spelling, declared in `units`, is read as that unit.
+    f.set("E20", "2张");
+    f.write(&path);
+    let v = env.validate_json_with(&["--schemas", schemas.to_str().unwrap()], &path);
+    assert!(!codes(&v).iter().any(|c| c.starts_with("unit.")), "{v:#}");
+    f.set("E20", "2块");
+    f.write(&path);
+    let v = env.validate_json_with(&["--schemas", schemas.to_str().unwrap()], &path);
+    assert!(codes(&v).contains(&"unit.unknown".to_string()), "{v:#}");
 }
 
 #[test]
