@@ -94,9 +94,11 @@ pub fn approve(
             );
         }
         Some(crate::model::Form::Annex4(change)) => {
-            let project = projects
-                .find(&change.header.project_key())
-                .ok_or("账本中没有该项目")?;
+            let crate::identity::Identity::Found(project) =
+                crate::identity::identify(&projects, &change.header.project_key())
+            else {
+                return Err("账本中没有该项目".into());
+            };
             let date = effective.unwrap_or_else(|| chrono::Local::now().date_naive());
             let config = change.proposed_config(&project.current);
             let source = format!("annex4:{}", file.display());

@@ -115,7 +115,7 @@ pub fn check_workbook(name: &str, wb: &Workbook, ctx: &Context) -> Outcome {
     let (model, changes) = match kind {
         FormKind::Annex1 => {
             let app = build_application(&located, ctx.schemas, &mut sink);
-            policy::check_application(&app, &located, ctx.schemas, &mut sink);
+            policy::check_application(&app, &located, ctx, &mut sink);
             (Form::Annex1(app), Vec::new())
         }
         FormKind::Annex4 => {
@@ -283,15 +283,20 @@ fn read_services(
         };
         let name = item.full_name();
         if let Some(first) = seen.insert(&item.key, s.name_pos) {
-            let d = Diagnostic::error(
-                "service.duplicate",
-                format!(
-                    "“{name}”在服务表格中出现两次(另一处在 {})",
-                    a1(first.0, first.1)
-                ),
-            )
-            .hint("每个服务项只填写一处数量");
-            sink.push(d, Some(s.name_pos), &name);
+            // Which quantity is meant cannot be guessed: both cells.
+            let places = format!(
+                "{}、{}",
+                a1(first.0, first.1),
+                a1(s.name_pos.0, s.name_pos.1)
+            );
+            for cell in [first, s.name_pos] {
+                let d = Diagnostic::error(
+                    "service.duplicate",
+                    format!("“{name}”在服务表格中出现两次({places})"),
+                )
+                .hint("每个服务项只填写一处数量");
+                sink.push(d, Some(cell), &name);
+            }
         }
         let Some(value) = s.qty.value else {
             if let Some(q) = ticked_name(s, item, &name, sink) {
@@ -357,7 +362,6 @@ fn read_other_services(
         return Vec::new();
     };
     let mut out = Vec::new();
-    let mut seen: BTreeMap<String, (u32, u32)> = BTreeMap::new();
     for row in rows {
         let text = |k: &str| {
             row.cells
@@ -394,17 +398,6 @@ fn read_other_services(
             }
         };
         let full = item.full_name();
-        if let Some(first) = seen.insert(item.key.clone(), pos("name")) {
-            let d = Diagnostic::error(
-                "service.duplicate",
-                format!(
-                    "“{full}”在其他服务项中出现两次(另一处在 {})",
-                    a1(first.0, first.1)
-                ),
-            )
-            .hint("每个服务项只填写一行");
-            sink.push(d, Some(pos("name")), &full);
-        }
         let mut qty = |k: &str| -> Option<Decimal> {
             let Some(spot) = row.cells.get(k) else {
                 return Some(Decimal::ZERO);

@@ -9,4 +9,5 @@ mod metamorphic;
 mod reading;
 mod render;
 mod settle;
+mod trust;
 mod validate;

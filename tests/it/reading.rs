@@ -532,7 +532,30 @@ fn same_service_twice_in_a_change_is_reported() {
         .set("D20", 10.0)
         .set("E20", 12.0);
     let v = read(&env, &f);
-    let e = error(&v, "service.duplicate");
-    assert_eq!(e["cell"], "A20");
-    assert!(e["message"].as_str().unwrap().contains("A19"), "{e}");
+    let cells: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["code"] == "service.duplicate")
+        .map(|e| e["cell"].as_str().unwrap())
+        .collect();
+    assert_eq!(cells, ["A19", "A20"]);
+}
+
+#[test]
+fn same_service_twice_in_the_grid_is_reported_at_both_cells() {
+    let env = Env::new();
+    let mut f = annex1();
+    f.set("F29", "□IPv6地址(个)")
+        .set("H29", 2.0)
+        .set("E27", 1.0);
+    let v = read(&env, &f);
+    let cells: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["code"] == "service.duplicate")
+        .map(|e| e["cell"].as_str().unwrap())
+        .collect();
+    assert_eq!(cells, ["C27", "F29"]);
 }
