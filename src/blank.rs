@@ -320,10 +320,10 @@ fn annex4(s: &mut Sheet) -> Result<(), XlsxError> {
     let other = s.schema.other_services.clone();
     if let Some(o) = other {
         s.section(16, &o.section)?;
-        s.ws.merge_range(17, 0, 17, 2, &o.name, &s.label)?;
-        s.ws.write_string_with_format(17, 3, &o.before, &s.label)?;
-        s.ws.write_string_with_format(17, 4, &o.after, &s.label)?;
-        s.ws.merge_range(17, 5, 17, 9, &o.note, &s.label)?;
+        s.ws.merge_range(17, 0, 17, 2, o.name.first(), &s.label)?;
+        s.ws.write_string_with_format(17, 3, o.before.first(), &s.label)?;
+        s.ws.write_string_with_format(17, 4, o.after.first(), &s.label)?;
+        s.ws.merge_range(17, 5, 17, 9, o.note.first(), &s.label)?;
         for r in 18..22 {
             s.merge(r, 0, r, 2, "")?;
             s.ws.write_blank(r, 3, &s.value)?;

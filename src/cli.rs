@@ -74,6 +74,15 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         report: Option<PathBuf>,
     },
+    /// 显示从附件1/附件4 中读取到的内容(JSON 键为 schemas/ 中的 key),以及发现的问题
+    Read {
+        /// 要读取的工作簿(.xlsx/.xls,可多个)
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// 输出格式:text 文字摘要,json 每个文件一行 JSON(含 data)
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// 将校验通过的附件1 登记为项目的批准配额,或将附件4 登记为已批准的变更
     Approve {
         /// 校验通过的附件1 或附件4 工作簿
@@ -323,6 +332,7 @@ pub fn run(args: Args) -> u8 {
             format,
             report,
         } => command::check::validate(&files, format, report.as_deref(), &schemas, args),
+        Command::Read { files, format } => command::check::read(&files, format, &schemas, args),
         Command::Approve {
             file,
             replace,

@@ -21,6 +21,7 @@ pub mod ledger;
 pub mod model;
 pub mod names;
 pub mod read;
+pub mod readout;
 pub mod render;
 pub mod report;
 pub mod schema;

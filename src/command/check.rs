@@ -23,11 +23,7 @@ pub fn validate(
     schemas: &Schemas,
     globals: &Globals,
 ) -> Result<u8, String> {
-    let ledger = &globals.ledger;
-    if globals.ledger_given && !ledger.exists() {
-        open_existing(ledger)?;
-    }
-    let projects = load_projects(ledger)?;
+    let projects = checking_projects(globals)?;
     let ctx = Context {
         schemas,
         projects: &projects,
@@ -51,6 +47,40 @@ pub fn validate(
                 report::write_files(&outcome, dir).map_err(|e| e.to_string())?;
             }
             None => {}
+        }
+    }
+    Ok(if all_valid { EXIT_OK } else { EXIT_PROBLEMS })
+}
+
+/// The approved projects a check compares against: none when no ledger
+/// exists yet, unless the clerk named a ledger file that is missing.
+fn checking_projects(globals: &Globals) -> Result<crate::ledger::Projects, String> {
+    let ledger = &globals.ledger;
+    if globals.ledger_given && !ledger.exists() {
+        open_existing(ledger)?;
+    }
+    load_projects(ledger)
+}
+
+/// `zwyun read`: what was understood from each file, with its problems.
+pub fn read(
+    files: &[PathBuf],
+    format: Format,
+    schemas: &Schemas,
+    globals: &Globals,
+) -> Result<u8, String> {
+    let projects = checking_projects(globals)?;
+    let ctx = Context {
+        schemas,
+        projects: &projects,
+    };
+    let mut all_valid = true;
+    for file in files {
+        let outcome = validate::check_path(file, &ctx);
+        all_valid &= outcome.status == Status::Valid;
+        match format {
+            Format::Json => crate::outln!("{}", crate::readout::json_value(&outcome, schemas)),
+            Format::Text => crate::out!("{}", crate::readout::text(&outcome, schemas)),
         }
     }
     Ok(if all_valid { EXIT_OK } else { EXIT_PROBLEMS })

@@ -44,9 +44,7 @@ impl Value {
             Value::Number(f) => text::decimal_from_f64(*f)
                 .map(|d| d.to_string())
                 .unwrap_or_else(|| f.to_string()),
-            Value::Date(f) => text::date_from_serial(*f)
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
+            Value::Date(f) => text::serial_text(*f),
             Value::Bool(b) => if *b { "是" } else { "否" }.to_string(),
             Value::Error(e) => e.clone(),
             Value::UncachedFormula(f) => format!("={f}"),
@@ -62,6 +60,9 @@ pub struct Sheet {
     /// The label key (`text::label_key`) of every text cell, computed once.
     pub keys: BTreeMap<(u32, u32), String>,
     pub merges: Vec<Dimensions>,
+    /// Hidden in the workbook (a form copy the unit hid is not read when a
+    /// visible one exists).
+    pub hidden: bool,
 }
 
 impl Sheet {
@@ -78,6 +79,7 @@ impl Sheet {
             cells,
             keys,
             merges,
+            hidden: false,
         }
     }
 
@@ -327,6 +329,12 @@ fn check_string_count(head: &[u8], size: u64) -> Result<(), Diagnostic> {
 
 fn read_xlsx(bytes: &[u8], recalc: bool, titles: &[String]) -> Result<Workbook, Diagnostic> {
     let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(corrupt)?;
+    let hidden: Vec<String> = wb
+        .sheets_metadata()
+        .iter()
+        .filter(|s| s.visible != calamine::SheetVisible::Visible)
+        .map(|s| s.name.clone())
+        .collect();
     let names = wb.sheet_names();
     let mut sheets = Vec::with_capacity(names.len());
     for name in names {
@@ -348,6 +356,7 @@ fn read_xlsx(bytes: &[u8], recalc: bool, titles: &[String]) -> Result<Workbook, 
         }
         drop(reader);
         let mut sheet = Sheet::new(name, cells, Vec::new());
+        sheet.hidden = hidden.contains(&sheet.name);
         // Merged ranges need a second pass over the sheet's XML: only for
         // sheets that carry a form title.
         if sheet.keys.values().any(|k| titles.contains(k)) {

@@ -13,8 +13,13 @@ pub struct CatalogueItem {
     pub group: String,
     pub category: String,
     pub unit: Option<String>,
+    /// The largest quantity a unit may request.
+    pub max: rust_decimal::Decimal,
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// The unit with its conversions (set at load; `项` when none).
+    #[serde(skip)]
+    pub measure: Option<super::Measure>,
     /// Label keys of the name and aliases, and of the group (set at load).
     #[serde(skip)]
     keys: Vec<String>,
@@ -45,8 +50,13 @@ impl CatalogueItem {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalogue {
+    /// Units of measure and their conversions (see units.rs).
+    pub units: super::Units,
     pub items: Vec<CatalogueItem>,
 }
+
+/// The unit counted for a service without one (1 = requested).
+pub const UNITLESS: &str = "项";
 
 /// The outcome of looking an item up by the name a unit wrote.
 pub enum Lookup<'a> {
@@ -129,7 +139,15 @@ impl Catalogue {
 
     /// Checks keys are unique and computes the matching keys once.
     pub(super) fn prepare(&mut self, file: &str) -> Result<(), ConfigError> {
+        self.units.prepare(file)?;
+        let units = std::sync::Arc::new(self.units.clone());
         for item in &mut self.items {
+            let unit = item.unit.clone().unwrap_or_else(|| UNITLESS.to_string());
+            units.check(file, &format!("服务项 {}", item.key), &unit)?;
+            item.measure = Some(super::Measure {
+                unit,
+                units: std::sync::Arc::clone(&units),
+            });
             item.keys = std::iter::once(&item.name)
                 .chain(&item.aliases)
                 .map(|n| label_key(n))

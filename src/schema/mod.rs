@@ -3,15 +3,18 @@
 //! reported with file, line and column.
 
 mod catalogue;
+mod units;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use regex::Regex;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-pub use catalogue::{Catalogue, CatalogueItem, Lookup};
+pub use catalogue::{Catalogue, CatalogueItem, Lookup, UNITLESS};
+pub use units::{Measure, Typed, UnitDef, Units};
 
 use crate::datafiles::Folder;
 pub use crate::datafiles::{parse_yaml, ConfigError};
@@ -85,8 +88,15 @@ pub struct FieldSpec {
     pub pattern_hint: Option<String>,
     #[serde(default)]
     pub district: bool,
+    /// The unit of a numeric field (a name from `units` in catalogue.yaml).
+    pub unit: Option<String>,
+    /// Entries that mean "left empty" for this field (`无`, `暂无`, `-`, `/`).
+    #[serde(default)]
+    pub empty_words: Vec<String>,
     #[serde(skip)]
     pub regex: Option<Regex>,
+    #[serde(skip)]
+    pub measure: Option<Measure>,
 }
 
 impl FieldSpec {
@@ -110,16 +120,23 @@ pub struct TableSpec {
 pub struct ServicesSpec {
     /// A label found only in the header row of the service grid.
     pub header: String,
+    /// Header of the columns holding service names.
+    pub item: Labels,
+    /// Header of the quantity column after each name column.
+    pub quantity: Labels,
+    /// Other headers printed in that row (they hold no data to read).
+    #[serde(default)]
+    pub other: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OtherServicesSpec {
     pub section: String,
-    pub name: String,
-    pub before: String,
-    pub after: String,
-    pub note: String,
+    pub name: Labels,
+    pub before: Labels,
+    pub after: Labels,
+    pub note: Labels,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -133,6 +150,10 @@ pub struct FormSchema {
     pub tables: Vec<TableSpec>,
     pub services: Option<ServicesSpec>,
     pub other_services: Option<OtherServicesSpec>,
+    /// Other text printed on the form (section titles without a table of
+    /// their own): read as part of the form, never reported.
+    #[serde(default)]
+    pub printed: Vec<String>,
 }
 
 impl FormSchema {
@@ -203,12 +224,13 @@ impl Schemas {
         let mut hosts: HostColumns = src.yaml("hosts.yaml")?;
         let mut catalogue: Catalogue = src.yaml("catalogue.yaml")?;
         let policy: Policy = src.yaml("policy.yaml")?;
-        compile_fields(&src.label("annex1.yaml"), &mut annex1.fields)?;
-        compile_fields(&src.label("annex4.yaml"), &mut annex4.fields)?;
-        compile_fields(&src.label("hosts.yaml"), &mut hosts.columns)?;
+        catalogue.prepare(&src.label("catalogue.yaml"))?;
+        let units = Arc::new(catalogue.units.clone());
+        compile_fields(&src.label("annex1.yaml"), &mut annex1.fields, &units)?;
+        compile_fields(&src.label("annex4.yaml"), &mut annex4.fields, &units)?;
+        compile_fields(&src.label("hosts.yaml"), &mut hosts.columns, &units)?;
         check_form(&src.label("annex1.yaml"), &annex1, FormKind::Annex1)?;
         check_form(&src.label("annex4.yaml"), &annex4, FormKind::Annex4)?;
-        catalogue.prepare(&src.label("catalogue.yaml"))?;
         let title_keys = [&annex1.title, &annex4.title].map(|t| crate::read::text::label_key(t));
         Ok(Schemas {
             title_keys,
@@ -235,8 +257,13 @@ impl Schemas {
     }
 }
 
-fn compile_fields(file: &str, fields: &mut [FieldSpec]) -> Result<(), ConfigError> {
+fn compile_fields(
+    file: &str,
+    fields: &mut [FieldSpec],
+    units: &Arc<Units>,
+) -> Result<(), ConfigError> {
     for f in fields.iter_mut() {
+        attach_measure(file, f, units)?;
         if let Some(p) = &f.pattern {
             let re = Regex::new(p).map_err(|e| {
                 ConfigError::new(
@@ -253,6 +280,27 @@ fn compile_fields(file: &str, fields: &mut [FieldSpec]) -> Result<(), ConfigErro
             ));
         }
     }
+    Ok(())
+}
+
+/// Every numeric field declares its unit and a maximum (a quantity
+/// without a bound could overflow the arithmetic downstream).
+fn attach_measure(file: &str, f: &mut FieldSpec, units: &Arc<Units>) -> Result<(), ConfigError> {
+    let numeric = matches!(f.ty, FieldType::Integer | FieldType::Decimal);
+    if !numeric {
+        return Ok(());
+    }
+    let (Some(unit), Some(_)) = (&f.unit, f.max) else {
+        return Err(ConfigError::new(
+            file,
+            format!("数值字段 {} 须声明 unit(单位)与 max(上限)", f.key),
+        ));
+    };
+    units.check(file, &format!("字段 {}", f.key), unit)?;
+    f.measure = Some(Measure {
+        unit: unit.clone(),
+        units: Arc::clone(units),
+    });
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Field checks from the schema: one located cell + its spec → a typed
 //! value (as canonical text) or a diagnostic at that cell.
 
+use chrono::Datelike;
 use regex::Regex;
 use rust_decimal::Decimal;
 use std::sync::LazyLock;
@@ -9,14 +10,14 @@ use crate::diag::{a1, Diagnostic};
 use crate::read::locate::Spot;
 use crate::read::text::{
     clean_text, date_from_serial, decimal_from_f64, fold, is_tick, label_key, parse_choice,
-    parse_date, parse_number,
+    parse_date, split_number, ChoiceError,
 };
 use crate::read::Value;
-use crate::schema::{FieldSpec, FieldType};
+use crate::schema::{FieldSpec, FieldType, Measure, Typed};
 
 static MOBILE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^1[3-9]\d{9}$").unwrap());
-static LANDLINE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$").unwrap());
+/// Dates a form can plausibly carry; outside this a date is a warning.
+const PLAUSIBLE_YEARS: std::ops::RangeInclusive<i32> = 2000..=2099;
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$").unwrap()
 });
@@ -64,13 +65,27 @@ pub fn read_field(spec: &FieldSpec, spot: Option<Spot<'_>>, sink: &mut Sink) -> 
         sink.push(d, pos, name);
         return None;
     }
+    if is_empty_word(spec, value) {
+        return None;
+    }
     match convert(spec, value) {
-        Ok(v) => check_constraints(spec, v, pos, sink),
+        Ok((v, note)) => {
+            if let Some(note) = note {
+                sink.push(note, pos, name);
+            }
+            check_constraints(spec, v, pos, sink)
+        }
         Err(d) => {
             sink.push(d, pos, name);
             None
         }
     }
+}
+
+/// `无`, `暂无`, `-`, `/` in a field whose schema lists them as "empty".
+fn is_empty_word(spec: &FieldSpec, value: &Value) -> bool {
+    let key = label_key(&value.as_text());
+    spec.empty_words.iter().any(|w| label_key(w) == key)
 }
 
 fn required_hint(spec: &FieldSpec) -> String {
@@ -113,8 +128,13 @@ fn check_constraints(
     Some(v)
 }
 
-/// The value converted to the field's type, as canonical text.
-pub fn convert(spec: &FieldSpec, value: &Value) -> Result<String, Diagnostic> {
+/// The value converted to the field's type, as canonical text, with a
+/// warning when reading it took a step the unit should see (a unit
+/// converted, a second phone number dropped, an unusual date).
+pub fn convert(
+    spec: &FieldSpec,
+    value: &Value,
+) -> Result<(String, Option<Diagnostic>), Diagnostic> {
     let name = spec.name();
     match value {
         Value::UncachedFormula(f) => return Err(uncached(name, f)),
@@ -126,13 +146,16 @@ pub fn convert(spec: &FieldSpec, value: &Value) -> Result<String, Diagnostic> {
         }
         _ => {}
     }
+    let plain = |r: Result<String, Diagnostic>| r.map(|v| (v, None));
     match spec.ty {
-        FieldType::Text => Ok(clean_text(value.as_text().trim())),
-        FieldType::Integer | FieldType::Decimal => number(spec, value).map(|d| d.to_string()),
+        FieldType::Text => Ok((clean_text(value.as_text().trim()), None)),
+        FieldType::Integer | FieldType::Decimal => {
+            number(spec, value).map(|(d, note)| (d.to_string(), note))
+        }
         FieldType::Date => date(name, value),
-        FieldType::Choice => choice(spec, value),
+        FieldType::Choice => plain(choice(spec, value)),
         FieldType::Phone => phone(name, value),
-        FieldType::Email => email(name, value),
+        FieldType::Email => plain(email(name, value)),
     }
 }
 
@@ -144,36 +167,115 @@ pub fn uncached(name: &str, formula: &str) -> Diagnostic {
     .hint("请在 Excel/WPS 中打开文件,按 F9 重新计算后保存,或直接填写数值")
 }
 
-/// A number cell or a number typed as text (units, full-width digits).
-pub fn number(spec: &FieldSpec, value: &Value) -> Result<Decimal, Diagnostic> {
+/// A number cell or a number typed as text, in the field's unit: a unit
+/// typed after it is converted when it measures the same thing (with a
+/// warning showing the conversion), refused otherwise.
+pub fn number(
+    spec: &FieldSpec,
+    value: &Value,
+) -> Result<(Decimal, Option<Diagnostic>), Diagnostic> {
     let name = spec.name();
-    let parsed = match value {
-        Value::Number(f) => decimal_from_f64(*f),
-        other => parse_number(&other.as_text()),
-    };
-    let Some(d) = parsed else {
+    let (d, note) = measured(name, spec.measure.as_ref(), value)?;
+    if spec.ty == FieldType::Integer && !d.fract().is_zero() {
         return Err(Diagnostic::error(
             "field.type",
-            format!("“{name}”应为数字,实际为“{}”", value.as_text()),
+            format!("“{name}”应为整数,实际为 {}", shown(value, d)),
         )
-        .hint("请只填写数字,例如 16"));
-    };
-    if spec.ty == FieldType::Integer && !d.fract().is_zero() {
-        return Err(
-            Diagnostic::error("field.type", format!("“{name}”应为整数,实际为 {d}"))
-                .hint("请填写整数"),
-        );
+        .hint("请填写整数"));
     }
     let below = spec.min.is_some_and(|m| d < m);
     let above = spec.max.is_some_and(|m| d > m);
     if below || above {
         return Err(Diagnostic::error(
             "field.range",
-            format!("“{name}”为 {d},{}", range_text(spec)),
+            format!("“{name}”为 {},{}", shown(value, d), range_text(spec)),
         )
         .hint("请检查数值是否填写正确"));
     }
-    Ok(d)
+    Ok((d, note))
+}
+
+/// How a value is quoted in a message: as typed, and converted when the
+/// unit changed it (`“0.3TB”(即 307.2 GB)`).
+fn shown(value: &Value, d: Decimal) -> String {
+    let typed = value.as_text();
+    match value {
+        Value::Number(_) => d.to_string(),
+        _ if split_number(&typed).is_some_and(|(n, _)| n == d) => d.to_string(),
+        _ => format!("“{}”(即 {d})", typed.trim()),
+    }
+}
+
+/// The number a cell holds, in `measure`'s unit; a conversion warning when
+/// another unit of the same dimension was typed.
+pub fn measured(
+    name: &str,
+    measure: Option<&Measure>,
+    value: &Value,
+) -> Result<(Decimal, Option<Diagnostic>), Diagnostic> {
+    let not_a_number = || {
+        Diagnostic::error(
+            "field.type",
+            format!("“{name}”应为数字,实际为“{}”", value.as_text().trim()),
+        )
+        .hint("请只填写数字,例如 16")
+    };
+    let (d, typed) = match value {
+        Value::Number(f) => (
+            decimal_from_f64(*f).ok_or_else(not_a_number)?,
+            String::new(),
+        ),
+        other => split_number(&other.as_text()).ok_or_else(not_a_number)?,
+    };
+    let Some(measure) = measure else {
+        return if typed.is_empty() {
+            Ok((d, None))
+        } else {
+            Err(not_a_number())
+        };
+    };
+    let unit = measure.unit.as_str();
+    let raw = value.as_text();
+    let raw = raw.trim();
+    match measure.classify(&typed) {
+        Typed::Same => Ok((d, None)),
+        Typed::Converted { from, factor } => {
+            let converted = d
+                .checked_mul(factor)
+                .ok_or_else(|| too_big(name, raw))?
+                .normalize();
+            let note = Diagnostic::warning(
+                "unit.converted",
+                format!(
+                    "“{name}”填写为“{raw}”,已按 1 {} = {} {unit} 换算为 {converted} {unit}",
+                    from.name,
+                    factor.normalize()
+                ),
+            )
+            .hint(format!(
+                "该栏以 {unit} 为单位;换算有误时请直接填写以 {unit} 计的数字"
+            ));
+            Ok((converted, Some(note)))
+        }
+        Typed::OtherDimension(other) => Err(Diagnostic::error(
+            "unit.mismatch",
+            format!(
+                "“{name}”填写为“{raw}”:单位 {} 计量的是{},该栏应以 {unit} 计",
+                other.name, other.dimension
+            ),
+        )
+        .hint(format!("请填写以 {unit} 计的数字"))),
+        Typed::Unknown => Err(Diagnostic::error(
+            "unit.unknown",
+            format!("“{name}”填写为“{raw}”:无法识别单位“{typed}”"),
+        )
+        .hint(format!("请填写以 {unit} 计的数字,不带其他文字"))),
+    }
+}
+
+fn too_big(name: &str, raw: &str) -> Diagnostic {
+    Diagnostic::error("field.range", format!("“{name}”填写为“{raw}”,数值过大"))
+        .hint("请检查数值是否填写正确")
 }
 
 fn range_text(spec: &FieldSpec) -> String {
@@ -185,54 +287,187 @@ fn range_text(spec: &FieldSpec) -> String {
     }
 }
 
-fn date(name: &str, value: &Value) -> Result<String, Diagnostic> {
-    let parsed = match value {
-        Value::Date(serial) | Value::Number(serial) => date_from_serial(*serial),
-        other => parse_date(&other.as_text()),
-    };
-    parsed.map(|d| d.to_string()).ok_or_else(|| {
+fn date(name: &str, value: &Value) -> Result<(String, Option<Diagnostic>), Diagnostic> {
+    let not_a_date = |detail: &str| {
         Diagnostic::error(
             "field.date",
-            format!("“{name}”不是有效日期:“{}”", value.as_text()),
+            format!("“{name}”不是有效日期:“{}”{detail}", value.as_text()),
         )
         .hint("请填写日期,例如 2026-11-20 或 2026年11月20日")
-    })
+    };
+    let parsed = match value {
+        Value::Date(serial) => date_from_serial(*serial),
+        // A number typed in a date cell (`2026.11`, `20261120`): a date
+        // only when it is a plausible one.
+        Value::Number(n) => number_as_date(*n)
+            .ok_or_else(|| not_a_date("(单元格中是数字,不是日期)"))
+            .map(Some)?,
+        other => parse_date(&other.as_text()),
+    };
+    let d = parsed.ok_or_else(|| not_a_date(""))?;
+    let note = (!PLAUSIBLE_YEARS.contains(&d.year())).then(|| {
+        Diagnostic::warning(
+            "field.date_unusual",
+            format!(
+                "“{name}”为 {d},不在通常的年份范围({}~{} 年)内",
+                PLAUSIBLE_YEARS.start(),
+                PLAUSIBLE_YEARS.end()
+            ),
+        )
+        .hint("请确认日期是否填写正确")
+    });
+    Ok((d.to_string(), note))
+}
+
+/// A plain number in a date cell: an Excel serial or `20261120`, when it
+/// gives a plausible date.
+fn number_as_date(n: f64) -> Option<chrono::NaiveDate> {
+    let candidates = [
+        (n.fract() == 0.0).then(|| date_from_serial(n)).flatten(),
+        (n.fract() == 0.0)
+            .then(|| parse_date(&format!("{n}")))
+            .flatten(),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|d| PLAUSIBLE_YEARS.contains(&d.year()))
 }
 
 fn choice(spec: &FieldSpec, value: &Value) -> Result<String, Diagnostic> {
     let text = value.as_text();
-    let key = label_key(&text);
-    if let Some((_, canonical)) = spec.aliases.iter().find(|(a, _)| label_key(a) == key) {
-        return Ok(canonical.clone());
-    }
-    parse_choice(&text, &spec.choices)
+    let options: Vec<(&str, &str)> = spec
+        .choices
+        .iter()
+        .map(|c| (c.as_str(), c.as_str()))
+        .chain(spec.aliases.iter().filter_map(|(a, c)| {
+            spec.choices
+                .iter()
+                .find(|x| *x == c)
+                .map(|c| (a.as_str(), c.as_str()))
+        }))
+        .collect();
+    let hint = format!(
+        "请从下拉列表中选择,或只勾选一项(勾放在选项前或后均可):{}",
+        spec.choices.join("、")
+    );
+    let name = spec.name();
+    let text = text.trim();
+    parse_choice(text, &options)
         .map(str::to_string)
-        .ok_or_else(|| {
-            Diagnostic::error(
-                "field.choice",
-                format!("“{}”的值“{}”不在可选范围内", spec.name(), text.trim()),
-            )
-            .hint(format!(
-                "请从下拉列表中选择,或只勾选一项:{}",
-                spec.choices.join("、")
-            ))
+        .map_err(|e| {
+            let message = match e {
+                ChoiceError::NoneTicked => format!("“{name}”的“{text}”中没有勾选任何一项"),
+                ChoiceError::Several(ticked) => format!(
+                    "“{name}”的“{text}”勾选了多项({}),只能选一项",
+                    ticked.join("、")
+                ),
+                ChoiceError::Unclear => {
+                    format!("“{name}”的值“{text}”不在可选范围内,或无法判断勾选的是哪一项")
+                }
+            };
+            Diagnostic::error("field.choice", message).hint(hint)
         })
 }
 
-fn phone(name: &str, value: &Value) -> Result<String, Diagnostic> {
-    let text: String = fold(&value.as_text())
-        .chars()
-        .filter(|c| !c.is_whitespace())
+/// A phone number as people write it: mobile with or without `+86`,
+/// landline with `-`, `()`, spaces, an extension (`转 123`); two numbers →
+/// the first, with a warning.
+fn phone(name: &str, value: &Value) -> Result<(String, Option<Diagnostic>), Diagnostic> {
+    let typed = fold(&value.as_text());
+    let numbers: Vec<&str> = typed
+        .split(['/', '、', ',', ';', '，', '；', '\n'])
+        .flat_map(|p| p.split(" 或 "))
+        .flat_map(|p| p.split('或'))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
         .collect();
-    let digits: String = text.chars().filter(|c| *c != '-').collect();
-    if MOBILE.is_match(&digits) || LANDLINE.is_match(&text) {
-        Ok(text)
-    } else {
-        Err(Diagnostic::error(
+    let first = numbers.first().copied().unwrap_or("");
+    let Some(number) = one_phone(first) else {
+        return Err(Diagnostic::error(
             "field.phone",
-            format!("“{name}”不是有效的电话号码:“{text}”"),
+            format!("“{name}”不是有效的电话号码:“{}”", typed.trim()),
         )
-        .hint("请填写 11 位手机号(如 13800000000)或带区号的座机号(如 021-57700000)"))
+        .hint("请填写 11 位手机号(如 13800000000)或座机号(如 021-57700000、57700000)"));
+    };
+    let note = (numbers.len() > 1).then(|| {
+        Diagnostic::warning(
+            "field.phone_multiple",
+            format!(
+                "“{name}”填写了多个号码(“{}”),采用第一个:{number}",
+                typed.trim()
+            ),
+        )
+        .hint("如需以其他号码联系,请只填写该号码")
+    });
+    Ok((number, note))
+}
+
+/// One phone number in a canonical form (`13800000000`, `021-57740000`,
+/// `57740000`, `021-57740000转123`); None when it is none.
+fn one_phone(s: &str) -> Option<String> {
+    let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    let compact = compact.to_lowercase();
+    let national = ["+86-", "+86", "0086-", "0086", "(+86)", "(86)"]
+        .iter()
+        .find_map(|p| compact.strip_prefix(p))
+        .unwrap_or(&compact);
+    let digits: String = national.chars().filter(|c| *c != '-').collect();
+    if MOBILE.is_match(&digits) {
+        return Some(digits);
+    }
+    let (number, extension) = split_extension(national);
+    let digits: String = number
+        .chars()
+        .filter(|c| !matches!(c, '-' | '(' | ')'))
+        .collect();
+    if !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    // Area codes 01x and 02x have three digits, the others four.
+    let area_len = match digits.get(..2) {
+        Some("01") | Some("02") => 3,
+        Some(p) if p.starts_with('0') => 4,
+        _ => 0,
+    };
+    let (area, local) = digits.split_at(area_len.min(digits.len()));
+    let local_ok = (7..=8).contains(&local.len()) && !local.starts_with(['0', '1']);
+    // Without an area code only a Shanghai number (8 digits) is complete.
+    if !local_ok || (area.is_empty() && local.len() != 8) {
+        return None;
+    }
+    let mut out = if area.is_empty() {
+        local.to_string()
+    } else {
+        format!("{area}-{local}")
+    };
+    if let Some(ext) = extension {
+        out.push('转');
+        out.push_str(&ext);
+    }
+    Some(out)
+}
+
+/// `021-57740000转123`, `…ext123`, `…分机123`, `…-123` (a short group
+/// after a full number) → the number and its extension.
+fn split_extension(s: &str) -> (&str, Option<String>) {
+    for sep in ["转", "ext.", "ext", "分机", "x"] {
+        if let Some((number, ext)) = s.split_once(sep) {
+            if !ext.is_empty() && ext.len() <= 6 && ext.chars().all(|c| c.is_ascii_digit()) {
+                return (number, Some(ext.to_string()));
+            }
+            return (s, None);
+        }
+    }
+    match s.rsplit_once('-') {
+        Some((number, ext))
+            if (1..=5).contains(&ext.len())
+                && ext.chars().all(|c| c.is_ascii_digit())
+                && number.chars().filter(char::is_ascii_digit).count() >= 10 =>
+        {
+            (number, Some(ext.to_string()))
+        }
+        _ => (s, None),
     }
 }
 
@@ -249,29 +484,73 @@ fn email(name: &str, value: &Value) -> Result<String, Diagnostic> {
     }
 }
 
-/// A service quantity: a number ≥ 0, or a tick meaning 1; None when empty.
-pub fn quantity(name: &str, value: &Value) -> Result<Decimal, Diagnostic> {
+/// A service quantity in the item's unit: a number ≥ 0 (a unit typed
+/// after it converted or refused as for fields), or a tick meaning 1 for a
+/// service without a unit. The warning is a unit conversion.
+pub fn quantity(
+    name: &str,
+    measure: Option<&Measure>,
+    max: Decimal,
+    value: &Value,
+) -> Result<(Decimal, Option<Diagnostic>), Diagnostic> {
     if let Value::UncachedFormula(f) = value {
         return Err(uncached(name, f));
     }
+    let unitless = measure.is_none_or(|m| m.unit == crate::schema::UNITLESS);
     if let Value::Text(t) = value {
         if is_tick(t) {
-            return Ok(Decimal::ONE);
+            return if unitless {
+                Ok((Decimal::ONE, None))
+            } else {
+                Err(quantity_missing(name, measure))
+            };
         }
     }
-    let parsed = match value {
-        Value::Number(f) => decimal_from_f64(*f),
-        other => parse_number(&other.as_text()),
+    let bad = |d: Diagnostic| {
+        let typed = value.as_text();
+        Diagnostic {
+            code: if d.code == "field.type" {
+                "service.quantity"
+            } else {
+                d.code
+            },
+            message: if d.code == "field.type" {
+                format!("“{name}”的数量应为不小于 0 的数字,实际为“{}”", typed.trim())
+            } else {
+                d.message
+            },
+            hint: if d.code == "field.type" {
+                "请填写数量(按该项的计量单位);无计量单位的服务填 1 或 √ 表示申请,不申请请留空"
+                    .into()
+            } else {
+                d.hint
+            },
+            ..d
+        }
     };
-    match parsed {
-        Some(d) if d >= Decimal::ZERO => Ok(d),
-        _ => Err(Diagnostic::error(
-            "service.quantity",
-            format!(
-                "“{name}”的数量应为不小于 0 的数字,实际为“{}”",
-                value.as_text()
-            ),
-        )
-        .hint("请填写数量(按该项的计量单位);无计量单位的服务填 1 或 √ 表示申请,不申请请留空")),
+    let (d, note) = measured(name, measure, value).map_err(bad)?;
+    if d < Decimal::ZERO {
+        return Err(bad(Diagnostic::error("field.type", "")));
     }
+    if d > max {
+        let unit = measure.map(|m| m.unit.as_str()).unwrap_or("");
+        return Err(Diagnostic::error(
+            "service.range",
+            format!("“{name}”的数量为 {d} {unit},超过上限 {max} {unit}"),
+        )
+        .hint("请检查数量是否填写正确(按该项的计量单位)"));
+    }
+    Ok((d, note))
+}
+
+/// A measured service ticked without a quantity: how much is not known.
+pub fn quantity_missing(name: &str, measure: Option<&Measure>) -> Diagnostic {
+    let unit = measure.map(|m| m.unit.as_str()).unwrap_or("");
+    Diagnostic::error(
+        "service.quantity_missing",
+        format!("“{name}”已勾选,但没有填写数量"),
+    )
+    .hint(format!(
+        "请在数量栏填写申请的数量(以 {unit} 计);不申请请取消勾选"
+    ))
 }

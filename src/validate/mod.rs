@@ -13,7 +13,7 @@ use serde::Serialize;
 pub use fields::Sink;
 pub use policy::ResourceChange;
 
-use crate::diag::Diagnostic;
+use crate::diag::{a1, Diagnostic};
 use crate::ledger::Projects;
 use crate::model::{Application, Change, Config, Form, FormKind, Header, Host, ServiceChange};
 use crate::read::locate::{self, Located, Row};
@@ -94,7 +94,7 @@ pub fn check_bytes(name: &str, bytes: &[u8], ctx: &Context) -> Outcome {
 }
 
 pub fn check_workbook(name: &str, wb: &Workbook, ctx: &Context) -> Outcome {
-    let Some((kind, sheet)) = locate::identify(wb, ctx.schemas) else {
+    let Some(identified) = locate::identify(wb, ctx.schemas) else {
         let names: Vec<&str> = wb.sheets.iter().map(|s| s.name.as_str()).collect();
         let d = Diagnostic::error(
             "form.unknown",
@@ -106,10 +106,11 @@ pub fn check_workbook(name: &str, wb: &Workbook, ctx: &Context) -> Outcome {
             ..Outcome::unreadable(name, d)
         };
     };
+    let (kind, sheet) = (identified.kind, identified.sheet);
     let located = locate::locate(sheet, kind, ctx.schemas);
     let mut sink = Sink {
         sheet: &sheet.name,
-        diags: Vec::new(),
+        diags: [identified.diags, located.diags.clone()].concat(),
     };
     let (model, changes) = match kind {
         FormKind::Annex1 => {
@@ -231,11 +232,12 @@ fn read_host(row: &Row, schemas: &Schemas, sink: &mut Sink) -> Option<Host> {
     let mut values = BTreeMap::new();
     let mut ok = true;
     for col in &schemas.hosts {
-        let spot = row.cells.get(&col.key).copied().or(Some(locate::Spot {
-            pos: (row.row, 0),
-            value: None,
-        }));
-        match fields::read_field(col, spot, sink) {
+        // A column missing from the header is reported once, by locate.
+        let Some(spot) = row.cells.get(&col.key).copied() else {
+            ok &= !col.required;
+            continue;
+        };
+        match fields::read_field(col, Some(spot), sink) {
             Some(v) => {
                 values.insert(col.key.as_str(), v);
             }
@@ -268,8 +270,9 @@ fn read_services(
     sink: &mut Sink,
 ) -> BTreeMap<String, Decimal> {
     let mut services = BTreeMap::new();
+    let mut seen: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
     for s in &located.services {
-        let Some(key) = &s.key else {
+        let Some(item) = s.key.as_deref().and_then(|k| catalogue.get(k)) else {
             let d = Diagnostic::error(
                 "service.unknown",
                 format!("无法识别的服务项目“{}”", s.name.trim()),
@@ -278,17 +281,68 @@ fn read_services(
             sink.push(d, Some(s.name_pos), s.name.trim());
             continue;
         };
-        let Some(value) = s.qty.value else { continue };
-        let name = catalogue.resource_name(key);
-        match fields::quantity(&name, value) {
-            Ok(q) if q.is_zero() => {}
-            Ok(q) => {
-                services.insert(key.clone(), q);
+        let name = item.full_name();
+        if let Some(first) = seen.insert(&item.key, s.name_pos) {
+            // Which quantity is meant cannot be guessed: both cells.
+            let places = format!(
+                "{}、{}",
+                a1(first.0, first.1),
+                a1(s.name_pos.0, s.name_pos.1)
+            );
+            for cell in [first, s.name_pos] {
+                let d = Diagnostic::error(
+                    "service.duplicate",
+                    format!("“{name}”在服务表格中出现两次({places})"),
+                )
+                .hint("每个服务项只填写一处数量");
+                sink.push(d, Some(cell), &name);
+            }
+        }
+        let Some(value) = s.qty.value else {
+            if let Some(q) = ticked_name(s, item, &name, sink) {
+                services.insert(item.key.clone(), q);
+            }
+            continue;
+        };
+        match fields::quantity(&name, item.measure.as_ref(), item.max, value) {
+            Ok((q, note)) => {
+                if let Some(note) = note {
+                    sink.push(note, Some(s.qty.pos), &name);
+                }
+                if !q.is_zero() {
+                    services.insert(item.key.clone(), q);
+                }
             }
             Err(d) => sink.push(d, Some(s.qty.pos), &name),
         }
     }
     services
+}
+
+/// A service whose printed □ became a tick but whose 数量 is empty: a
+/// request of 1 for a service without a unit (warning), an error for a
+/// measured one.
+fn ticked_name(
+    s: &locate::ServiceSpot,
+    item: &crate::schema::CatalogueItem,
+    name: &str,
+    sink: &mut Sink,
+) -> Option<Decimal> {
+    if !read::text::has_tick(&s.name) {
+        return None;
+    }
+    if item.unit.is_some() {
+        let d = fields::quantity_missing(name, item.measure.as_ref());
+        sink.push(d, Some(s.qty.pos), name);
+        return None;
+    }
+    let d = Diagnostic::warning(
+        "service.ticked_name",
+        format!("“{name}”在服务名称处打了勾,数量栏为空,按申请 1 项处理"),
+    )
+    .hint("请在数量栏填写 1 或 √ 表示申请;不申请请取消勾选");
+    sink.push(d, Some(s.name_pos), name);
+    Some(Decimal::ONE)
 }
 
 fn read_other_services(
@@ -297,6 +351,14 @@ fn read_other_services(
     sink: &mut Sink,
 ) -> Vec<ServiceChange> {
     let Some(rows) = &located.other_services else {
+        if let Some(spec) = located_spec_other(located) {
+            let d = Diagnostic::error(
+                "form.section_missing",
+                format!("表格中找不到“{}”部分", spec),
+            )
+            .hint("请使用下发的表格模板,不要删除表格上印好的部分标题和表头");
+            sink.push(d, None, &spec);
+        }
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -337,10 +399,21 @@ fn read_other_services(
         };
         let full = item.full_name();
         let mut qty = |k: &str| -> Option<Decimal> {
-            let spot = row.cells.get(k)?;
-            match spot.value.map(|v| fields::quantity(&full, v)) {
+            let Some(spot) = row.cells.get(k) else {
+                return Some(Decimal::ZERO);
+            };
+            let measure = item.measure.as_ref();
+            match spot
+                .value
+                .map(|v| fields::quantity(&full, measure, item.max, v))
+            {
                 None => Some(Decimal::ZERO),
-                Some(Ok(q)) => Some(q),
+                Some(Ok((q, note))) => {
+                    if let Some(note) = note {
+                        sink.push(note, Some(spot.pos), &full);
+                    }
+                    Some(q)
+                }
                 Some(Err(d)) => {
                     sink.push(d, Some(spot.pos), &full);
                     None
@@ -358,6 +431,10 @@ fn read_other_services(
         });
     }
     out
+}
+
+fn located_spec_other(located: &Located) -> Option<String> {
+    (located.kind == FormKind::Annex4).then(|| "其他服务项".to_string())
 }
 
 /// The A1 address of a located field's value cell, for policy messages.

@@ -6,6 +6,8 @@ mod cli;
 mod common;
 mod hostile;
 mod intake;
+mod metamorphic;
+mod reading;
 mod render;
 mod settle;
 mod trust;

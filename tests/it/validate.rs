@@ -494,10 +494,24 @@ fn catalogue_item_added_in_yaml_is_recognised() {
     edit(
         &schemas.join("catalogue.yaml"),
         "items:\n",
-        "items:\n  - {key: gpu, name: GPU算力(卡), group: 计算服务, category: 其他服务, unit: 卡}\n",
+        "items:\n  - {key: gpu, name: GPU算力(卡), group: 计算服务, category: 其他服务, unit: 卡, max: 100}\n",
+    );
+    edit(
+        &schemas.join("catalogue.yaml"),
+        "units:\n",
+        "units:\n  - {name: 卡, dimension: 卡数, factor: 1, aliases: [张]}\n",
     );
     let v = env.validate_json_with(&["--schemas", schemas.to_str().unwrap()], &path);
     assert_eq!(v["status"], "valid", "{v:#}");
+    // A unit's other spelling, declared in `units`, is read as that unit.
+    f.set("E20", "2张");
+    f.write(&path);
+    let v = env.validate_json_with(&["--schemas", schemas.to_str().unwrap()], &path);
+    assert!(!codes(&v).iter().any(|c| c.starts_with("unit.")), "{v:#}");
+    f.set("E20", "2块");
+    f.write(&path);
+    let v = env.validate_json_with(&["--schemas", schemas.to_str().unwrap()], &path);
+    assert!(codes(&v).contains(&"unit.unknown".to_string()), "{v:#}");
 }
 
 #[test]
