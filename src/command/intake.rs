@@ -2,9 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Format, Globals, EXIT_OK, EXIT_PROBLEMS};
+use super::{open_existing, open_or_create, Format, Globals, EXIT_OK, EXIT_PROBLEMS};
 use crate::intake;
-use crate::ledger::Ledger;
 use crate::schema::Schemas;
 use crate::validate::{self, Context};
 
@@ -39,6 +38,7 @@ pub fn process(
     let months = range.check(a.months.unwrap_or(range.default))?;
     let renderer = crate::render::Renderer::load(args.templates.as_deref(), schemas)
         .map_err(|e| e.to_string())?;
+    drop(open_or_create(&args.ledger)?);
     let mut opts = intake::Options::new(inbox, out, a.archive.clone());
     opts.quiet = secs(a.stable)?;
     opts.months = months;
@@ -54,7 +54,7 @@ pub fn process(
     if let Some(poll) = watch {
         let poll = poll.map(secs).transpose()?;
         eprintln!("正在监视 {}(Ctrl-C 停止)……", opts.inbox.display());
-        intake::watch(&opts, &env, poll, |s| println!("{}", s.line()))
+        intake::watch(&opts, &env, poll, |s| crate::outln!("{}", s.line()))
             .map_err(|e| e.to_string())?;
         return Ok(EXIT_OK);
     }
@@ -62,8 +62,8 @@ pub fn process(
     let mut stability = Default::default();
     let summary = intake::process_once(&opts, &env, &mut worker, &mut stability, true)
         .map_err(|e| e.to_string())?;
-    println!("{}", summary.line());
-    println!("输出目录:{}", opts.outbox.display());
+    crate::outln!("{}", summary.line());
+    crate::outln!("输出目录:{}", opts.outbox.display());
     Ok(if summary.all_valid() {
         EXIT_OK
     } else {
@@ -74,7 +74,7 @@ pub fn process(
 pub fn demo(dir: &Path, schemas: &Schemas, args: &Globals) -> Result<u8, String> {
     let inbox = dir.join("inbox");
     intake::demo::fill_inbox(&inbox).map_err(|e| format!("{}:{e}", inbox.display()))?;
-    let ledger = Ledger::open(&args.ledger).map_err(|e| e.to_string())?;
+    let ledger = open_or_create(&args.ledger)?;
     let projects = ledger.projects().map_err(|e| e.to_string())?;
     let ctx = Context {
         schemas,
@@ -87,7 +87,7 @@ pub fn demo(dir: &Path, schemas: &Schemas, args: &Globals) -> Result<u8, String>
             ledger
                 .approve_application(app, false)
                 .map_err(|e| e.to_string())?;
-            println!(
+            crate::outln!(
                 "演示:已将示例项目 SJ-2026-017 的附件1 登记为批准配额(账本 {})。",
                 args.ledger.display()
             );
@@ -99,38 +99,37 @@ pub fn demo(dir: &Path, schemas: &Schemas, args: &Globals) -> Result<u8, String>
         stable: 2.0,
         months: None,
     };
-    println!(
+    crate::outln!(
         "演示:已将 {} 份样例放入 {}。",
         intake::demo::SAMPLES.len(),
         inbox.display()
     );
     process(inbox, dir.join("out"), &intake, None, schemas, args)?;
-    println!(
+    crate::outln!(
         "原件归档在 {},非工作簿退回在 {}。",
         dir.join("archive").display(),
         dir.join("rejected").display()
     );
-    println!("查看处理记录:zwyun status");
+    crate::outln!("查看处理记录:zwyun status");
     Ok(EXIT_OK)
 }
 
 pub fn status(limit: usize, format: Format, ledger: &Path) -> Result<u8, String> {
-    if !ledger.exists() {
-        println!("账本 {} 中尚无记录。", ledger.display());
-        return Ok(EXIT_OK);
-    }
-    let ledger = Ledger::open(ledger).map_err(|e| e.to_string())?;
+    let ledger = open_existing(ledger)?;
     let entries = intake::journal::recent(ledger.conn(), limit).map_err(|e| e.to_string())?;
+    if entries.is_empty() && format == Format::Text {
+        crate::outln!("账本中尚无处理记录。");
+    }
     for e in &entries {
         match format {
-            Format::Json => println!("{}", serde_json::to_string(e).unwrap_or_default()),
+            Format::Json => crate::outln!("{}", serde_json::to_string(e).unwrap_or_default()),
             Format::Text => {
                 let dup = if e.duplicates > 0 {
                     format!("(重复提交 {} 次)", e.duplicates)
                 } else {
                     String::new()
                 };
-                println!(
+                crate::outln!(
                     "{}  {}  {}  {}  {}{dup}\n    {}",
                     e.received_at,
                     status_label(&e.status),

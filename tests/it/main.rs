@@ -2,6 +2,7 @@
 
 mod bench;
 mod change;
+mod cli;
 mod common;
 mod hostile;
 mod intake;
@@ -9,3 +10,4 @@ mod render;
 mod settle;
 mod trust;
 mod validate;
+mod windows;
