@@ -350,6 +350,7 @@ impl Batch<'_> {
                 "此前已 {} 次开始处理都未能完成(zwyun 进程意外终止),不再尝试",
                 starts::MAX_STARTS
             )),
+            ledger_state: None,
         }
     }
 
