@@ -5,6 +5,7 @@ pub mod demo;
 mod folders;
 pub mod journal;
 mod outputs;
+mod starts;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -173,8 +174,21 @@ pub fn process_once(
         date: Local::now().format("%Y%m%d").to_string(),
     };
     let mut results = Vec::with_capacity(items.len());
-    for chunk in items.chunks(BATCH) {
-        results.extend(batch.run(chunk, &ledger)?);
+    // Files whose processing was started before and never finished (zwyun
+    // was killed, perhaps by one of them) go one at a time, so that only
+    // the file that kills zwyun runs out of starts.
+    let (suspects, fresh) = partition(items, &ledger)?;
+    for (item, sha) in suspects {
+        let starts = starts::begin(ledger.conn(), &[&sha])?;
+        let give_up = starts.iter().any(|&n| n > starts::MAX_STARTS);
+        results.extend(batch.run(std::slice::from_ref(&item), &ledger, give_up)?);
+        bar.inc(1);
+    }
+    for chunk in fresh.chunks(BATCH) {
+        let shas: Vec<&str> = chunk.iter().map(|(_, sha)| sha.as_str()).collect();
+        starts::begin(ledger.conn(), &shas)?;
+        let items: Vec<WorkItem> = chunk.iter().map(|(item, _)| item.clone()).collect();
+        results.extend(batch.run(&items, &ledger, false)?);
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
@@ -189,6 +203,44 @@ pub fn process_once(
         pending,
         elapsed: started.elapsed(),
     })
+}
+
+/// Work items with their content hash, split into those started before
+/// and never finished, and the others. Unreadable files are left for the
+/// next pass.
+type Hashed = Vec<(WorkItem, String)>;
+
+fn partition(items: Vec<WorkItem>, ledger: &Ledger) -> Result<(Hashed, Hashed), IntakeError> {
+    let hashed: Hashed = items
+        .into_par_iter()
+        .filter_map(|item| match hash_file(&item.path) {
+            Ok(sha) => Some((item, sha)),
+            Err(e) => {
+                warn!("{}:无法读取,留待下次处理:{e}", item.name);
+                None
+            }
+        })
+        .collect();
+    let (mut suspects, mut fresh) = (Vec::new(), Vec::new());
+    for (item, sha) in hashed {
+        if item.adopted && starts::unfinished(ledger.conn(), &sha)? {
+            suspects.push((item, sha));
+        } else {
+            fresh.push((item, sha));
+        }
+    }
+    Ok((suspects, fresh))
+}
+
+fn hash_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hex(&hasher.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Submissions per journal transaction (32 kept the 200-file benchmark
@@ -241,10 +293,18 @@ impl Batch<'_> {
     /// the originals away. A crash anywhere leaves each original either in
     /// the work folder (done again, into the same folder) or archived with
     /// its outputs complete and recorded.
-    fn run(&self, chunk: &[WorkItem], ledger: &Ledger) -> Result<Vec<Verdict>, IntakeError> {
+    /// With `give_up`, the chunk's files have used up their starts: they
+    /// are set aside without being read again.
+    fn run(
+        &self,
+        chunk: &[WorkItem],
+        ledger: &Ledger,
+        give_up: bool,
+    ) -> Result<Vec<Verdict>, IntakeError> {
         let prepared: Vec<Prepared> = chunk
             .par_iter()
             .filter_map(|item| match read_item(&item.path) {
+                Ok((_, sha)) if give_up => Some(self.given_up(item, sha)),
                 Ok((bytes, sha)) => Some(self.prepare(item, &bytes, sha)),
                 Err(e) => {
                     warn!("{}:无法读取,留待下次处理:{e}", item.name);
@@ -264,11 +324,34 @@ impl Batch<'_> {
             .flat_map(|h| h.finish.iter().flat_map(|f| f.outputs.iter().cloned()))
             .collect();
         crate::names::sync_to_disk(&written).map_err(io_err(&self.opts.outbox))?;
-        record_all(&handled, ledger)?;
+        let shas: Vec<&str> = prepared.iter().map(|p| p.sha.as_str()).collect();
+        record_all(&handled, &shas, ledger)?;
         for h in &handled {
             folders::move_file(&h.from, &h.to).map_err(io_err(&h.to))?;
         }
         Ok(handled.iter().map(|h| h.result).collect())
+    }
+
+    /// A file whose processing was started `MAX_STARTS` times and never
+    /// finished: not read again, set aside.
+    fn given_up<'i>(&self, item: &'i WorkItem, sha: String) -> Prepared<'i> {
+        Prepared {
+            item,
+            sha,
+            outcome: Outcome {
+                file: item.name.clone(),
+                form: None,
+                status: Status::Unreadable,
+                diags: Vec::new(),
+                model: None,
+                changes: Vec::new(),
+            },
+            failure: Some(format!(
+                "此前已 {} 次开始处理都未能完成(zwyun 进程意外终止),不再尝试",
+                starts::MAX_STARTS
+            )),
+            ledger_state: None,
+        }
     }
 
     /// Reads and checks one file; a panic inside is caught and kept as the
@@ -492,11 +575,14 @@ impl Batch<'_> {
 }
 
 /// The journal learns of a whole batch in one transaction.
-fn record_all(handled: &[Handled], ledger: &Ledger) -> Result<(), IntakeError> {
+fn record_all(handled: &[Handled], shas: &[&str], ledger: &Ledger) -> Result<(), IntakeError> {
     let tx = ledger
         .conn()
         .unchecked_transaction()
         .map_err(crate::ledger::LedgerError::from)?;
+    for sha in shas {
+        starts::end(&tx, sha)?;
+    }
     for h in handled {
         if let Some(f) = &h.finish {
             let finished = journal::Finished {
@@ -538,13 +624,21 @@ enum TestStage {
 /// TEST HOOK — not a feature, never set in production. No real input may
 /// make zwyun panic, so to prove that an internal failure is isolated the
 /// tests set `ZWYUN_TEST_FAIL_ON=<file name>` (panic while reading that
-/// inbox file) or `ZWYUN_TEST_FAIL_ON=write:<file name>` (panic while
-/// writing its outputs).
+/// inbox file), `ZWYUN_TEST_FAIL_ON=write:<file name>` (panic while
+/// writing its outputs) or `ZWYUN_TEST_FAIL_ON=abort:<file name>` (abort
+/// the whole process while reading it, as the out-of-memory killer would).
 fn test_hook_fail_on(stage: TestStage, name: &str) {
     let Some(target) = std::env::var_os("ZWYUN_TEST_FAIL_ON") else {
         return;
     };
     let target = target.to_string_lossy();
+    if let Some(file) = target.strip_prefix("abort:") {
+        if stage == TestStage::Read && file == name {
+            eprintln!("测试钩子 ZWYUN_TEST_FAIL_ON 使处理“{name}”时进程中止");
+            std::process::abort();
+        }
+        return;
+    }
     let hit = match target.strip_prefix("write:") {
         Some(file) => stage == TestStage::Write && file == name,
         None => stage == TestStage::Read && target == name,

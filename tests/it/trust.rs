@@ -485,3 +485,45 @@ fn long_file_names_of_rejected_forms_keep_their_extension_and_the_reply_names_th
 fn names_of_archive(env: &Env) -> Vec<String> {
     names(&files_under(&env.path("archive")))
 }
+
+#[test]
+fn a_file_that_kills_zwyun_outright_is_set_aside_after_three_starts() {
+    let env = Env::new();
+    drop_forms(
+        &env,
+        &[
+            ("a.xlsx", unit_form(1)),
+            ("killer.xlsx", unit_form(2)),
+            ("z.xlsx", unit_form(3)),
+        ],
+    );
+    let mut aborted = 0;
+    for _ in 0..6 {
+        let out = process_failing_on(&env, "abort:killer.xlsx");
+        if out.status.success() || out.status.code() == Some(1) {
+            break;
+        }
+        aborted += 1;
+    }
+    // Three starts, each killed; the fourth pass sets it aside unread.
+    assert_eq!(aborted, 3);
+    let failed = files_under(&env.path("failed"));
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    let note = failed
+        .iter()
+        .find(|p| p.to_string_lossy().ends_with(".说明.txt"));
+    let note = std::fs::read_to_string(note.unwrap()).unwrap();
+    assert!(
+        note.contains("killer.xlsx") && note.contains("3 次"),
+        "{note}"
+    );
+    let entries = journal(&env);
+    assert_eq!(entries.len(), 3, "{entries:#?}");
+    assert_eq!(
+        entries.iter().filter(|e| e["status"] == "valid").count(),
+        2,
+        "the innocent files of its batch are processed: {entries:#?}"
+    );
+    let work = files_under(&env.path("inbox/.zwyun/work"));
+    assert!(work.iter().all(|p| p.ends_with(".lock")), "{work:?}");
+}
