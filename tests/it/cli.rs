@@ -527,3 +527,34 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Every non-empty cell of every sheet, with its position.
+fn cells(path: &std::path::Path) -> Vec<(String, u32, u32, String)> {
+    use calamine::{open_workbook, Reader, Xlsx};
+    let mut wb: Xlsx<_> = open_workbook(path).unwrap();
+    let mut all = Vec::new();
+    for name in wb.sheet_names() {
+        let range = wb.worksheet_range(&name).unwrap();
+        for (r, c, v) in range.used_cells() {
+            all.push((name.clone(), r as u32, c as u32, v.to_string()));
+        }
+    }
+    all
+}
+
+#[test]
+fn bundled_blanks_are_what_zwyun_blank_writes() {
+    let env = Env::new();
+    for (form, file) in [
+        ("annex1", "annex1-blank.xlsx"),
+        ("annex4", "annex4-blank.xlsx"),
+    ] {
+        let fresh = env.path(file);
+        env.run_ok(&["blank", form, "-o", s(&fresh)]);
+        assert_eq!(
+            cells(&sample(file)),
+            cells(&fresh),
+            "samples/{file} differs from `zwyun blank {form}`; regenerate it with that command"
+        );
+    }
+}
