@@ -92,7 +92,9 @@ pub fn approve(
             );
         }
         Some(Form::Annex4(change)) => {
-            let Some(project) = projects.find(&change.header.project_key()) else {
+            let crate::identity::Identity::Found(project) =
+                crate::identity::identify(&projects, &change.header.project_key())
+            else {
                 eprintln!("zwyun: 未登记:该项目尚未登记批准配额;请先登记其附件1(zwyun approve)");
                 return Ok(EXIT_PROBLEMS);
             };

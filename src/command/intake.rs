@@ -150,6 +150,7 @@ fn status_label(s: &str) -> &str {
         "invalid" => "未通过",
         "unreadable" => "无法读取",
         "rejected" => "非工作簿",
+        "failed" => "内部错误,已移至 failed",
         "claimed" => "处理中",
         other => other,
     }

@@ -28,8 +28,10 @@ pub fn fen(amount: Decimal) -> Decimal {
 }
 
 /// Sums amounts already to the fen (so an empty sum reads "0.00").
+/// `settlement::settle` refuses a year whose grand total cannot be
+/// computed, so saturation is never reached; it only rules out a panic.
 pub fn sum_fen(amounts: impl Iterator<Item = Decimal>) -> Decimal {
-    amounts.fold(Decimal::new(0, 2), |a, b| a + b)
+    amounts.fold(Decimal::new(0, 2), |a, b| a.saturating_add(b))
 }
 
 #[cfg(test)]

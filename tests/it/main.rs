@@ -8,4 +8,5 @@ mod hostile;
 mod intake;
 mod render;
 mod settle;
+mod trust;
 mod validate;
