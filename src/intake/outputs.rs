@@ -283,16 +283,26 @@ fn rejected(out: &mut Out, outcome: &Outcome, name: &str) -> Res<()> {
 /// A short text the clerk pastes into the reply to the unit; `list` is the
 /// name of the problem list attached to it.
 fn reply(outcome: &Outcome, name: &str, list: &str) -> String {
-    let errors: Vec<_> = outcome.diags.iter().filter(|d| d.is_error()).collect();
+    let errors = outcome.diags.iter().filter(|d| d.is_error()).count();
+    let notes = outcome.diags.len() - errors;
     let what = report::form_name(outcome.form);
+    let also = if notes > 0 {
+        format!(",另有 {notes} 处提醒(标为“提醒”,不影响受理)")
+    } else {
+        String::new()
+    };
     let mut s = format!(
-        "您好!贵单位提交的{what}(文件“{name}”)未通过校验,共 {} 处需要修改:\n",
-        errors.len()
+        "您好!贵单位提交的{what}(文件“{name}”)未通过校验,共 {errors} 处需要修改{also}。各项按表中位置排列:\n"
     );
-    for (i, d) in errors.iter().enumerate() {
+    for (i, d) in outcome.diags.iter().enumerate() {
         let place = match (&d.sheet, &d.cell) {
             (Some(sh), Some(c)) => format!("{sh} {c}:"),
             _ => String::new(),
+        };
+        let place = if d.is_error() {
+            place
+        } else {
+            format!("(提醒){place}")
         };
         let _ = writeln!(
             s,

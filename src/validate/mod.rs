@@ -125,7 +125,9 @@ pub fn check_workbook(name: &str, wb: &Workbook, ctx: &Context) -> Outcome {
         }
     };
     let mut diags = sink.diags;
-    diags.sort_by_key(|d| d.severity);
+    // File-level problems first, then in the order of the sheet (row by
+    // row), so the list reads like the form.
+    diags.sort_by_key(|d| (cell_order(d.cell.as_deref()), d.severity));
     let status = if diags.iter().any(Diagnostic::is_error) {
         Status::Invalid
     } else {
@@ -440,4 +442,19 @@ fn located_spec_other(located: &Located) -> Option<String> {
 /// The A1 address of a located field's value cell, for policy messages.
 pub fn field_cell(located: &Located, key: &str) -> Option<(u32, u32)> {
     located.fields.get(key).copied().flatten().map(|s| s.pos)
+}
+
+/// Sort key of a cell address like `B12`: (row, column width, column);
+/// no cell sorts first.
+fn cell_order(cell: Option<&str>) -> Option<(u32, usize, String)> {
+    let cell = cell?;
+    let letters: String = cell
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    let row: String = cell[letters.len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    Some((row.parse().unwrap_or(u32::MAX), letters.len(), letters))
 }

@@ -469,3 +469,92 @@ fn validate_report_writes_nothing_for_a_passing_file() {
     let written = std::fs::read_dir(env.path("r")).unwrap().count();
     assert_eq!(written, 0);
 }
+
+#[test]
+fn the_reply_counts_every_item_listed_in_sheet_order() {
+    let env = Env::new();
+    let mut f = annex1();
+    f.set("B42", "同意"); // a warning, low on the sheet
+    f.clear("B3"); // an error at the top
+    f.set("E6", "电话未知"); // an error further down
+    std::fs::create_dir_all(env.path("inbox")).unwrap();
+    f.write(&env.path("inbox/申请.xlsx"));
+    let out = env.run(&["process", "inbox", "--out", "out", "--stable", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    let reply = walk(&env.path("out"))
+        .into_iter()
+        .find(|p| p.ends_with("回复摘要.txt"))
+        .expect("reply written");
+    let text = std::fs::read_to_string(reply).unwrap();
+    let items: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.split_once(". ")
+                .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
+        })
+        .collect();
+    let errors = items.iter().filter(|l| !l.contains("(提醒)")).count();
+    let notes = items.len() - errors;
+    assert_eq!(notes, 1, "{text}");
+    assert!(
+        text.contains(&format!("共 {errors} 处需要修改,另有 1 处提醒")),
+        "{text}"
+    );
+    let rows: Vec<u32> = items
+        .iter()
+        .filter_map(|l| {
+            let (_, rest) = l.split_once("资源申请表 ")?;
+            let (cell, _) = rest.split_once(':')?;
+            cell.trim_start_matches(|c: char| c.is_ascii_alphabetic())
+                .parse()
+                .ok()
+        })
+        .collect();
+    let mut sorted = rows.clone();
+    sorted.sort();
+    assert!(rows.len() >= 2 && rows == sorted, "{rows:?}\n{text}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Every non-empty cell of every sheet, with its position.
+fn cells(path: &std::path::Path) -> Vec<(String, u32, u32, String)> {
+    use calamine::{open_workbook, Reader, Xlsx};
+    let mut wb: Xlsx<_> = open_workbook(path).unwrap();
+    let mut all = Vec::new();
+    for name in wb.sheet_names() {
+        let range = wb.worksheet_range(&name).unwrap();
+        for (r, c, v) in range.used_cells() {
+            all.push((name.clone(), r as u32, c as u32, v.to_string()));
+        }
+    }
+    all
+}
+
+#[test]
+fn bundled_blanks_are_what_zwyun_blank_writes() {
+    let env = Env::new();
+    for (form, file) in [
+        ("annex1", "annex1-blank.xlsx"),
+        ("annex4", "annex4-blank.xlsx"),
+    ] {
+        let fresh = env.path(file);
+        env.run_ok(&["blank", form, "-o", s(&fresh)]);
+        assert_eq!(
+            cells(&sample(file)),
+            cells(&fresh),
+            "samples/{file} differs from `zwyun blank {form}`; regenerate it with that command"
+        );
+    }
+}
