@@ -140,6 +140,9 @@ pub enum Command {
     /// 账本:登记测试协议、正式协议
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// 邮件:检查邮件服务器配置,发送暂存的回复
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// 按附件5 松江区云服务商绩效考核表计算考核得分与结算扣减比例
     Assess {
         /// 考核数据(YAML:provider、year、A3、C1、E1、E4、J2、H1)
@@ -192,6 +195,22 @@ pub enum LedgerCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// 连接 IMAP 与 SMTP 服务器,逐项说明哪些可用、哪些不可用
+    Check {
+        /// 邮件配置(YAML)
+        #[arg(long, env = "ZWYUN_MAIL", value_name = "FILE")]
+        mail: PathBuf,
+    },
+    /// 发送暂存待审(reply: hold)、待重试与发送失败的全部回复
+    Send {
+        /// 邮件配置(YAML)
+        #[arg(long, env = "ZWYUN_MAIL", value_name = "FILE")]
+        mail: PathBuf,
+    },
+}
+
 #[derive(Debug, clap::Args)]
 pub struct IntakeArgs {
     /// 原件归档目录(默认与输出目录同级的 archive/)
@@ -203,6 +222,12 @@ pub struct IntakeArgs {
     /// 测试协议草稿的测试期限(月,1~3;默认按 policy.yaml)
     #[arg(long)]
     months: Option<u32>,
+    /// 邮件配置(YAML):从 IMAP 邮箱收取提交,经 SMTP 回复
+    #[arg(long, env = "ZWYUN_MAIL", value_name = "FILE")]
+    mail: Option<PathBuf>,
+    /// watch 时每隔若干秒收取一次邮件
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    mail_poll: f64,
 }
 
 /// The global options the commands need, once clap is done.
@@ -280,6 +305,7 @@ pub fn run(args: Args) -> u8 {
             format,
         } => settle::commands::deadline(signed, days, format, &schemas, args.schemas.as_deref()),
         Command::Ledger(cmd) => run_ledger(cmd, &schemas, &args.ledger, args.schemas.as_deref()),
+        Command::Mail(cmd) => crate::mail::cmd::run(cmd, &args.ledger),
         Command::Assess { file, format, out } => {
             settle::commands::assess(&file, format, out.as_deref())
         }
@@ -465,18 +491,40 @@ fn cmd_process(
         calendar: &calendar,
         ledger: &args.ledger,
     };
+    let mail = crate::mail::cmd::load(a.mail.as_deref(), &opts)?;
     if let Some(poll) = watch {
         let poll = poll.map(secs).transpose()?;
+        let mut poller = mail
+            .map(|(cfg, folders)| {
+                secs(a.mail_poll).map(|every| {
+                    crate::mail::Poller::new(cfg, folders, args.ledger.clone(), schemas, every)
+                })
+            })
+            .transpose()?;
         eprintln!("正在监视 {}(Ctrl-C 停止)……", opts.inbox.display());
-        intake::watch(&opts, &env, poll, |s| println!("{}", s.line()))
+        let source = poller.as_mut().map(|p| p as &mut dyn intake::Source);
+        intake::watch(&opts, &env, poll, source, |s| println!("{}", s.line()))
             .map_err(|e| e.to_string())?;
         return Ok(EXIT_OK);
     }
     let mut worker = intake::Worker::start(&opts.inbox).map_err(|e| e.to_string())?;
     let mut stability = Default::default();
-    let summary = intake::process_once(&opts, &env, &mut worker, &mut stability, true)
-        .map_err(|e| e.to_string())?;
+    let mut pass = || intake::process_once(&opts, &env, &mut worker, &mut stability, true);
+    let (summary, mail_summary) = match &mail {
+        Some((cfg, folders)) => {
+            let (s, m) = crate::mail::around(cfg, folders, &args.ledger, schemas, true, pass);
+            (s, Some(m))
+        }
+        None => (pass(), None),
+    };
+    let summary = summary.map_err(|e| e.to_string())?;
     println!("{}", summary.line());
+    if let Some(m) = &mail_summary {
+        println!("{}", m.line());
+        if !m.errors.is_empty() {
+            return Ok(EXIT_ERROR);
+        }
+    }
     println!("输出目录:{}", opts.outbox.display());
     Ok(if summary.all_valid() {
         EXIT_OK
@@ -512,6 +560,8 @@ fn cmd_demo(dir: &Path, schemas: &Schemas, args: &Globals) -> Result<u8, String>
         archive: Some(dir.join("archive")),
         stable: 2.0,
         months: None,
+        mail: None,
+        mail_poll: 60.0,
     };
     println!(
         "演示:已将 {} 份样例放入 {}。",
@@ -535,6 +585,11 @@ fn cmd_status(limit: usize, format: Format, ledger: &Path) -> Result<u8, String>
     }
     let ledger = Ledger::open(ledger).map_err(|e| e.to_string())?;
     let entries = intake::journal::recent(ledger.conn(), limit).map_err(|e| e.to_string())?;
+    if format == Format::Text {
+        if let Some(mail) = crate::mail::status_text(ledger.conn())? {
+            print!("{mail}");
+        }
+    }
     for e in &entries {
         match format {
             Format::Json => println!("{}", serde_json::to_string(e).unwrap_or_default()),

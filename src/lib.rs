@@ -16,6 +16,7 @@ pub mod datafiles;
 pub mod diag;
 pub mod intake;
 pub mod ledger;
+pub mod mail;
 pub mod model;
 pub mod names;
 pub mod read;

@@ -5,6 +5,7 @@ mod change;
 mod common;
 mod hostile;
 mod intake;
+mod mail;
 mod render;
 mod settle;
 mod validate;
