@@ -1,20 +1,17 @@
-//! Command line: clap definitions, and one function per command that maps
-//! its outcome to an exit code (0 ok, 1 problems found, 2 usage or
-//! configuration error).
+//! Command line: the clap definitions, turned into plain options and
+//! handed to the command layer (`crate::command`), which maps each outcome
+//! to an exit code (0 ok, 1 problems found, 2 usage or configuration error).
 
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::ledger::Ledger;
+use crate::blank;
+use crate::command::intake::IntakeOptions;
+use crate::command::render::{Doc, Request};
+use crate::command::{self, fail, Format, Globals, EXIT_OK};
 use crate::model::FormKind;
 use crate::schema::Schemas;
-use crate::validate::{self, Context, Status};
-use crate::{blank, intake, report, settle};
-
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_PROBLEMS: u8 = 1;
-pub const EXIT_ERROR: u8 = 2;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,12 +34,6 @@ pub struct Args {
     pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -117,7 +108,7 @@ pub enum Command {
     /// 由校验通过的附件1(或账本中的项目)生成协议文件
     Render {
         #[command(subcommand)]
-        doc: crate::render::cmd::RenderDoc,
+        doc: RenderDoc,
     },
     /// 生成空白表格(带下拉选项)
     Blank {
@@ -230,11 +221,72 @@ pub struct IntakeArgs {
     mail_poll: f64,
 }
 
-/// The global options the commands need, once clap is done.
-pub struct Globals {
-    pub ledger: PathBuf,
-    pub schemas: Option<PathBuf>,
-    pub templates: Option<PathBuf>,
+impl IntakeArgs {
+    fn options(&self) -> IntakeOptions {
+        IntakeOptions {
+            archive: self.archive.clone(),
+            stable: self.stable,
+            months: self.months,
+            mail: self.mail.clone(),
+            mail_poll: self.mail_poll,
+        }
+    }
+}
+
+/// Where a document's data comes from and where it goes.
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// 校验通过的附件1 申请表(.xlsx/.xls)
+    #[arg(required_unless_present = "project", conflicts_with = "project")]
+    pub file: Option<PathBuf>,
+    /// 按账本中该项目(项目编号)当前的资源生成,而不读申请表
+    #[arg(long)]
+    pub project: Option<String>,
+    /// 输出目录
+    #[arg(long)]
+    pub out: PathBuf,
+    /// 另用 LibreOffice 转换为 PDF
+    #[arg(long)]
+    pub pdf: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum RenderDoc {
+    /// 附件2 松江区市政务云测试资源服务使用意向协议(.docx)
+    TestAgreement {
+        #[command(flatten)]
+        args: RenderArgs,
+        /// 测试期限(月),1~3
+        #[arg(long)]
+        months: u32,
+    },
+    /// 附件3 松江区市政务云资源服务使用正式协议(.docx,附开通情况表)
+    FormalAgreement {
+        #[command(flatten)]
+        args: RenderArgs,
+    },
+    /// 政务云资源开通情况表(.xlsx)
+    OpeningTable {
+        #[command(flatten)]
+        args: RenderArgs,
+    },
+}
+
+impl RenderDoc {
+    fn request(self) -> Request {
+        let (args, doc) = match self {
+            RenderDoc::TestAgreement { args, months } => (args, Doc::TestAgreement { months }),
+            RenderDoc::FormalAgreement { args } => (args, Doc::FormalAgreement),
+            RenderDoc::OpeningTable { args } => (args, Doc::OpeningTable),
+        };
+        Request {
+            doc,
+            file: args.file,
+            project: args.project,
+            out: args.out,
+            pdf: args.pdf,
+        }
+    }
 }
 
 pub fn run(args: Args) -> u8 {
@@ -256,21 +308,21 @@ pub fn run(args: Args) -> u8 {
             files,
             format,
             report,
-        } => cmd_validate(&files, format, report.as_deref(), &schemas, &args.ledger),
+        } => command::check::validate(&files, format, report.as_deref(), &schemas, &args.ledger),
         Command::Approve {
             file,
             replace,
             effective,
-        } => cmd_approve(&file, replace, effective, &schemas, &args.ledger),
+        } => command::check::approve(&file, replace, effective, &schemas, &args.ledger),
         Command::Process { inbox, out, intake } => {
-            cmd_process(inbox, out, &intake, None, &schemas, args)
+            command::intake::process(inbox, out, &intake.options(), None, &schemas, args)
         }
         Command::Watch {
             inbox,
             out,
             poll,
             intake,
-        } => cmd_process(inbox, out, &intake, Some(poll), &schemas, args),
+        } => command::intake::process(inbox, out, &intake.options(), Some(poll), &schemas, args),
         Command::Bench { n, dir, fixtures } => {
             let opts = crate::bench::Options {
                 n,
@@ -282,11 +334,14 @@ pub fn run(args: Args) -> u8 {
                 EXIT_OK
             })
         }
-        Command::Demo { dir } => cmd_demo(&dir, &schemas, args),
-        Command::Status { limit, format } => cmd_status(limit, format, &args.ledger),
-        Command::Render { doc } => {
-            crate::render::cmd::run(doc, args.templates.as_deref(), &schemas, &args.ledger)
-        }
+        Command::Demo { dir } => command::intake::demo(&dir, &schemas, args),
+        Command::Status { limit, format } => command::intake::status(limit, format, &args.ledger),
+        Command::Render { doc } => command::render::run(
+            &doc.request(),
+            args.templates.as_deref(),
+            &schemas,
+            &args.ledger,
+        ),
         Command::Blank { form, output } => {
             let kind = match form {
                 BlankForm::Annex1 => FormKind::Annex1,
@@ -303,18 +358,18 @@ pub fn run(args: Args) -> u8 {
             signed,
             days,
             format,
-        } => settle::commands::deadline(signed, days, format, &schemas, args.schemas.as_deref()),
+        } => command::settle::deadline(signed, days, format, &schemas, args.schemas.as_deref()),
         Command::Ledger(cmd) => run_ledger(cmd, &schemas, &args.ledger, args.schemas.as_deref()),
         Command::Mail(cmd) => crate::mail::cmd::run(cmd, &args.ledger),
         Command::Assess { file, format, out } => {
-            settle::commands::assess(&file, format, out.as_deref())
+            command::settle::assess(&file, format, out.as_deref())
         }
         Command::Settle {
             year,
             assessments,
             prices,
             out,
-        } => settle::commands::settle_year(
+        } => command::settle::settle_year(
             year,
             &assessments,
             prices.as_deref(),
@@ -340,16 +395,11 @@ fn run_ledger(
             project,
             date,
             months,
-        } => settle::commands::test_signed(&project, date, months, schemas, ledger, dir),
+        } => command::settle::test_signed(&project, date, months, schemas, ledger, dir),
         LedgerCommand::FormalSigned { project, date } => {
-            settle::commands::formal_signed(&project, date, schemas, ledger, dir)
+            command::settle::formal_signed(&project, date, schemas, ledger, dir)
         }
     }
-}
-
-pub fn fail(message: String) -> u8 {
-    eprintln!("zwyun: {message}");
-    EXIT_ERROR
 }
 
 fn init_tracing(verbose: u8) {
@@ -364,263 +414,4 @@ fn init_tracing(verbose: u8) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
-}
-
-/// Opens the ledger and reads its projects; a missing ledger file is
-/// simply empty.
-pub fn load_projects(path: &Path) -> Result<crate::ledger::Projects, String> {
-    if !path.exists() {
-        return Ok(Default::default());
-    }
-    Ledger::open(path)
-        .and_then(|l| l.projects())
-        .map_err(|e| format!("{}:{e}", path.display()))
-}
-
-fn cmd_validate(
-    files: &[PathBuf],
-    format: Format,
-    report_dir: Option<&Path>,
-    schemas: &Schemas,
-    ledger: &Path,
-) -> Result<u8, String> {
-    let projects = load_projects(ledger)?;
-    let ctx = Context {
-        schemas,
-        projects: &projects,
-    };
-    if let Some(dir) = report_dir {
-        std::fs::create_dir_all(dir).map_err(|e| format!("无法创建目录 {}:{e}", dir.display()))?;
-    }
-    let mut all_valid = true;
-    for file in files {
-        let outcome = validate::check_path(file, &ctx);
-        all_valid &= outcome.status == Status::Valid;
-        match format {
-            Format::Json => println!("{}", report::json_line(&outcome)),
-            Format::Text => print!("{}", report::text(&outcome)),
-        }
-        if let Some(dir) = report_dir {
-            report::write_files(&outcome, dir).map_err(|e| e.to_string())?;
-        }
-    }
-    Ok(if all_valid { EXIT_OK } else { EXIT_PROBLEMS })
-}
-
-fn cmd_approve(
-    file: &Path,
-    replace: bool,
-    effective: Option<chrono::NaiveDate>,
-    schemas: &Schemas,
-    ledger_path: &Path,
-) -> Result<u8, String> {
-    let ledger = Ledger::open(ledger_path).map_err(|e| e.to_string())?;
-    let projects = ledger.projects().map_err(|e| e.to_string())?;
-    let ctx = Context {
-        schemas,
-        projects: &projects,
-    };
-    let outcome = validate::check_path(file, &ctx);
-    if outcome.status != Status::Valid {
-        eprint!("{}", report::text(&outcome));
-        eprintln!("未登记:申请表未通过校验,请先修正上述问题。");
-        return Ok(EXIT_PROBLEMS);
-    }
-    match &outcome.model {
-        Some(crate::model::Form::Annex1(app)) => {
-            ledger
-                .approve_application(app, replace)
-                .map_err(|e| e.to_string())?;
-            let label = app.header.project_key().label();
-            println!(
-                "已登记项目“{label}”的批准配额({} 类主机,{} 项服务)。",
-                app.config.hosts.len(),
-                app.config.services.len()
-            );
-        }
-        Some(crate::model::Form::Annex4(change)) => {
-            let project = projects
-                .find(&change.header.project_key())
-                .ok_or("账本中没有该项目")?;
-            let date = effective.unwrap_or_else(|| chrono::Local::now().date_naive());
-            let config = change.proposed_config(&project.current);
-            let source = format!("annex4:{}", file.display());
-            ledger
-                .approve_change(project.id, date, &source, &config)
-                .map_err(|e| e.to_string())?;
-            print!("{}", report::change_table(&outcome.changes));
-            println!(
-                "已登记项目“{}”的资源变更,自 {date} 起生效。",
-                project.label()
-            );
-        }
-        None => unreachable!("a valid outcome always has a model"),
-    }
-    Ok(EXIT_OK)
-}
-
-fn secs(s: f64) -> Result<std::time::Duration, String> {
-    std::time::Duration::try_from_secs_f64(s).map_err(|_| format!("时间参数无效:{s}"))
-}
-
-/// `process` (one pass, `watch` = None) or `watch` (loop, poll interval).
-fn cmd_process(
-    inbox: PathBuf,
-    out: PathBuf,
-    a: &IntakeArgs,
-    watch: Option<Option<f64>>,
-    schemas: &Schemas,
-    args: &Globals,
-) -> Result<u8, String> {
-    if !inbox.is_dir() {
-        return Err(format!("收件目录不存在:{}", inbox.display()));
-    }
-    let range = &schemas.policy.test_months;
-    let months = range.check(a.months.unwrap_or(range.default))?;
-    let renderer = crate::render::Renderer::load(args.templates.as_deref(), schemas)
-        .map_err(|e| e.to_string())?;
-    let mut opts = intake::Options::new(inbox, out, a.archive.clone());
-    opts.quiet = secs(a.stable)?;
-    opts.months = months;
-    opts.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let calendar = crate::settle::calendar::Calendar::load(args.schemas.as_deref())
-        .map_err(|e| e.to_string())?;
-    let env = intake::Env {
-        schemas,
-        renderer: &renderer,
-        calendar: &calendar,
-        ledger: &args.ledger,
-    };
-    let mail = crate::mail::cmd::load(a.mail.as_deref(), &opts)?;
-    if let Some(poll) = watch {
-        let poll = poll.map(secs).transpose()?;
-        let mut poller = mail
-            .map(|(cfg, folders)| {
-                secs(a.mail_poll).map(|every| {
-                    crate::mail::Poller::new(cfg, folders, args.ledger.clone(), schemas, every)
-                })
-            })
-            .transpose()?;
-        eprintln!("正在监视 {}(Ctrl-C 停止)……", opts.inbox.display());
-        let source = poller.as_mut().map(|p| p as &mut dyn intake::Source);
-        intake::watch(&opts, &env, poll, source, |s| println!("{}", s.line()))
-            .map_err(|e| e.to_string())?;
-        return Ok(EXIT_OK);
-    }
-    let mut worker = intake::Worker::start(&opts.inbox).map_err(|e| e.to_string())?;
-    let mut stability = Default::default();
-    let mut pass = || intake::process_once(&opts, &env, &mut worker, &mut stability, true);
-    let (summary, mail_summary) = match &mail {
-        Some((cfg, folders)) => {
-            let (s, m) = crate::mail::around(cfg, folders, &args.ledger, schemas, true, pass);
-            (s, Some(m))
-        }
-        None => (pass(), None),
-    };
-    let summary = summary.map_err(|e| e.to_string())?;
-    println!("{}", summary.line());
-    if let Some(m) = &mail_summary {
-        println!("{}", m.line());
-        if !m.errors.is_empty() {
-            return Ok(EXIT_ERROR);
-        }
-    }
-    println!("输出目录:{}", opts.outbox.display());
-    Ok(if summary.all_valid() {
-        EXIT_OK
-    } else {
-        EXIT_PROBLEMS
-    })
-}
-
-fn cmd_demo(dir: &Path, schemas: &Schemas, args: &Globals) -> Result<u8, String> {
-    let inbox = dir.join("inbox");
-    intake::demo::fill_inbox(&inbox).map_err(|e| format!("{}:{e}", inbox.display()))?;
-    let ledger = Ledger::open(&args.ledger).map_err(|e| e.to_string())?;
-    let projects = ledger.projects().map_err(|e| e.to_string())?;
-    let ctx = Context {
-        schemas,
-        projects: &projects,
-    };
-    let example =
-        validate::check_bytes("annex1-example.xlsx", intake::demo::APPROVED_EXAMPLE, &ctx);
-    if let Some(app) = example.application() {
-        if projects.find(&app.header.project_key()).is_none() {
-            ledger
-                .approve_application(app, false)
-                .map_err(|e| e.to_string())?;
-            println!(
-                "演示:已将示例项目 SJ-2026-017 的附件1 登记为批准配额(账本 {})。",
-                args.ledger.display()
-            );
-        }
-    }
-    drop(ledger);
-    let intake = IntakeArgs {
-        archive: Some(dir.join("archive")),
-        stable: 2.0,
-        months: None,
-        mail: None,
-        mail_poll: 60.0,
-    };
-    println!(
-        "演示:已将 {} 份样例放入 {}。",
-        intake::demo::SAMPLES.len(),
-        inbox.display()
-    );
-    cmd_process(inbox, dir.join("out"), &intake, None, schemas, args)?;
-    println!(
-        "原件归档在 {},非工作簿退回在 {}。",
-        dir.join("archive").display(),
-        dir.join("rejected").display()
-    );
-    println!("查看处理记录:zwyun status");
-    Ok(EXIT_OK)
-}
-
-fn cmd_status(limit: usize, format: Format, ledger: &Path) -> Result<u8, String> {
-    if !ledger.exists() {
-        println!("账本 {} 中尚无记录。", ledger.display());
-        return Ok(EXIT_OK);
-    }
-    let ledger = Ledger::open(ledger).map_err(|e| e.to_string())?;
-    let entries = intake::journal::recent(ledger.conn(), limit).map_err(|e| e.to_string())?;
-    if format == Format::Text {
-        if let Some(mail) = crate::mail::status_text(ledger.conn())? {
-            print!("{mail}");
-        }
-    }
-    for e in &entries {
-        match format {
-            Format::Json => println!("{}", serde_json::to_string(e).unwrap_or_default()),
-            Format::Text => {
-                let dup = if e.duplicates > 0 {
-                    format!("(重复提交 {} 次)", e.duplicates)
-                } else {
-                    String::new()
-                };
-                println!(
-                    "{}  {}  {}  {}  {}{dup}\n    {}",
-                    e.received_at,
-                    status_label(&e.status),
-                    e.unit.as_deref().unwrap_or("-"),
-                    e.project.as_deref().unwrap_or("-"),
-                    e.file,
-                    e.outputs.join("\n    ")
-                );
-            }
-        }
-    }
-    Ok(EXIT_OK)
-}
-
-fn status_label(s: &str) -> &str {
-    match s {
-        "valid" => "通过",
-        "invalid" => "未通过",
-        "unreadable" => "无法读取",
-        "rejected" => "非工作簿",
-        "claimed" => "处理中",
-        other => other,
-    }
 }

@@ -6,7 +6,33 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
-use crate::schema::{parse_yaml, ConfigError};
+/// A configuration file that cannot be used; exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}{}: {message}", location.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
+pub struct ConfigError {
+    pub file: String,
+    pub location: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(file: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            file: file.into(),
+            location: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses YAML, turning a syntax or shape error into file:line:col.
+pub fn parse_yaml<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
+    serde_yaml::from_str(text).map_err(|e| ConfigError {
+        file: file.to_string(),
+        location: e.location().map(|l| (l.line(), l.column())),
+        message: format!("格式错误:{e}"),
+    })
+}
 
 /// A file name and its built-in content.
 pub type Embedded = &'static [(&'static str, &'static [u8])];

@@ -50,9 +50,11 @@ pub fn claim(
     // An unfinished row is resumed by the worker that adopted the file
     // after a crash; a fresh copy of the same bytes (even one in flight in
     // this very batch) is a duplicate.
-    if status == "claimed" && adopted {
+    // A file set aside after an internal failure is never retried by
+    // itself, but the clerk may drop it in again once zwyun is fixed.
+    if (status == "claimed" && adopted) || status == "failed" {
         conn.execute(
-            "UPDATE submissions SET claimed_by = ?2 WHERE sha256 = ?1",
+            "UPDATE submissions SET claimed_by = ?2, status = 'claimed' WHERE sha256 = ?1",
             params![sha, me],
         )?;
         return Ok(Claim::Unfinished(dir.unwrap_or_else(|| out_dir.into())));

@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use super::{Folders, MailConfig, Summary};
-use crate::cli::{MailCommand, EXIT_OK, EXIT_PROBLEMS};
+use crate::cli::MailCommand;
+use crate::command::{EXIT_OK, EXIT_PROBLEMS};
 
 /// `--mail FILE`: the configuration and the folders of this drop folder.
 pub fn load(

@@ -49,8 +49,16 @@ fn quota_cap_boundary_exactly_120_percent_allowed() {
     let v = check(&env, &f);
     let e = error(&v, "policy.quota");
     assert!(e["code"].as_str().unwrap().contains("quota"));
-    assert_eq!(e["cell"], "F14");
-    assert!(e["message"].as_str().unwrap().contains("3601"), "{e}");
+    // The cell of the row that changed (the second host), and figures that
+    // agree with each other (issue 9: it said "的 120%,超过上限 120%").
+    assert_eq!(e["cell"], "F15");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("3601,为批准配额 3000 的 120.03%,超过上限 120%"),
+        "{e}"
+    );
     // Bandwidth quota 10 → 12 allowed, 13 not; the error points at 变更后数量.
     f.set("F15", 2400.0).set("E19", 13.0);
     let v = check(&env, &f);

@@ -8,4 +8,5 @@ mod intake;
 mod mail;
 mod render;
 mod settle;
+mod trust;
 mod validate;

@@ -1,20 +1,21 @@
-//! The commands of this stage: `deadline`, `ledger test-signed`,
+//! The settlement-side commands: `deadline`, `ledger test-signed`,
 //! `ledger formal-signed`, `assess`, `settle`. Each returns an exit code
 //! or the message of a configuration/usage error (exit 2).
 
 use std::path::{Path, PathBuf};
 
-use chrono::{Months, NaiveDate};
+use chrono::NaiveDate;
 
-use super::assess::{percent, Assessment, AssessmentInput, INDICATORS};
-use super::calendar::Calendar;
-use super::meter::ServiceYear;
-use super::prices::PriceList;
-use super::settlement::{settle, Settlement};
-use super::workbook::{self, result_sentence, SETTLEMENT_TITLE};
-use crate::cli::{Format, EXIT_OK, EXIT_PROBLEMS};
+use super::{Format, EXIT_OK, EXIT_PROBLEMS};
 use crate::ledger::{Agreement, AgreementKind, Ledger};
 use crate::schema::Schemas;
+use crate::settle::assess::{percent, Assessment, AssessmentInput, INDICATORS};
+use crate::settle::calendar::Calendar;
+use crate::settle::meter::ServiceYear;
+use crate::settle::prices::PriceList;
+use crate::settle::settlement::{settle, Settlement};
+use crate::settle::test_period_end;
+use crate::settle::workbook::{self, result_sentence, SETTLEMENT_TITLE};
 
 /// `zwyun deadline`.
 pub fn deadline(
@@ -37,13 +38,6 @@ pub fn deadline(
         Format::Text => println!("{signed} 签订,{days} 个工作日内(签订当日不计):最迟 {due}"),
     }
     Ok(EXIT_OK)
-}
-
-/// The test period ends on the corresponding day `months` later, or the
-/// month's last day when there is none (民法典 第二百零一、二百零三条:
-/// the day of signing is not counted).
-pub fn test_period_end(signed: NaiveDate, months: u32) -> Option<NaiveDate> {
-    signed.checked_add_months(Months::new(months))
 }
 
 /// `zwyun ledger test-signed`.
@@ -346,20 +340,4 @@ fn settlement_text(s: &Settlement) -> String {
     }
     out += &format!("{}\n", workbook::ROUNDING_RULE);
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn test_period_ends_on_the_corresponding_day_or_month_end() {
-        assert_eq!(test_period_end(d("2026-06-15"), 2), Some(d("2026-08-15")));
-        assert_eq!(test_period_end(d("2026-01-31"), 1), Some(d("2026-02-28")));
-        assert_eq!(test_period_end(d("2026-11-30"), 3), Some(d("2027-02-28")));
-    }
 }

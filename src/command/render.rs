@@ -1,0 +1,141 @@
+//! `zwyun render …`: pick the data (a validated 附件1, or a project's
+//! current resources in the ledger), render one document, write it, and
+//! optionally convert it to PDF with LibreOffice.
+
+use std::path::{Path, PathBuf};
+
+use super::{load_projects, EXIT_OK, EXIT_PROBLEMS};
+use crate::ledger::Ledger;
+use crate::model::{Application, Config};
+use crate::names::write_atomic;
+use crate::render::pdf::{soffice, to_pdf, NO_SOFFICE};
+use crate::render::{
+    opening_table, output_name, Renderer, FORMAL_AGREEMENT_DOC, OPENING_TABLE_DOC,
+    TEST_AGREEMENT_DOC,
+};
+use crate::report;
+use crate::schema::Schemas;
+use crate::validate::{self, Context, Status};
+
+/// Which document to render.
+#[derive(Debug, Clone, Copy)]
+pub enum Doc {
+    /// 附件2, with its test period in months.
+    TestAgreement {
+        months: u32,
+    },
+    FormalAgreement,
+    OpeningTable,
+}
+
+/// Where a document's data comes from and where it goes.
+#[derive(Debug)]
+pub struct Request {
+    pub doc: Doc,
+    /// A validated 附件1, or else `project` in the ledger.
+    pub file: Option<PathBuf>,
+    pub project: Option<String>,
+    pub out: PathBuf,
+    pub pdf: bool,
+}
+
+/// The submission to render and the resources to put in it.
+struct Data {
+    app: Application,
+    config: Config,
+}
+
+pub fn run(
+    args: &Request,
+    templates: Option<&Path>,
+    schemas: &Schemas,
+    ledger: &Path,
+) -> Result<u8, String> {
+    if args.pdf && soffice().is_none() {
+        return Err(NO_SOFFICE.to_string());
+    }
+    let Some(data) = load(args, schemas, ledger)? else {
+        return Ok(EXIT_PROBLEMS);
+    };
+    let rendered = match args.doc {
+        Doc::TestAgreement { months } => Renderer::load(templates, schemas)
+            .and_then(|r| r.test_agreement(&with_config(&data), months))
+            .map(|b| (b, TEST_AGREEMENT_DOC, "docx")),
+        Doc::FormalAgreement => Renderer::load(templates, schemas)
+            .and_then(|r| r.formal_agreement(&data.app, &data.config))
+            .map(|b| (b, FORMAL_AGREEMENT_DOC, "docx")),
+        Doc::OpeningTable => {
+            opening_table(&data.app, &data.config, schemas).map(|b| (b, OPENING_TABLE_DOC, "xlsx"))
+        }
+    };
+    let (bytes, name, ext) = match rendered {
+        Ok(r) => r,
+        Err(e) if e.is_submission_problem() => {
+            eprintln!("zwyun: {e}");
+            return Ok(EXIT_PROBLEMS);
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let path = args.out.join(output_name(&data.app, name, ext));
+    write_atomic(&path, &bytes).map_err(|e| format!("无法写入 {}:{e}", path.display()))?;
+    println!("已生成:{}", path.display());
+    if args.pdf {
+        let pdf = to_pdf(&path, &args.out)?;
+        println!("已生成:{}", pdf.display());
+    }
+    Ok(EXIT_OK)
+}
+
+/// The application with the resources to agree on (the ledger's current
+/// ones under `--project`).
+fn with_config(data: &Data) -> Application {
+    Application {
+        config: data.config.clone(),
+        ..data.app.clone()
+    }
+}
+
+/// Reads the data; `None` when the submission was refused (report printed).
+fn load(args: &Request, schemas: &Schemas, ledger: &Path) -> Result<Option<Data>, String> {
+    if let Some(code) = &args.project {
+        if !ledger.exists() {
+            return Err(format!(
+                "账本 {} 不存在;请先用 zwyun approve 登记项目",
+                ledger.display()
+            ));
+        }
+        let project = Ledger::open(ledger)
+            .and_then(|l| l.find_by_code(code))
+            .map_err(|e| e.to_string())?;
+        return Ok(Some(Data {
+            app: project.application,
+            config: project.current,
+        }));
+    }
+    let file = args
+        .file
+        .as_deref()
+        .ok_or("请给出申请表文件,或用 --project 指定项目")?;
+    let projects = load_projects(ledger)?;
+    let outcome = validate::check_path(
+        file,
+        &Context {
+            schemas,
+            projects: &projects,
+        },
+    );
+    match outcome.application() {
+        Some(app) if outcome.status == Status::Valid => Ok(Some(Data {
+            app: app.clone(),
+            config: app.config.clone(),
+        })),
+        _ => {
+            eprint!("{}", report::text(&outcome));
+            eprintln!(
+                "未生成:{} 不是校验通过的附件1 申请表,请先修正上述问题。",
+                file.display()
+            );
+            Ok(None)
+        }
+    }
+}
