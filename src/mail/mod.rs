@@ -526,14 +526,7 @@ pub fn send_due(
             match std::fs::read(eml) {
                 Ok(bytes) => reply.raw = bytes,
                 Err(_) => {
-                    queue::mark_failed(
-                        ledger.conn(),
-                        reply.id,
-                        0,
-                        "暂存的 .eml 已被删除,不再发送",
-                        None,
-                    )
-                    .map_err(|e| e.to_string())?;
+                    queue::withdraw(ledger.conn(), reply.id).map_err(|e| e.to_string())?;
                     continue;
                 }
             }

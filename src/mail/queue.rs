@@ -299,7 +299,7 @@ pub fn due(conn: &Connection, all: bool) -> Result<Vec<Reply>> {
 pub fn unsent(conn: &Connection) -> Result<Vec<Reply>> {
     let mut stmt = conn.prepare(
         "SELECT id, recipients, subject, raw, state, attempts, next_attempt, last_error, eml FROM mail_replies
-         WHERE state != 'sent' ORDER BY id",
+         WHERE state NOT IN ('sent', 'withdrawn') ORDER BY id",
     )?;
     let rows = stmt.query_map([], |r| {
         let recipients: String = r.get(1)?;
@@ -344,6 +344,15 @@ pub fn mark_failed(
             params![id, error, tries],
         )?,
     };
+    Ok(())
+}
+
+/// The clerk deleted the held .eml: never sent.
+pub fn withdraw(conn: &Connection, id: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE mail_replies SET state = 'withdrawn', last_error = '暂存的 .eml 已被删除,不再发送' WHERE id = ?1",
+        [id],
+    )?;
     Ok(())
 }
 

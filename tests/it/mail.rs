@@ -1022,3 +1022,77 @@ fn mail_check_says_what_works_and_what_does_not() {
     );
     assert!(!text(&out).contains("hunter2"));
 }
+
+#[test]
+fn mail_watch_polls_the_mailbox_alongside_the_folder() {
+    let w = World::new("starttls", 0);
+    w.config("implicit", "starttls", "");
+    w.imap.deliver(
+        "1",
+        &webmail(
+            "w-1@example.cn",
+            "unit@example.cn",
+            "申请",
+            &[("a.xlsx", &workbook("上海市松江区某某局", "SJ-2026-701"))],
+            "",
+        ),
+    );
+    let mut child = Command::new(bin())
+        .args([
+            "watch",
+            "inbox",
+            "--out",
+            "out",
+            "--stable",
+            "0.2",
+            "--mail-poll",
+            "1",
+        ])
+        .current_dir(w.env.dir.path())
+        .env("ZWYUN_SCHEMAS", repo().join("schemas"))
+        .env("ZWYUN_TEMPLATES", repo().join("templates"))
+        .env("ZWYUN_TEST_IMAP_PASSWORD", PASSWORD)
+        .env("ZWYUN_MAIL", "mail.yaml")
+        .env_remove("ZWYUN_LEDGER")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while replies(&w.smtp).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let all = replies(&w.smtp);
+    assert_eq!(all.len(), 1);
+    assert!(all[0].header("In-Reply-To").contains("w-1@example.cn"));
+    assert_eq!(w.imap.count(DONE), 1);
+}
+
+#[test]
+fn mail_deleting_a_held_eml_withdraws_the_reply() {
+    let w = World::new("starttls", 0);
+    w.config("implicit", "starttls", "reply: hold\n");
+    w.imap.deliver(
+        "1",
+        &plain("d-1@example.cn", "unit@example.cn", "hello", ""),
+    );
+    let out = w.process(&[]);
+    assert!(out.status.success(), "{}", text(&out));
+    for e in std::fs::read_dir(w.env.path("out/待发送邮件"))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::remove_file(e.path()).unwrap();
+    }
+    w.zwyun(&["mail", "send", "--mail", "mail.yaml"], &[]);
+    assert!(replies(&w.smtp).is_empty());
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mail_replies WHERE state = 'withdrawn'"),
+        1
+    );
+    // A withdrawn reply stays withdrawn.
+    w.zwyun(&["mail", "send", "--mail", "mail.yaml"], &[]);
+    assert!(replies(&w.smtp).is_empty());
+}
