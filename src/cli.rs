@@ -20,14 +20,32 @@ use crate::schema::Schemas;
     about = "松江区市级政务云:申请表校验、协议生成、收件处理与年度结算"
 )]
 pub struct Args {
-    /// 账本(SQLite)文件
-    #[arg(long, global = true, env = "ZWYUN_LEDGER", default_value = "zwyun.db")]
-    pub ledger: PathBuf,
+    /// 账本(SQLite)文件(默认 zwyun.db)
+    #[arg(
+        long,
+        global = true,
+        env = "ZWYUN_LEDGER",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
+    pub ledger: Option<PathBuf>,
     /// 校验规则目录(默认 ./schemas,不存在时用内置规则)
-    #[arg(long, global = true, env = "ZWYUN_SCHEMAS")]
+    #[arg(
+        long,
+        global = true,
+        env = "ZWYUN_SCHEMAS",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     pub schemas: Option<PathBuf>,
     /// 协议模板目录(默认 ./templates,不存在时用内置模板)
-    #[arg(long, global = true, env = "ZWYUN_TEMPLATES")]
+    #[arg(
+        long,
+        global = true,
+        env = "ZWYUN_TEMPLATES",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     pub templates: Option<PathBuf>,
     /// 输出详细日志(-v 信息,-vv 调试)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -46,38 +64,45 @@ pub enum BlankForm {
 pub enum Command {
     /// 校验提交的附件1/附件4 工作簿,逐单元格报告问题
     Validate {
+        /// 要校验的工作簿(.xlsx/.xls,可多个)
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// 输出格式:text 文字,json 每个文件一行 JSON
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// 另为每个文件写出给单位的问题清单(.xlsx 与 .json)
-        #[arg(long)]
+        /// 另为每个未通过的文件在此目录写出给单位的问题清单(.xlsx 与 .json)
+        #[arg(long, value_name = "DIR")]
         report: Option<PathBuf>,
     },
     /// 将校验通过的附件1 登记为项目的批准配额,或将附件4 登记为已批准的变更
     Approve {
+        /// 校验通过的附件1 或附件4 工作簿
         file: PathBuf,
         /// 以本申请表替换项目已有的配额(尚未签订协议时)
         #[arg(long)]
         replace: bool,
-        /// 附件4 变更的生效日期(默认今天)
-        #[arg(long)]
+        /// 附件4 变更的生效日期(默认今天),如 2026-09-30 或 2026年9月30日
+        #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
         effective: Option<chrono::NaiveDate>,
     },
     /// 处理收件箱中的全部提交(一次),输出回执、协议草稿或问题清单
     Process {
+        /// 收件目录(单位提交的工作簿放在这里)
         inbox: PathBuf,
-        #[arg(long)]
+        /// 输出目录(回执、协议草稿、问题清单)
+        #[arg(long, value_name = "DIR")]
         out: PathBuf,
         #[command(flatten)]
         intake: IntakeArgs,
     },
     /// 持续监视收件箱,新文件到达即处理
     Watch {
+        /// 收件目录(单位提交的工作簿放在这里)
         inbox: PathBuf,
-        #[arg(long)]
+        /// 输出目录(回执、协议草稿、问题清单)
+        #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        /// 每隔若干秒扫描一次(网络共享目录收不到文件事件时使用)
+        /// 每隔若干秒扫描一次(网络共享目录收不到文件事件时使用);默认不轮询,靠文件事件唤醒
         #[arg(long, value_name = "SECS")]
         poll: Option<f64>,
         #[command(flatten)]
@@ -85,13 +110,16 @@ pub enum Command {
     },
     /// 演示:把内置样例放入 DIR/inbox,按 process 的同一流程处理到 DIR/out
     Demo {
+        /// 演示目录(其下建 inbox、out、archive)
         #[arg(long, default_value = "zwyun-demo")]
         dir: PathBuf,
     },
     /// 性能基准:生成 N 份申请表,测量 process 吞吐量、峰值内存、单文件校验用时与恶意输入
     Bench {
+        /// 生成的申请表份数
         #[arg(long, default_value_t = 200)]
         n: usize,
+        /// 基准工作目录
         #[arg(long, default_value = "zwyun-bench")]
         dir: PathBuf,
         /// 恶意输入样本目录(含 zip-bomb.xlsx;默认 tests/fixtures)
@@ -100,8 +128,10 @@ pub enum Command {
     },
     /// 列出最近处理的提交
     Status {
+        /// 最多列出几条
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// 输出格式:text 文字,json 每条一行 JSON
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -112,19 +142,22 @@ pub enum Command {
     },
     /// 生成空白表格(带下拉选项)
     Blank {
+        /// 表格:annex1 申请表,annex4 变更申请表
         #[arg(value_enum)]
         form: BlankForm,
-        #[arg(short, long)]
+        /// 输出文件(.xlsx)
+        #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
     },
     /// 计算协议签订后若干个工作日的到期日(按国家法定节假日与调休)
     Deadline {
-        /// 签订日期,如 2026-09-30
-        #[arg(long)]
+        /// 签订日期,如 2026-09-30、2026/09/30 或 2026年9月30日
+        #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
         signed: chrono::NaiveDate,
         /// 工作日数(默认取 policy.yaml 的 delivery_working_days,即 5)
         #[arg(long)]
         days: Option<u32>,
+        /// 输出格式:text 文字,json 一行 JSON
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -134,19 +167,26 @@ pub enum Command {
     /// 邮件:检查邮件服务器配置,发送暂存的回复
     #[command(subcommand)]
     Mail(MailCommand),
+    /// 工作日历:列出覆盖的年份;--export 导出内置日历、其他规则文件与协议模板以便修改
+    Calendar {
+        /// 导出到此目录下的 schemas/ 与 templates/(已有文件不覆盖)
+        #[arg(long, value_name = "DIR")]
+        export: Option<PathBuf>,
+    },
     /// 按附件5 松江区云服务商绩效考核表计算考核得分与结算扣减比例
     Assess {
         /// 考核数据(YAML:provider、year、A3、C1、E1、E4、J2、H1)
         file: PathBuf,
+        /// 输出格式:text 文字,json 一行 JSON
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// 另写出填好的附件5 考核表(.xlsx)
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// 计量服务年度(当年7月1日至次年6月30日)的正式资源,生成结算项目工作簿草稿
+    /// 计量一个服务年度(上一年7月1日至当年6月30日)的正式资源,生成结算项目工作簿草稿
     Settle {
-        /// 服务年度:2026 即 2026-07-01 至 2027-06-30
+        /// 服务年度,按其结束的年份称呼:2026 即 2026年度,2025-07-01 至 2026-06-30
         #[arg(long)]
         year: i32,
         /// 考核结果:YAML 文件或存放它们的目录(可多个)
@@ -155,7 +195,7 @@ pub enum Command {
         /// 价格表(默认 schemas/prices.yaml)
         #[arg(long)]
         prices: Option<PathBuf>,
-        /// 输出工作簿(默认 松江区电子政务云资源结算项目-年度.xlsx)
+        /// 输出工作簿(默认 松江区电子政务云资源结算项目-2026年度.xlsx 之类)
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -165,11 +205,11 @@ pub enum Command {
 pub enum LedgerCommand {
     /// 登记已签订的测试协议(附件2),测试期 1~3 个月
     TestSigned {
-        /// 项目编号
+        /// 项目:项目编号、项目名称(唯一时)或“申请单位/项目名称”
         #[arg(long)]
         project: String,
-        /// 签订日期
-        #[arg(long)]
+        /// 签订日期,如 2026-09-30 或 2026年9月30日
+        #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
         date: chrono::NaiveDate,
         /// 测试期限(月)
         #[arg(long)]
@@ -177,11 +217,11 @@ pub enum LedgerCommand {
     },
     /// 登记已签订的正式协议(附件3),须在测试期满后
     FormalSigned {
-        /// 项目编号
+        /// 项目:项目编号、项目名称(唯一时)或“申请单位/项目名称”
         #[arg(long)]
         project: String,
-        /// 签订日期(起租日)
-        #[arg(long)]
+        /// 签订日期(起租日),如 2026-09-30 或 2026年9月30日
+        #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
         date: chrono::NaiveDate,
     },
 }
@@ -205,13 +245,13 @@ pub enum MailCommand {
 #[derive(Debug, clap::Args)]
 pub struct IntakeArgs {
     /// 原件归档目录(默认与输出目录同级的 archive/)
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     archive: Option<PathBuf>,
     /// 文件大小与修改时间保持不变多少秒后才处理
     #[arg(long, value_name = "SECS", default_value_t = 2.0)]
     stable: f64,
     /// 测试协议草稿的测试期限(月,1~3;默认按 policy.yaml)
-    #[arg(long)]
+    #[arg(long, value_name = "MONTHS")]
     months: Option<u32>,
     /// 邮件配置(YAML):从 IMAP 邮箱收取提交,经 SMTP 回复
     #[arg(long, env = "ZWYUN_MAIL", value_name = "FILE")]
@@ -239,11 +279,11 @@ pub struct RenderArgs {
     /// 校验通过的附件1 申请表(.xlsx/.xls)
     #[arg(required_unless_present = "project", conflicts_with = "project")]
     pub file: Option<PathBuf>,
-    /// 按账本中该项目(项目编号)当前的资源生成,而不读申请表
+    /// 按账本中该项目当前的资源生成,而不读申请表:项目编号、项目名称(唯一时)或“申请单位/项目名称”
     #[arg(long)]
     pub project: Option<String>,
     /// 输出目录
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// 另用 LibreOffice 转换为 PDF
     #[arg(long)]
@@ -256,9 +296,9 @@ pub enum RenderDoc {
     TestAgreement {
         #[command(flatten)]
         args: RenderArgs,
-        /// 测试期限(月),1~3
-        #[arg(long)]
-        months: u32,
+        /// 测试期限(月,1~3;默认按 policy.yaml 的 test_months.default)
+        #[arg(long, value_name = "MONTHS")]
+        months: Option<u32>,
     },
     /// 附件3 松江区市政务云资源服务使用正式协议(.docx,附开通情况表)
     FormalAgreement {
@@ -298,7 +338,8 @@ pub fn run(args: Args) -> u8 {
         Err(e) => return fail(format!("校验规则有误:{e}")),
     };
     let globals = Globals {
-        ledger: args.ledger,
+        ledger_given: args.ledger.is_some(),
+        ledger: args.ledger.unwrap_or_else(|| PathBuf::from("zwyun.db")),
         schemas: args.schemas,
         templates: args.templates,
     };
@@ -308,7 +349,7 @@ pub fn run(args: Args) -> u8 {
             files,
             format,
             report,
-        } => command::check::validate(&files, format, report.as_deref(), &schemas, &args.ledger),
+        } => command::check::validate(&files, format, report.as_deref(), &schemas, args),
         Command::Approve {
             file,
             replace,
@@ -330,7 +371,7 @@ pub fn run(args: Args) -> u8 {
                 fixtures: Some(fixtures),
             };
             crate::bench::run(&opts, &schemas).map(|report| {
-                print!("{report}");
+                crate::out!("{report}");
                 EXIT_OK
             })
         }
@@ -349,7 +390,7 @@ pub fn run(args: Args) -> u8 {
             };
             blank::write(kind, &schemas, &output)
                 .map(|()| {
-                    println!("已生成空白表格:{}", output.display());
+                    crate::outln!("已生成空白表格:{}", output.display());
                     EXIT_OK
                 })
                 .map_err(|e| e.to_string())
@@ -359,6 +400,9 @@ pub fn run(args: Args) -> u8 {
             days,
             format,
         } => command::settle::deadline(signed, days, format, &schemas, args.schemas.as_deref()),
+        Command::Calendar { export } => {
+            command::calendar::run(export.as_deref(), args.schemas.as_deref())
+        }
         Command::Ledger(cmd) => run_ledger(cmd, &schemas, &args.ledger, args.schemas.as_deref()),
         Command::Mail(cmd) => crate::mail::cmd::run(cmd, &args.ledger),
         Command::Assess { file, format, out } => {
@@ -410,7 +454,11 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ZWYUN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("zwyun={level}")));
+    // Colour only on a terminal, and never when NO_COLOR is set.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
+        .with_ansi(colour)
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();

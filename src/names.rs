@@ -173,15 +173,53 @@ pub fn write_replace(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<(
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let tmp = dir.join(format!(".tmp-{name}"));
     let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
+    if is_clerk_text(path) {
+        file.write_all(&clerk_text(bytes))?;
+    } else {
+        file.write_all(bytes)?;
+    }
     if sync {
         file.sync_all()?;
     }
     std::fs::rename(&tmp, path)
 }
 
+/// Plain-text files (`.txt`) are opened by clerks in Notepad, also when a
+/// Linux server writes them to a share: they are written as UTF-8 with a
+/// byte-order mark and CRLF line ends, which every Notepad since Windows 7
+/// (and WPS, and every Linux editor) reads as Chinese text on separate lines.
+fn is_clerk_text(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("txt"))
+}
+
+/// `text` with a UTF-8 byte-order mark and CRLF line ends (once each, so
+/// text that already has them is unchanged).
+pub fn clerk_text(text: &[u8]) -> Vec<u8> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    let body = text.strip_prefix(BOM).unwrap_or(text);
+    let mut out = Vec::with_capacity(body.len() + body.len() / 16 + 3);
+    out.extend_from_slice(BOM);
+    let mut previous = 0u8;
+    for &b in body {
+        if b == b'\n' && previous != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        previous = b;
+    }
+    out
+}
+
+/// Flushes one file to disk. Windows flushes only through a handle opened
+/// for writing (FlushFileBuffers), so the file is opened that way
+/// everywhere; it is not truncated.
+pub fn flush_file(path: &Path) -> std::io::Result<()> {
+    std::fs::File::options().write(true).open(path)?.sync_all()
+}
+
 /// Makes files written with `write_replace(.., false)` durable: one
-/// `syncfs` of their file system on Linux, else one fsync per file.
+/// `syncfs` of their file system on Linux, else one flush per file.
 pub fn sync_to_disk(paths: &[std::path::PathBuf]) -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
     if let Some(first) = paths.first() {
@@ -193,7 +231,7 @@ pub fn sync_to_disk(paths: &[std::path::PathBuf]) -> std::io::Result<()> {
         }
     }
     for p in paths {
-        std::fs::File::open(p)?.sync_all()?;
+        flush_file(p)?;
     }
     Ok(())
 }
@@ -201,6 +239,13 @@ pub fn sync_to_disk(paths: &[std::path::PathBuf]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clerk_text_has_bom_and_crlf_once() {
+        let once = clerk_text("受理回执\n第二行\r\n".as_bytes());
+        assert_eq!(once, "\u{FEFF}受理回执\r\n第二行\r\n".as_bytes());
+        assert_eq!(clerk_text(&once), once);
+    }
 
     #[test]
     fn names_cannot_escape() {

@@ -2,9 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Format, Globals, EXIT_OK, EXIT_PROBLEMS};
+use super::{open_existing, open_or_create, Format, Globals, EXIT_OK, EXIT_PROBLEMS};
 use crate::intake;
-use crate::ledger::Ledger;
 use crate::schema::Schemas;
 use crate::validate::{self, Context};
 
@@ -43,6 +42,7 @@ pub fn process(
     let months = range.check(a.months.unwrap_or(range.default))?;
     let renderer = crate::render::Renderer::load(args.templates.as_deref(), schemas)
         .map_err(|e| e.to_string())?;
+    drop(open_or_create(&args.ledger)?);
     let mut opts = intake::Options::new(inbox, out, a.archive.clone());
     opts.quiet = secs(a.stable)?;
     opts.months = months;
@@ -67,7 +67,7 @@ pub fn process(
             .transpose()?;
         eprintln!("正在监视 {}(Ctrl-C 停止)……", opts.inbox.display());
         let source = poller.as_mut().map(|p| p as &mut dyn intake::Source);
-        intake::watch(&opts, &env, poll, source, |s| println!("{}", s.line()))
+        intake::watch(&opts, &env, poll, source, |s| crate::outln!("{}", s.line()))
             .map_err(|e| e.to_string())?;
         return Ok(EXIT_OK);
     }
@@ -82,14 +82,14 @@ pub fn process(
         None => (pass(), None),
     };
     let summary = summary.map_err(|e| e.to_string())?;
-    println!("{}", summary.line());
+    crate::outln!("{}", summary.line());
     if let Some(m) = &mail_summary {
-        println!("{}", m.line());
+        crate::outln!("{}", m.line());
         if !m.errors.is_empty() {
             return Ok(super::EXIT_ERROR);
         }
     }
-    println!("输出目录:{}", opts.outbox.display());
+    crate::outln!("输出目录:{}", opts.outbox.display());
     Ok(if summary.all_valid() {
         EXIT_OK
     } else {
@@ -100,7 +100,7 @@ pub fn process(
 pub fn demo(dir: &Path, schemas: &Schemas, args: &Globals) -> Result<u8, String> {
     let inbox = dir.join("inbox");
     intake::demo::fill_inbox(&inbox).map_err(|e| format!("{}:{e}", inbox.display()))?;
-    let ledger = Ledger::open(&args.ledger).map_err(|e| e.to_string())?;
+    let ledger = open_or_create(&args.ledger)?;
     let projects = ledger.projects().map_err(|e| e.to_string())?;
     let ctx = Context {
         schemas,
@@ -113,7 +113,7 @@ pub fn demo(dir: &Path, schemas: &Schemas, args: &Globals) -> Result<u8, String>
             ledger
                 .approve_application(app, false)
                 .map_err(|e| e.to_string())?;
-            println!(
+            crate::outln!(
                 "演示:已将示例项目 SJ-2026-017 的附件1 登记为批准配额(账本 {})。",
                 args.ledger.display()
             );
@@ -127,43 +127,42 @@ pub fn demo(dir: &Path, schemas: &Schemas, args: &Globals) -> Result<u8, String>
         mail: None,
         mail_poll: 60.0,
     };
-    println!(
+    crate::outln!(
         "演示:已将 {} 份样例放入 {}。",
         intake::demo::SAMPLES.len(),
         inbox.display()
     );
     process(inbox, dir.join("out"), &intake, None, schemas, args)?;
-    println!(
+    crate::outln!(
         "原件归档在 {},非工作簿退回在 {}。",
         dir.join("archive").display(),
         dir.join("rejected").display()
     );
-    println!("查看处理记录:zwyun status");
+    crate::outln!("查看处理记录:zwyun status");
     Ok(EXIT_OK)
 }
 
 pub fn status(limit: usize, format: Format, ledger: &Path) -> Result<u8, String> {
-    if !ledger.exists() {
-        println!("账本 {} 中尚无记录。", ledger.display());
-        return Ok(EXIT_OK);
-    }
-    let ledger = Ledger::open(ledger).map_err(|e| e.to_string())?;
+    let ledger = open_existing(ledger)?;
     let entries = intake::journal::recent(ledger.conn(), limit).map_err(|e| e.to_string())?;
     if format == Format::Text {
         if let Some(mail) = crate::mail::status_text(ledger.conn())? {
-            print!("{mail}");
+            crate::out!("{mail}");
         }
+    }
+    if entries.is_empty() && format == Format::Text {
+        crate::outln!("账本中尚无处理记录。");
     }
     for e in &entries {
         match format {
-            Format::Json => println!("{}", serde_json::to_string(e).unwrap_or_default()),
+            Format::Json => crate::outln!("{}", serde_json::to_string(e).unwrap_or_default()),
             Format::Text => {
                 let dup = if e.duplicates > 0 {
                     format!("(重复提交 {} 次)", e.duplicates)
                 } else {
                     String::new()
                 };
-                println!(
+                crate::outln!(
                     "{}  {}  {}  {}  {}{dup}\n    {}",
                     e.received_at,
                     status_label(&e.status),

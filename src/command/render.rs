@@ -4,9 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{load_projects, EXIT_OK, EXIT_PROBLEMS};
-use crate::ledger::Ledger;
-use crate::model::{Application, Config};
+use super::{find_project, load_projects, open_existing, EXIT_OK, EXIT_PROBLEMS};
+use crate::model::{Application, Config, FormKind};
 use crate::names::write_atomic;
 use crate::render::pdf::{soffice, to_pdf, NO_SOFFICE};
 use crate::render::{
@@ -20,9 +19,9 @@ use crate::validate::{self, Context, Status};
 /// Which document to render.
 #[derive(Debug, Clone, Copy)]
 pub enum Doc {
-    /// 附件2, with its test period in months.
+    /// 附件2, with its test period in months (default: policy.yaml).
     TestAgreement {
-        months: u32,
+        months: Option<u32>,
     },
     FormalAgreement,
     OpeningTable,
@@ -51,15 +50,22 @@ pub fn run(
     schemas: &Schemas,
     ledger: &Path,
 ) -> Result<u8, String> {
+    let range = &schemas.policy.test_months;
+    let doc = match args.doc {
+        Doc::TestAgreement { months } => Doc::TestAgreement {
+            months: Some(range.check(months.unwrap_or(range.default))?),
+        },
+        other => other,
+    };
     if args.pdf && soffice().is_none() {
         return Err(NO_SOFFICE.to_string());
     }
     let Some(data) = load(args, schemas, ledger)? else {
         return Ok(EXIT_PROBLEMS);
     };
-    let rendered = match args.doc {
+    let rendered = match doc {
         Doc::TestAgreement { months } => Renderer::load(templates, schemas)
-            .and_then(|r| r.test_agreement(&with_config(&data), months))
+            .and_then(|r| r.test_agreement(&with_config(&data), months.unwrap_or_default()))
             .map(|b| (b, TEST_AGREEMENT_DOC, "docx")),
         Doc::FormalAgreement => Renderer::load(templates, schemas)
             .and_then(|r| r.formal_agreement(&data.app, &data.config))
@@ -78,10 +84,10 @@ pub fn run(
     };
     let path = args.out.join(output_name(&data.app, name, ext));
     write_atomic(&path, &bytes).map_err(|e| format!("无法写入 {}:{e}", path.display()))?;
-    println!("已生成:{}", path.display());
+    crate::outln!("已生成:{}", path.display());
     if args.pdf {
         let pdf = to_pdf(&path, &args.out)?;
-        println!("已生成:{}", pdf.display());
+        crate::outln!("已生成:{}", pdf.display());
     }
     Ok(EXIT_OK)
 }
@@ -98,15 +104,7 @@ fn with_config(data: &Data) -> Application {
 /// Reads the data; `None` when the submission was refused (report printed).
 fn load(args: &Request, schemas: &Schemas, ledger: &Path) -> Result<Option<Data>, String> {
     if let Some(code) = &args.project {
-        if !ledger.exists() {
-            return Err(format!(
-                "账本 {} 不存在;请先用 zwyun approve 登记项目",
-                ledger.display()
-            ));
-        }
-        let project = Ledger::open(ledger)
-            .and_then(|l| l.find_by_code(code))
-            .map_err(|e| e.to_string())?;
+        let project = find_project(&open_existing(ledger)?, code)?;
         return Ok(Some(Data {
             app: project.application,
             config: project.current,
@@ -129,6 +127,13 @@ fn load(args: &Request, schemas: &Schemas, ledger: &Path) -> Result<Option<Data>
             app: app.clone(),
             config: app.config.clone(),
         })),
+        _ if outcome.form == Some(FormKind::Annex4) => {
+            eprintln!(
+                "未生成:{} 是附件4 变更申请表,协议按附件1 生成;要按变更后的资源生成,请先登记变更(zwyun approve),再用 --project 指定项目",
+                file.display()
+            );
+            Ok(None)
+        }
         _ => {
             eprint!("{}", report::text(&outcome));
             eprintln!(

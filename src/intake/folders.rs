@@ -18,17 +18,22 @@ pub struct WorkItem {
     pub adopted: bool,
 }
 
-/// One running zwyun on an inbox: its own work folder, locked for as long
-/// as the process lives, so others know it is alive.
+/// One running zwyun on an inbox: its own work folder, and beside it a
+/// lock file (`<id>.lock`) held for as long as the process lives, so
+/// others know it is alive. The lock sits beside the folder, not inside:
+/// Windows refuses to rename a folder while a file in it is open.
 pub struct Worker {
     pub id: String,
     pub dir: PathBuf,
     work_root: PathBuf,
-    _lock: File,
+    lock_path: PathBuf,
+    lock: Option<File>,
     counter: u64,
 }
 
-const LOCK: &str = ".lock";
+/// Name of the lock inside work folders of earlier versions; never a
+/// submission.
+const OLD_LOCK: &str = ".lock";
 /// Separates the claim counter from the original name in work folders.
 const SEP: char = '~';
 
@@ -40,19 +45,20 @@ impl Worker {
             .unwrap_or_default()
             .as_nanos();
         let id = format!("{}-{nanos}", std::process::id());
-        // The folder appears under its final name with its lock already
-        // held: another worker never sees it unlocked and adopts it.
-        let staging = work_root.join(format!(".new-{id}"));
-        fs::create_dir_all(&staging)?;
-        let lock = File::create(staging.join(LOCK))?;
+        fs::create_dir_all(&work_root)?;
+        // The lock is held before the folder exists: another worker never
+        // sees the folder unlocked and adopts it.
+        let lock_path = lock_path(&work_root, &id);
+        let lock = File::create(&lock_path)?;
         lock.try_lock().map_err(io::Error::other)?;
         let dir = work_root.join(&id);
-        fs::rename(&staging, &dir)?;
+        fs::create_dir(&dir)?;
         Ok(Worker {
             id,
             dir,
             work_root,
-            _lock: lock,
+            lock_path,
+            lock: Some(lock),
             counter: 0,
         })
     }
@@ -60,44 +66,22 @@ impl Worker {
     /// Files left in work folders whose owner is gone (its lock is free),
     /// and in our own folder: moved into ours, to be finished.
     pub fn adopt(&mut self) -> io::Result<Vec<WorkItem>> {
-        let mut items = Vec::new();
         for entry in fs::read_dir(&self.work_root)? {
-            let dir = entry?.path();
-            let staging = file_name(&dir).is_some_and(|n| n.starts_with('.'));
-            if dir == self.dir || staging {
+            let entry = entry?;
+            let dir = entry.path();
+            let hidden = file_name(&dir).is_none_or(|n| n.starts_with('.'));
+            if dir == self.dir || hidden || !entry.file_type()?.is_dir() {
                 continue;
             }
-            let Ok(lock) = File::options()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(dir.join(LOCK))
-            else {
-                continue;
-            };
-            if lock.try_lock().is_err() {
-                continue; // a live worker owns it
-            }
-            for f in fs::read_dir(&dir)? {
-                let path = f?.path();
-                let Some(name) = file_name(&path) else {
-                    continue;
-                };
-                if name == LOCK || name.starts_with(".tmp") {
-                    continue;
-                }
-                let target = self.dir.join(&name);
-                fs::rename(&path, &target)?;
-            }
-            drop(lock);
-            let _ = fs::remove_dir_all(&dir);
+            self.adopt_folder(&dir)?;
         }
+        let mut items = Vec::new();
         for f in fs::read_dir(&self.dir)? {
             let path = f?.path();
             let Some(name) = file_name(&path) else {
                 continue;
             };
-            if name == LOCK {
+            if name == OLD_LOCK {
                 continue;
             }
             let original = name
@@ -113,7 +97,45 @@ impl Worker {
         Ok(items)
     }
 
-    /// Takes `path` from the inbox; None when another worker took it first.
+    /// Moves the files of a dead worker's folder into ours; a live
+    /// worker's folder (its lock held) is left alone.
+    fn adopt_folder(&self, dir: &Path) -> io::Result<()> {
+        let Some(id) = file_name(dir) else {
+            return Ok(());
+        };
+        let lock_path = lock_path(&self.work_root, &id);
+        let Ok(lock) = File::options()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+        else {
+            return Ok(()); // being deleted by another adopter
+        };
+        if lock.try_lock().is_err() {
+            return Ok(()); // a live worker owns it
+        }
+        if dir.is_dir() {
+            for f in fs::read_dir(dir)? {
+                let path = f?.path();
+                let Some(name) = file_name(&path) else {
+                    continue;
+                };
+                if name == OLD_LOCK || name.starts_with(".tmp") {
+                    continue;
+                }
+                fs::rename(&path, self.dir.join(&name))?;
+            }
+            let _ = fs::remove_dir_all(dir);
+        }
+        // Removed while still held, so no other worker takes it meanwhile.
+        let _ = fs::remove_file(&lock_path);
+        Ok(())
+    }
+
+    /// Takes `path` from the inbox; None when another worker took it first,
+    /// or when another program still has it open (Windows refuses to move
+    /// such a file: it is taken on a later pass).
     pub fn claim(&mut self, path: &Path) -> io::Result<Option<WorkItem>> {
         let Some(name) = file_name(path) else {
             return Ok(None);
@@ -127,21 +149,34 @@ impl Worker {
                 adopted: false,
             })),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) if in_use(&e) => {
+                tracing::info!("{} 正被其他程序使用,稍后再取", path.display());
+                Ok(None)
+            }
             Err(e) => Err(e),
         }
     }
 }
 
+fn lock_path(work_root: &Path, id: &str) -> PathBuf {
+    work_root.join(format!("{id}.lock"))
+}
+
+/// Windows: another process holds the file open without sharing delete
+/// access (ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION), as Excel or a
+/// copy still in progress do.
+fn in_use(e: &io::Error) -> bool {
+    cfg!(windows) && matches!(e.raw_os_error(), Some(32 | 33))
+}
+
 impl Drop for Worker {
     fn drop(&mut self) {
-        // Only a folder holding nothing but its lock goes; leftovers wait
-        // for adoption by the next run.
-        let only_lock = fs::read_dir(&self.dir)
-            .map(|d| d.count() <= 1)
-            .unwrap_or(false);
-        if only_lock {
-            let _ = fs::remove_dir_all(&self.dir);
+        // Only an empty folder goes, then its lock; leftovers wait for
+        // adoption by the next run.
+        if fs::remove_dir(&self.dir).is_ok() {
+            let _ = fs::remove_file(&self.lock_path);
         }
+        self.lock.take();
     }
 }
 
@@ -223,7 +258,7 @@ pub fn move_file(from: &Path, to: &Path) -> io::Result<()> {
         return Ok(());
     }
     fs::copy(from, to)?;
-    File::open(to)?.sync_all()?;
+    crate::names::flush_file(to)?;
     fs::remove_file(from)
 }
 

@@ -211,6 +211,8 @@ struct Prepared<'i> {
     outcome: Outcome,
     /// What failed inside zwyun while checking it (a panic), if anything.
     failure: Option<String>,
+    /// The ledger state the verdict depends on, if it does.
+    ledger_state: Option<String>,
 }
 
 /// What a submission came to, and where its original goes once the
@@ -230,6 +232,7 @@ struct Finish {
     project: Option<String>,
     status: &'static str,
     outputs: Vec<PathBuf>,
+    ledger_state: Option<String>,
 }
 
 impl Batch<'_> {
@@ -296,6 +299,7 @@ impl Batch<'_> {
         Prepared {
             item,
             sha,
+            ledger_state: journal::ledger_state(&outcome, self.projects),
             outcome,
             failure,
         }
@@ -310,10 +314,14 @@ impl Batch<'_> {
             .iter()
             .map(|p| {
                 let dir = output_dir(self.opts, &p.outcome, &self.date, &p.sha[..12]);
+                let submission = journal::Submission {
+                    sha: &p.sha,
+                    file: &p.item.name,
+                    ledger_state: p.ledger_state.as_deref(),
+                };
                 journal::claim(
                     &tx,
-                    &p.sha,
-                    &p.item.name,
+                    &submission,
                     self.me,
                     &dir.display().to_string(),
                     p.item.adopted,
@@ -374,6 +382,7 @@ impl Batch<'_> {
                 project: header.map(|h| h.project_key().label()),
                 status: "failed",
                 outputs: vec![note_path],
+                ledger_state: None,
             }),
             duplicate_of: None,
             from: p.item.path.clone(),
@@ -385,6 +394,10 @@ impl Batch<'_> {
         let short = &p.sha[..12];
         let out_dir = match claim {
             Claim::New(dir) | Claim::Unfinished(dir) => dir,
+            Claim::Recheck(dir) => {
+                info!("{}:账本已变化,重新校验", p.item.name);
+                dir
+            }
             Claim::Done { status, out_dir } => return self.seen(p, &status, out_dir, name),
         };
         test_hook_fail_on(TestStage::Write, &p.item.name);
@@ -397,6 +410,7 @@ impl Batch<'_> {
             project: header.map(|h| h.project_key().label()),
             status: status_str(p.outcome.status),
             outputs: Vec::new(),
+            ledger_state: p.ledger_state.clone(),
         };
         let (result, to) = if is_not_workbook(&p.outcome) {
             let to = folders::free_name(&self.opts.rejected, name);
@@ -491,6 +505,7 @@ fn record_all(handled: &[Handled], ledger: &Ledger) -> Result<(), IntakeError> {
                 project: f.project.as_deref(),
                 status: f.status,
                 outputs: &f.outputs,
+                ledger_state: f.ledger_state.as_deref(),
             };
             journal::finish(&tx, &f.sha, &finished)?;
         }

@@ -201,11 +201,23 @@ fn receipt(outcome: &Outcome, app: &Application, env: &Env, name: &str, sha: &st
         m.min, m.max
     );
     let today = chrono::Local::now().date_naive();
-    if let Ok(due) = env.calendar.add_working_days(today, days) {
-        let _ = writeln!(
-            s,
-            "   例:协议若于今日({today})签订,服务商最迟应于 {due} 完成资源发放(按法定节假日与调休计算工作日,签订当日不计)。"
-        );
+    let due = env.calendar.deadline(today, days);
+    match &due.missing {
+        None => {
+            let _ = writeln!(
+                s,
+                "   例:协议若于今日({today})签订,服务商最迟应于 {} 完成资源发放(按法定节假日与调休计算工作日,签订当日不计)。",
+                due.date
+            );
+        }
+        Some(missing) => {
+            let _ = writeln!(
+                s,
+                "   例:协议若于今日({today})签订,服务商最迟应于 {}(暂定)完成资源发放(签订当日不计)。\n   说明:{}。",
+                due.date,
+                missing.provisional_note()
+            );
+        }
     }
     if !outcome.diags.is_empty() {
         s.push_str("\n警告(不影响受理,请留意):\n");

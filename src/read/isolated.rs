@@ -1,5 +1,5 @@
 //! .xls files are parsed in a child process with capped memory and CPU
-//! time. calamine's BIFF reader trusts sizes written inside the file, and a
+//! time (`setrlimit` on Unix, a Job Object on Windows). calamine's BIFF reader trusts sizes written inside the file, and a
 //! failed allocation aborts a process instead of unwinding, so a damaged
 //! or hostile .xls must not be parsed in the process that runs the batch.
 
@@ -44,6 +44,16 @@ pub fn read_xls(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
     let mut child = cmd
         .spawn()
         .map_err(|e| corrupt(format!("无法启动读取进程:{e}")))?;
+    // The child reads all of stdin before parsing, so limits attached now,
+    // before the first byte is written, cover the whole parse.
+    let _job = match limit_spawned(&child) {
+        Ok(job) => job,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(corrupt(format!("无法限制读取进程:{e}")));
+        }
+    };
     let mut stdin = child
         .stdin
         .take()
@@ -128,6 +138,91 @@ fn limit_child(cmd: &mut Command) {
 
 #[cfg(not(unix))]
 fn limit_child(_cmd: &mut Command) {}
+
+/// Unix limits are set before exec (`limit_child`): nothing to hold.
+#[cfg(not(windows))]
+struct NoJob;
+
+#[cfg(not(windows))]
+fn limit_spawned(_child: &std::process::Child) -> std::io::Result<NoJob> {
+    Ok(NoJob)
+}
+
+/// Windows: the child joins a Job Object capping its committed memory and
+/// CPU time; closing the job (when the parent is done or dies) kills it.
+#[cfg(windows)]
+fn limit_spawned(child: &std::process::Child) -> std::io::Result<job::Job> {
+    use std::os::windows::io::AsRawHandle;
+    let job = job::Job::new(MEMORY_LIMIT as usize, TIME_LIMIT)?;
+    job.assign(child.as_raw_handle())?;
+    Ok(job)
+}
+
+#[cfg(windows)]
+mod job {
+    use std::io::{Error, Result};
+    use std::time::Duration;
+
+    use windows_sys::Win32::Foundation::{CloseHandle, HANDLE};
+    use windows_sys::Win32::System::JobObjects::{
+        AssignProcessToJobObject, CreateJobObjectW, JobObjectExtendedLimitInformation,
+        SetInformationJobObject, JOBOBJECT_EXTENDED_LIMIT_INFORMATION,
+        JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
+        JOB_OBJECT_LIMIT_PROCESS_MEMORY, JOB_OBJECT_LIMIT_PROCESS_TIME,
+    };
+
+    /// An owned Job Object handle, closed on drop.
+    pub struct Job(HANDLE);
+
+    impl Job {
+        pub fn new(memory: usize, cpu: Duration) -> Result<Job> {
+            // SAFETY: no security attributes, no name; the handle is checked.
+            let handle = unsafe { CreateJobObjectW(std::ptr::null(), std::ptr::null()) };
+            if handle.is_null() {
+                return Err(Error::last_os_error());
+            }
+            let job = Job(handle);
+            let mut info = JOBOBJECT_EXTENDED_LIMIT_INFORMATION::default();
+            let basic = &mut info.BasicLimitInformation;
+            basic.LimitFlags = JOB_OBJECT_LIMIT_PROCESS_MEMORY
+                | JOB_OBJECT_LIMIT_PROCESS_TIME
+                | JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+                | JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION;
+            // User time in 100-nanosecond ticks.
+            basic.PerProcessUserTimeLimit = (cpu.as_nanos() / 100) as i64;
+            info.ProcessMemoryLimit = memory;
+            // SAFETY: `info` is the structure this information class names,
+            // with its exact size; it outlives the call.
+            let ok = unsafe {
+                SetInformationJobObject(
+                    job.0,
+                    JobObjectExtendedLimitInformation,
+                    (&raw const info).cast(),
+                    size_of::<JOBOBJECT_EXTENDED_LIMIT_INFORMATION>() as u32,
+                )
+            };
+            if ok == 0 {
+                return Err(Error::last_os_error());
+            }
+            Ok(job)
+        }
+
+        pub fn assign(&self, process: std::os::windows::io::RawHandle) -> Result<()> {
+            // SAFETY: both handles are open for the duration of the call.
+            if unsafe { AssignProcessToJobObject(self.0, process) } == 0 {
+                return Err(Error::last_os_error());
+            }
+            Ok(())
+        }
+    }
+
+    impl Drop for Job {
+        fn drop(&mut self) {
+            // SAFETY: the handle is ours and closed once.
+            unsafe { CloseHandle(self.0) };
+        }
+    }
+}
 
 /// Child side (`zwyun __read-xls`): .xls bytes on stdin, the sheets as
 /// JSON on stdout.

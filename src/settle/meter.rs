@@ -22,11 +22,13 @@ pub struct ServiceYear {
 }
 
 impl ServiceYear {
+    /// The service year named by the year it ends in (细则: 上一年7月1日
+    /// 至当年度6月30日): 2026年度 is 2025-07-01 to 2026-06-30.
     pub fn new(year: i32) -> Option<ServiceYear> {
         Some(ServiceYear {
             year,
-            start: NaiveDate::from_ymd_opt(year, 7, 1)?,
-            end: NaiveDate::from_ymd_opt(year.checked_add(1)?, 6, 30)?,
+            start: NaiveDate::from_ymd_opt(year.checked_sub(1)?, 7, 1)?,
+            end: NaiveDate::from_ymd_opt(year, 6, 30)?,
         })
     }
 
@@ -35,7 +37,7 @@ impl ServiceYear {
     }
 
     pub fn label(&self) -> String {
-        format!("{} 服务年度({} 至 {})", self.year, self.start, self.end)
+        format!("{}年度({} 至 {})", self.year, self.start, self.end)
     }
 }
 
@@ -270,10 +272,11 @@ mod tests {
     #[test]
     fn service_year_2026() {
         let y = ServiceYear::new(2026).unwrap();
-        assert_eq!(y.start.to_string(), "2026-07-01");
-        assert_eq!(y.end.to_string(), "2027-06-30");
+        assert_eq!(y.start.to_string(), "2025-07-01");
+        assert_eq!(y.end.to_string(), "2026-06-30");
         assert_eq!(y.days(), 365);
-        assert_eq!(ServiceYear::new(2027).unwrap().days(), 366);
+        assert_eq!(y.label(), "2026年度(2025-07-01 至 2026-06-30)");
+        assert_eq!(ServiceYear::new(2028).unwrap().days(), 366);
     }
 
     #[test]

@@ -79,7 +79,7 @@ pub fn write_settlement(s: &Settlement, path: &Path) -> Result<(), XlsxError> {
 
 fn summary_sheet(ws: &mut Worksheet, s: &Settlement, st: &Styles) -> Result<(), XlsxError> {
     ws.set_name(SUMMARY_SHEET)?;
-    let title = format!("{} {} 服务年度结算(草稿)", SETTLEMENT_TITLE, s.year.year);
+    let title = format!("{} {}年度结算(草稿)", SETTLEMENT_TITLE, s.year.year);
     ws.merge_range(0, 0, 0, 7, &title, &st.title)?;
     ws.write_string(
         1,
@@ -261,7 +261,10 @@ pub fn write_assessment(
     let ws = wb.add_worksheet().set_name("绩效考核表")?;
     ws.merge_range(0, 0, 0, 4, ASSESSMENT_TITLE, &st.title)?;
     ws.write_string(1, 0, format!("服务商:{}", a.provider))?;
-    ws.write_string(1, 3, format!("考核年度:{}", a.year))?;
+    let year = super::meter::ServiceYear::new(a.year)
+        .map(|y| y.label())
+        .unwrap_or_else(|| a.year.to_string());
+    ws.write_string(1, 3, format!("考核年度:{year}"))?;
     header_row(
         ws,
         2,

@@ -86,12 +86,12 @@ fn other_unit(key: &ProjectKey, p: &Project) -> Diagnostic {
     Diagnostic::error(
         "project.unit_mismatch",
         format!(
-            "项目编号 {code} 在账本中属于“{}”的“{}”,与本表申请单位“{}”不一致",
+            "项目编号 {code} 已登记为“{}”的“{}”,与本表申请单位“{}”不一致",
             p.unit, p.name, key.unit
         ),
     )
     .hint(format!(
-        "若本单位就是“{}”,请按账本的写法填写申请单位;否则请核对项目编号(一个单位不能申报或变更其他单位的项目)",
+        "若本单位就是“{}”,请按已登记的写法填写申请单位;否则请核对项目编号(一个单位不能申报或变更其他单位的项目)",
         p.unit
     ))
 }
@@ -241,7 +241,7 @@ fn change_project<'p>(
     };
     let hint = match near {
         Some(p) => format!(
-            "您是否指账本中的{}?请按账本的写法填写申请单位与项目名称{}",
+            "您是否指已登记的{}?请按已登记的写法填写申请单位与项目名称{}",
             describe(p),
             if p.code.is_some() {
                 ",并填写项目编号"
@@ -255,7 +255,7 @@ fn change_project<'p>(
     };
     let d = Diagnostic::error(
         "policy.project_unknown",
-        format!("账本中没有项目“{}”的批准配额,无法核对变更", key.label()),
+        format!("项目“{}”尚未登记批准配额,无法核对变更", key.label()),
     )
     .hint(hint);
     // Without a code the project is named by 项目名称: point there.
@@ -410,7 +410,7 @@ fn warn_mismatch(
             );
             (a != b).then(|| {
                 format!(
-                    "{}:表中 {a},账本 {b}",
+                    "{}:表中 {a},已登记 {b}",
                     ctx.schemas.catalogue.resource_name(k)
                 )
             })
@@ -419,9 +419,9 @@ fn warn_mismatch(
     if !diffs.is_empty() {
         let d = Diagnostic::warning(
             "policy.current_mismatch",
-            format!("“政务云资源现状”与账本记录不一致:{}", diffs.join(";")),
+            format!("“政务云资源现状”与已登记的资源不一致:{}", diffs.join(";")),
         )
-        .hint("请按正式协议及已批准的变更填写现状;核对时以账本记录为准");
+        .hint("请按正式协议及已批准的变更填写现状;核对时以区科创服务中心登记的资源为准");
         sink.push(d, section_cell(located, "政务云资源现状"), "政务云资源现状");
     }
 }

@@ -111,7 +111,7 @@ fn current_state_differing_from_ledger_is_a_warning() {
     let e = error(&v, "policy.current_mismatch");
     assert_eq!(e["severity"], "warning");
     assert!(
-        e["message"].as_str().unwrap().contains("表中 48,账本 32"),
+        e["message"].as_str().unwrap().contains("表中 48,已登记 32"),
         "{e}"
     );
 }
@@ -153,7 +153,7 @@ fn approved_change_becomes_current() {
     );
     // Approving the same 附件1 again is refused without --replace.
     let out = env.run(&["approve", sample("annex1-example.xlsx").to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]
@@ -163,7 +163,7 @@ fn ledger_location_from_flag_and_env() {
     env.run_ok(&["--ledger", "elsewhere.db", "approve", a1.to_str().unwrap()]);
     assert!(env.path("elsewhere.db").exists());
     assert!(!env.path("zwyun.db").exists());
-    let out = std::process::Command::new(bin())
+    let out = zwyun()
         .args([
             "validate",
             "--format",
@@ -196,7 +196,7 @@ fn replace_an_approved_quota_before_any_agreement() {
     let v = env.validate_json(&sample("annex4-example.xlsx"));
     let e = error(&v, "policy.current_mismatch");
     assert!(
-        e["message"].as_str().unwrap().contains("表中 32,账本 48"),
+        e["message"].as_str().unwrap().contains("表中 32,已登记 48"),
         "{e}"
     );
 }

@@ -11,6 +11,28 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_zwyun")
 }
 
+/// The zwyun under test: this build's binary, or the command line in
+/// `ZWYUN_TEST_EXE` (words separated by spaces): `.ci/windows` sets it to
+/// `wine64 …/zwyun.exe` to run the same tests against the Windows build.
+pub fn zwyun() -> Command {
+    match windows_exe() {
+        Some(line) => {
+            let mut words = line.split_whitespace();
+            let mut cmd = Command::new(words.next().unwrap_or_default());
+            cmd.args(words);
+            cmd
+        }
+        None => Command::new(bin()),
+    }
+}
+
+/// `ZWYUN_TEST_EXE` when set: the tests run against another build.
+pub fn windows_exe() -> Option<String> {
+    std::env::var("ZWYUN_TEST_EXE")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+}
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -38,7 +60,7 @@ impl Env {
     /// Runs zwyun with the temp folder as working directory and ledger
     /// `zwyun.db` there; schemas from the repository.
     pub fn run(&self, args: &[&str]) -> Output {
-        Command::new(bin())
+        zwyun()
             .args(args)
             .current_dir(self.dir.path())
             .env("ZWYUN_SCHEMAS", repo().join("schemas"))

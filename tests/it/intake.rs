@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -40,7 +40,7 @@ fn age_all(dir: &Path) {
 }
 
 fn spawn_process(env: &Env, args: &[&str]) -> Child {
-    Command::new(bin())
+    zwyun()
         .args(["process", "inbox", "--out", "out"])
         .args(args)
         .current_dir(env.dir.path())
@@ -356,7 +356,7 @@ fn watch_processes_files_as_they_arrive() {
     for extra in [&[][..], &["--poll", "0.5"][..]] {
         let env = Env::new();
         std::fs::create_dir_all(env.path("inbox")).unwrap();
-        let mut child = Command::new(bin())
+        let mut child = zwyun()
             .args(["watch", "inbox", "--out", "out", "--stable", "0.5"])
             .args(extra)
             .current_dir(env.dir.path())

@@ -2,6 +2,7 @@
 
 mod bench;
 mod change;
+mod cli;
 mod common;
 mod hostile;
 mod intake;
@@ -10,3 +11,4 @@ mod render;
 mod settle;
 mod trust;
 mod validate;
+mod windows;

@@ -462,7 +462,7 @@ fn output_names_cannot_escape_the_folder() {
 #[test]
 fn pdf_without_libreoffice_is_a_clear_error() {
     let env = Env::new();
-    let out = std::process::Command::new(bin())
+    let out = zwyun()
         .args([
             "render",
             "opening-table",
@@ -553,7 +553,7 @@ fn library_renderer_renders_many_submissions() {
 #[test]
 fn built_in_templates_work_outside_the_repository() {
     let env = Env::new();
-    let out = std::process::Command::new(bin())
+    let out = zwyun()
         .args([
             "render",
             "test-agreement",

@@ -284,7 +284,8 @@ fn quantity_7_9e28_in_annex1_then_settle_reports_instead_of_panicking() {
         "--date",
         "2026-07-01",
     ]);
-    let out = env.run(&["settle", "--year", "2026"]);
+    // The 2027 service year runs 2026-07-01 to 2027-06-30.
+    let out = env.run(&["settle", "--year", "2027"]);
     no_panic(&out);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
