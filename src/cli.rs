@@ -173,6 +173,9 @@ pub enum Command {
     /// 账本:登记测试协议、正式协议
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// 邮件:检查邮件服务器配置,发送暂存的回复
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// 工作日历:列出覆盖的年份;--export 导出内置日历、其他规则文件与协议模板以便修改
     Calendar {
         /// 导出到此目录下的 schemas/ 与 templates/(已有文件不覆盖)
@@ -232,6 +235,22 @@ pub enum LedgerCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// 连接 IMAP 与 SMTP 服务器,逐项说明哪些可用、哪些不可用
+    Check {
+        /// 邮件配置(YAML)
+        #[arg(long, env = "ZWYUN_MAIL", value_name = "FILE")]
+        mail: PathBuf,
+    },
+    /// 发送暂存待审(reply: hold)、待重试与发送失败的全部回复
+    Send {
+        /// 邮件配置(YAML)
+        #[arg(long, env = "ZWYUN_MAIL", value_name = "FILE")]
+        mail: PathBuf,
+    },
+}
+
 #[derive(Debug, clap::Args)]
 pub struct IntakeArgs {
     /// 原件归档目录(默认与输出目录同级的 archive/)
@@ -243,6 +262,12 @@ pub struct IntakeArgs {
     /// 测试协议草稿的测试期限(月,1~3;默认按 policy.yaml)
     #[arg(long, value_name = "MONTHS")]
     months: Option<u32>,
+    /// 邮件配置(YAML):从 IMAP 邮箱收取提交,经 SMTP 回复
+    #[arg(long, env = "ZWYUN_MAIL", value_name = "FILE")]
+    mail: Option<PathBuf>,
+    /// watch 时每隔若干秒收取一次邮件
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    mail_poll: f64,
 }
 
 impl IntakeArgs {
@@ -251,6 +276,8 @@ impl IntakeArgs {
             archive: self.archive.clone(),
             stable: self.stable,
             months: self.months,
+            mail: self.mail.clone(),
+            mail_poll: self.mail_poll,
         }
     }
 }
@@ -387,6 +414,7 @@ pub fn run(args: Args) -> u8 {
             command::calendar::run(export.as_deref(), args.schemas.as_deref())
         }
         Command::Ledger(cmd) => run_ledger(cmd, &schemas, &args.ledger, args.schemas.as_deref()),
+        Command::Mail(cmd) => crate::mail::cmd::run(cmd, &args.ledger),
         Command::Assess { file, format, out } => {
             command::settle::assess(&file, format, out.as_deref())
         }

@@ -18,6 +18,7 @@ pub mod diag;
 pub mod identity;
 pub mod intake;
 pub mod ledger;
+pub mod mail;
 pub mod model;
 pub mod names;
 pub mod read;

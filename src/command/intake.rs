@@ -16,6 +16,10 @@ pub struct IntakeOptions {
     pub stable: f64,
     /// Test period of drafted test agreements (default: policy.yaml).
     pub months: Option<u32>,
+    /// The mail configuration (`--mail`): the mailbox feeds the inbox.
+    pub mail: Option<PathBuf>,
+    /// `watch`: seconds between mailbox fetches.
+    pub mail_poll: f64,
 }
 
 fn secs(s: f64) -> Result<std::time::Duration, String> {
@@ -51,18 +55,40 @@ pub fn process(
         calendar: &calendar,
         ledger: &args.ledger,
     };
+    let mail = crate::mail::cmd::load(a.mail.as_deref(), &opts)?;
     if let Some(poll) = watch {
         let poll = poll.map(secs).transpose()?;
+        let mut poller = mail
+            .map(|(cfg, folders)| {
+                secs(a.mail_poll).map(|every| {
+                    crate::mail::Poller::new(cfg, folders, args.ledger.clone(), schemas, every)
+                })
+            })
+            .transpose()?;
         eprintln!("正在监视 {}(Ctrl-C 停止)……", opts.inbox.display());
-        intake::watch(&opts, &env, poll, |s| crate::outln!("{}", s.line()))
+        let source = poller.as_mut().map(|p| p as &mut dyn intake::Source);
+        intake::watch(&opts, &env, poll, source, |s| crate::outln!("{}", s.line()))
             .map_err(|e| e.to_string())?;
         return Ok(EXIT_OK);
     }
     let mut worker = intake::Worker::start(&opts.inbox).map_err(|e| e.to_string())?;
     let mut stability = Default::default();
-    let summary = intake::process_once(&opts, &env, &mut worker, &mut stability, true)
-        .map_err(|e| e.to_string())?;
+    let mut pass = || intake::process_once(&opts, &env, &mut worker, &mut stability, true);
+    let (summary, mail_summary) = match &mail {
+        Some((cfg, folders)) => {
+            let (s, m) = crate::mail::around(cfg, folders, &args.ledger, schemas, true, pass);
+            (s, Some(m))
+        }
+        None => (pass(), None),
+    };
+    let summary = summary.map_err(|e| e.to_string())?;
     crate::outln!("{}", summary.line());
+    if let Some(m) = &mail_summary {
+        crate::outln!("{}", m.line());
+        if !m.errors.is_empty() {
+            return Ok(super::EXIT_ERROR);
+        }
+    }
     crate::outln!("输出目录:{}", opts.outbox.display());
     Ok(if summary.all_valid() {
         EXIT_OK
@@ -98,6 +124,8 @@ pub fn demo(dir: &Path, schemas: &Schemas, args: &Globals) -> Result<u8, String>
         archive: Some(dir.join("archive")),
         stable: 2.0,
         months: None,
+        mail: None,
+        mail_poll: 60.0,
     };
     crate::outln!(
         "演示:已将 {} 份样例放入 {}。",
@@ -117,6 +145,11 @@ pub fn demo(dir: &Path, schemas: &Schemas, args: &Globals) -> Result<u8, String>
 pub fn status(limit: usize, format: Format, ledger: &Path) -> Result<u8, String> {
     let ledger = open_existing(ledger)?;
     let entries = intake::journal::recent(ledger.conn(), limit).map_err(|e| e.to_string())?;
+    if format == Format::Text {
+        if let Some(mail) = crate::mail::status_text(ledger.conn())? {
+            crate::out!("{mail}");
+        }
+    }
     if entries.is_empty() && format == Format::Text {
         crate::outln!("账本中尚无处理记录。");
     }

@@ -788,12 +788,22 @@ fn output_dir(opts: &Options, outcome: &Outcome, date: &str, short: &str) -> Pat
         .join(format!("{date}-{short}"))
 }
 
+/// Another source of submissions around each `watch` pass (the mailbox):
+/// `before` may add files to the inbox, `after` acts on what was recorded.
+pub trait Source {
+    fn before(&mut self);
+    fn after(&mut self);
+    /// The longest `watch` may sleep before calling `before` again.
+    fn every(&self) -> Duration;
+}
+
 /// `watch`: the same pass, again whenever the inbox changes (or every
 /// `poll` for network shares where file events do not arrive).
 pub fn watch(
     opts: &Options,
     env: &Env,
     poll: Option<Duration>,
+    mut source: Option<&mut dyn Source>,
     mut report: impl FnMut(&Summary),
 ) -> Result<(), IntakeError> {
     let mut worker = Worker::start(&opts.inbox).map_err(io_err(&opts.inbox))?;
@@ -803,9 +813,18 @@ pub fn watch(
         Some(_) => None,
         None => Some(start_watcher(&opts.inbox, tx)?),
     };
-    let tick = poll.unwrap_or(opts.quiet).max(Duration::from_millis(200));
+    let mut tick = poll.unwrap_or(opts.quiet).max(Duration::from_millis(200));
+    if let Some(every) = source.as_ref().map(|s| s.every()) {
+        tick = tick.min(every);
+    }
     loop {
+        if let Some(s) = source.as_mut() {
+            s.before();
+        }
         let summary = process_once(opts, env, &mut worker, &mut stability, false)?;
+        if let Some(s) = source.as_mut() {
+            s.after();
+        }
         if summary.total() > 0 {
             report(&summary);
         }

@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod hostile;
 mod intake;
+mod mail;
 mod metamorphic;
 mod reading;
 mod render;

@@ -1,0 +1,58 @@
+//! The `mail` commands and the `--mail` option of `process` and `watch`.
+
+use std::path::Path;
+
+use super::{Folders, MailConfig, Summary};
+use crate::cli::MailCommand;
+use crate::command::{EXIT_OK, EXIT_PROBLEMS};
+
+/// `--mail FILE`: the configuration and the folders of this drop folder.
+pub fn load(
+    path: Option<&Path>,
+    opts: &crate::intake::Options,
+) -> Result<Option<(MailConfig, Folders)>, String> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let cfg = MailConfig::load(path)?;
+    let folders = Folders {
+        inbox: opts.inbox.clone(),
+        outbox: opts.outbox.clone(),
+        rejected: opts.rejected.clone(),
+    };
+    Ok(Some((cfg, folders)))
+}
+
+pub fn run(cmd: MailCommand, ledger: &Path) -> Result<u8, String> {
+    match cmd {
+        MailCommand::Check { mail } => {
+            let cfg = MailConfig::load(&mail)?;
+            let (ok, text) = super::check(&cfg);
+            print!("{text}");
+            if ok {
+                println!("邮件配置可用。");
+                Ok(EXIT_OK)
+            } else {
+                println!("邮件配置有问题,请按上面的说明修改后再试。");
+                Ok(EXIT_PROBLEMS)
+            }
+        }
+        MailCommand::Send { mail } => {
+            let cfg = MailConfig::load(&mail)?;
+            let mut summary = Summary::default();
+            super::send_due(&cfg, ledger, true, &mut summary)?;
+            println!(
+                "已发送 {} 封回复,失败 {} 封。",
+                summary.sent, summary.failed
+            );
+            for e in &summary.errors {
+                println!("{e}");
+            }
+            Ok(if summary.failed == 0 {
+                EXIT_OK
+            } else {
+                EXIT_PROBLEMS
+            })
+        }
+    }
+}
