@@ -15,6 +15,7 @@ pub mod cli;
 pub mod datafiles;
 pub mod diag;
 pub mod intake;
+pub mod layout;
 pub mod ledger;
 pub mod model;
 pub mod names;

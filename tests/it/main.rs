@@ -5,6 +5,7 @@ mod change;
 mod common;
 mod hostile;
 mod intake;
+mod print;
 mod render;
 mod settle;
 mod validate;
