@@ -1,20 +1,17 @@
-//! Command line: clap definitions, and one function per command that maps
-//! its outcome to an exit code (0 ok, 1 problems found, 2 usage or
-//! configuration error).
+//! Command line: the clap definitions, turned into plain options and
+//! handed to the command layer (`crate::command`), which maps each outcome
+//! to an exit code (0 ok, 1 problems found, 2 usage or configuration error).
 
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::ledger::Ledger;
+use crate::blank;
+use crate::command::intake::IntakeOptions;
+use crate::command::render::{Doc, Request};
+use crate::command::{self, fail, Format, Globals, EXIT_OK};
 use crate::model::FormKind;
 use crate::schema::Schemas;
-use crate::validate::{self, Context, Status};
-use crate::{blank, intake, report, settle};
-
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_PROBLEMS: u8 = 1;
-pub const EXIT_ERROR: u8 = 2;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -23,26 +20,38 @@ pub const EXIT_ERROR: u8 = 2;
     about = "松江区市级政务云:申请表校验、协议生成、收件处理与年度结算"
 )]
 pub struct Args {
-    /// 账本(SQLite)文件
-    #[arg(long, global = true, env = "ZWYUN_LEDGER", default_value = "zwyun.db")]
-    pub ledger: PathBuf,
+    /// 账本(SQLite)文件(默认 zwyun.db)
+    #[arg(
+        long,
+        global = true,
+        env = "ZWYUN_LEDGER",
+        hide_env_values = true,
+        value_name = "FILE"
+    )]
+    pub ledger: Option<PathBuf>,
     /// 校验规则目录(默认 ./schemas,不存在时用内置规则)
-    #[arg(long, global = true, env = "ZWYUN_SCHEMAS")]
+    #[arg(
+        long,
+        global = true,
+        env = "ZWYUN_SCHEMAS",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     pub schemas: Option<PathBuf>,
     /// 协议模板目录(默认 ./templates,不存在时用内置模板)
-    #[arg(long, global = true, env = "ZWYUN_TEMPLATES")]
+    #[arg(
+        long,
+        global = true,
+        env = "ZWYUN_TEMPLATES",
+        hide_env_values = true,
+        value_name = "DIR"
+    )]
     pub templates: Option<PathBuf>,
     /// 输出详细日志(-v 信息,-vv 调试)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -55,38 +64,45 @@ pub enum BlankForm {
 pub enum Command {
     /// 校验提交的附件1/附件4 工作簿,逐单元格报告问题
     Validate {
+        /// 要校验的工作簿(.xlsx/.xls,可多个)
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// 输出格式:text 文字,json 每个文件一行 JSON
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// 另为每个文件写出给单位的问题清单(.xlsx 与 .json)
-        #[arg(long)]
+        /// 另为每个未通过的文件在此目录写出给单位的问题清单(.xlsx 与 .json)
+        #[arg(long, value_name = "DIR")]
         report: Option<PathBuf>,
     },
     /// 将校验通过的附件1 登记为项目的批准配额,或将附件4 登记为已批准的变更
     Approve {
+        /// 校验通过的附件1 或附件4 工作簿
         file: PathBuf,
         /// 以本申请表替换项目已有的配额(尚未签订协议时)
         #[arg(long)]
         replace: bool,
-        /// 附件4 变更的生效日期(默认今天)
-        #[arg(long)]
+        /// 附件4 变更的生效日期(默认今天),如 2026-09-30 或 2026年9月30日
+        #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
         effective: Option<chrono::NaiveDate>,
     },
     /// 处理收件箱中的全部提交(一次),输出回执、协议草稿或问题清单
     Process {
+        /// 收件目录(单位提交的工作簿放在这里)
         inbox: PathBuf,
-        #[arg(long)]
+        /// 输出目录(回执、协议草稿、问题清单)
+        #[arg(long, value_name = "DIR")]
         out: PathBuf,
         #[command(flatten)]
         intake: IntakeArgs,
     },
     /// 持续监视收件箱,新文件到达即处理
     Watch {
+        /// 收件目录(单位提交的工作簿放在这里)
         inbox: PathBuf,
-        #[arg(long)]
+        /// 输出目录(回执、协议草稿、问题清单)
+        #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        /// 每隔若干秒扫描一次(网络共享目录收不到文件事件时使用)
+        /// 每隔若干秒扫描一次(网络共享目录收不到文件事件时使用);默认不轮询,靠文件事件唤醒
         #[arg(long, value_name = "SECS")]
         poll: Option<f64>,
         #[command(flatten)]
@@ -94,13 +110,16 @@ pub enum Command {
     },
     /// 演示:把内置样例放入 DIR/inbox,按 process 的同一流程处理到 DIR/out
     Demo {
+        /// 演示目录(其下建 inbox、out、archive)
         #[arg(long, default_value = "zwyun-demo")]
         dir: PathBuf,
     },
     /// 性能基准:生成 N 份申请表,测量 process 吞吐量、峰值内存、单文件校验用时与恶意输入
     Bench {
+        /// 生成的申请表份数
         #[arg(long, default_value_t = 200)]
         n: usize,
+        /// 基准工作目录
         #[arg(long, default_value = "zwyun-bench")]
         dir: PathBuf,
         /// 恶意输入样本目录(含 zip-bomb.xlsx;默认 tests/fixtures)
@@ -109,50 +128,62 @@ pub enum Command {
     },
     /// 列出最近处理的提交
     Status {
+        /// 最多列出几条
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// 输出格式:text 文字,json 每条一行 JSON
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
     /// 由校验通过的附件1(或账本中的项目)生成协议文件
     Render {
         #[command(subcommand)]
-        doc: crate::render::cmd::RenderDoc,
+        doc: RenderDoc,
     },
     /// 生成空白表格(带下拉选项)
     Blank {
+        /// 表格:annex1 申请表,annex4 变更申请表
         #[arg(value_enum)]
         form: BlankForm,
-        #[arg(short, long)]
+        /// 输出文件(.xlsx)
+        #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
     },
     /// 计算协议签订后若干个工作日的到期日(按国家法定节假日与调休)
     Deadline {
-        /// 签订日期,如 2026-09-30
-        #[arg(long)]
+        /// 签订日期,如 2026-09-30、2026/09/30 或 2026年9月30日
+        #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
         signed: chrono::NaiveDate,
         /// 工作日数(默认取 policy.yaml 的 delivery_working_days,即 5)
         #[arg(long)]
         days: Option<u32>,
+        /// 输出格式:text 文字,json 一行 JSON
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
     /// 账本:登记测试协议、正式协议
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// 工作日历:列出覆盖的年份;--export 导出内置日历、其他规则文件与协议模板以便修改
+    Calendar {
+        /// 导出到此目录下的 schemas/ 与 templates/(已有文件不覆盖)
+        #[arg(long, value_name = "DIR")]
+        export: Option<PathBuf>,
+    },
     /// 按附件5 松江区云服务商绩效考核表计算考核得分与结算扣减比例
     Assess {
         /// 考核数据(YAML:provider、year、A3、C1、E1、E4、J2、H1)
         file: PathBuf,
+        /// 输出格式:text 文字,json 一行 JSON
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// 另写出填好的附件5 考核表(.xlsx)
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// 计量服务年度(当年7月1日至次年6月30日)的正式资源,生成结算项目工作簿草稿
+    /// 计量一个服务年度(上一年7月1日至当年6月30日)的正式资源,生成结算项目工作簿草稿
     Settle {
-        /// 服务年度:2026 即 2026-07-01 至 2027-06-30
+        /// 服务年度,按其结束的年份称呼:2026 即 2026年度,2025-07-01 至 2026-06-30
         #[arg(long)]
         year: i32,
         /// 考核结果:YAML 文件或存放它们的目录(可多个)
@@ -161,7 +192,7 @@ pub enum Command {
         /// 价格表(默认 schemas/prices.yaml)
         #[arg(long)]
         prices: Option<PathBuf>,
-        /// 输出工作簿(默认 松江区电子政务云资源结算项目-年度.xlsx)
+        /// 输出工作簿(默认 松江区电子政务云资源结算项目-2026年度.xlsx 之类)
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -171,11 +202,11 @@ pub enum Command {
 pub enum LedgerCommand {
     /// 登记已签订的测试协议(附件2),测试期 1~3 个月
     TestSigned {
-        /// 项目编号
+        /// 项目:项目编号、项目名称(唯一时)或“申请单位/项目名称”
         #[arg(long)]
         project: String,
-        /// 签订日期
-        #[arg(long)]
+        /// 签订日期,如 2026-09-30 或 2026年9月30日
+        #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
         date: chrono::NaiveDate,
         /// 测试期限(月)
         #[arg(long)]
@@ -183,11 +214,11 @@ pub enum LedgerCommand {
     },
     /// 登记已签订的正式协议(附件3),须在测试期满后
     FormalSigned {
-        /// 项目编号
+        /// 项目:项目编号、项目名称(唯一时)或“申请单位/项目名称”
         #[arg(long)]
         project: String,
-        /// 签订日期(起租日)
-        #[arg(long)]
+        /// 签订日期(起租日),如 2026-09-30 或 2026年9月30日
+        #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
         date: chrono::NaiveDate,
     },
 }
@@ -195,21 +226,80 @@ pub enum LedgerCommand {
 #[derive(Debug, clap::Args)]
 pub struct IntakeArgs {
     /// 原件归档目录(默认与输出目录同级的 archive/)
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     archive: Option<PathBuf>,
     /// 文件大小与修改时间保持不变多少秒后才处理
     #[arg(long, value_name = "SECS", default_value_t = 2.0)]
     stable: f64,
     /// 测试协议草稿的测试期限(月,1~3;默认按 policy.yaml)
-    #[arg(long)]
+    #[arg(long, value_name = "MONTHS")]
     months: Option<u32>,
 }
 
-/// The global options the commands need, once clap is done.
-pub struct Globals {
-    pub ledger: PathBuf,
-    pub schemas: Option<PathBuf>,
-    pub templates: Option<PathBuf>,
+impl IntakeArgs {
+    fn options(&self) -> IntakeOptions {
+        IntakeOptions {
+            archive: self.archive.clone(),
+            stable: self.stable,
+            months: self.months,
+        }
+    }
+}
+
+/// Where a document's data comes from and where it goes.
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// 校验通过的附件1 申请表(.xlsx/.xls)
+    #[arg(required_unless_present = "project", conflicts_with = "project")]
+    pub file: Option<PathBuf>,
+    /// 按账本中该项目当前的资源生成,而不读申请表:项目编号、项目名称(唯一时)或“申请单位/项目名称”
+    #[arg(long)]
+    pub project: Option<String>,
+    /// 输出目录
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// 另用 LibreOffice 转换为 PDF
+    #[arg(long)]
+    pub pdf: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum RenderDoc {
+    /// 附件2 松江区市政务云测试资源服务使用意向协议(.docx)
+    TestAgreement {
+        #[command(flatten)]
+        args: RenderArgs,
+        /// 测试期限(月,1~3;默认按 policy.yaml 的 test_months.default)
+        #[arg(long, value_name = "MONTHS")]
+        months: Option<u32>,
+    },
+    /// 附件3 松江区市政务云资源服务使用正式协议(.docx,附开通情况表)
+    FormalAgreement {
+        #[command(flatten)]
+        args: RenderArgs,
+    },
+    /// 政务云资源开通情况表(.xlsx)
+    OpeningTable {
+        #[command(flatten)]
+        args: RenderArgs,
+    },
+}
+
+impl RenderDoc {
+    fn request(self) -> Request {
+        let (args, doc) = match self {
+            RenderDoc::TestAgreement { args, months } => (args, Doc::TestAgreement { months }),
+            RenderDoc::FormalAgreement { args } => (args, Doc::FormalAgreement),
+            RenderDoc::OpeningTable { args } => (args, Doc::OpeningTable),
+        };
+        Request {
+            doc,
+            file: args.file,
+            project: args.project,
+            out: args.out,
+            pdf: args.pdf,
+        }
+    }
 }
 
 pub fn run(args: Args) -> u8 {
@@ -221,7 +311,8 @@ pub fn run(args: Args) -> u8 {
         Err(e) => return fail(format!("校验规则有误:{e}")),
     };
     let globals = Globals {
-        ledger: args.ledger,
+        ledger_given: args.ledger.is_some(),
+        ledger: args.ledger.unwrap_or_else(|| PathBuf::from("zwyun.db")),
         schemas: args.schemas,
         templates: args.templates,
     };
@@ -231,21 +322,21 @@ pub fn run(args: Args) -> u8 {
             files,
             format,
             report,
-        } => cmd_validate(&files, format, report.as_deref(), &schemas, &args.ledger),
+        } => command::check::validate(&files, format, report.as_deref(), &schemas, args),
         Command::Approve {
             file,
             replace,
             effective,
-        } => cmd_approve(&file, replace, effective, &schemas, &args.ledger),
+        } => command::check::approve(&file, replace, effective, &schemas, &args.ledger),
         Command::Process { inbox, out, intake } => {
-            cmd_process(inbox, out, &intake, None, &schemas, args)
+            command::intake::process(inbox, out, &intake.options(), None, &schemas, args)
         }
         Command::Watch {
             inbox,
             out,
             poll,
             intake,
-        } => cmd_process(inbox, out, &intake, Some(poll), &schemas, args),
+        } => command::intake::process(inbox, out, &intake.options(), Some(poll), &schemas, args),
         Command::Bench { n, dir, fixtures } => {
             let opts = crate::bench::Options {
                 n,
@@ -253,15 +344,18 @@ pub fn run(args: Args) -> u8 {
                 fixtures: Some(fixtures),
             };
             crate::bench::run(&opts, &schemas).map(|report| {
-                print!("{report}");
+                crate::out!("{report}");
                 EXIT_OK
             })
         }
-        Command::Demo { dir } => cmd_demo(&dir, &schemas, args),
-        Command::Status { limit, format } => cmd_status(limit, format, &args.ledger),
-        Command::Render { doc } => {
-            crate::render::cmd::run(doc, args.templates.as_deref(), &schemas, &args.ledger)
-        }
+        Command::Demo { dir } => command::intake::demo(&dir, &schemas, args),
+        Command::Status { limit, format } => command::intake::status(limit, format, &args.ledger),
+        Command::Render { doc } => command::render::run(
+            &doc.request(),
+            args.templates.as_deref(),
+            &schemas,
+            &args.ledger,
+        ),
         Command::Blank { form, output } => {
             let kind = match form {
                 BlankForm::Annex1 => FormKind::Annex1,
@@ -269,7 +363,7 @@ pub fn run(args: Args) -> u8 {
             };
             blank::write(kind, &schemas, &output)
                 .map(|()| {
-                    println!("已生成空白表格:{}", output.display());
+                    crate::outln!("已生成空白表格:{}", output.display());
                     EXIT_OK
                 })
                 .map_err(|e| e.to_string())
@@ -278,17 +372,20 @@ pub fn run(args: Args) -> u8 {
             signed,
             days,
             format,
-        } => settle::commands::deadline(signed, days, format, &schemas, args.schemas.as_deref()),
+        } => command::settle::deadline(signed, days, format, &schemas, args.schemas.as_deref()),
+        Command::Calendar { export } => {
+            command::calendar::run(export.as_deref(), args.schemas.as_deref())
+        }
         Command::Ledger(cmd) => run_ledger(cmd, &schemas, &args.ledger, args.schemas.as_deref()),
         Command::Assess { file, format, out } => {
-            settle::commands::assess(&file, format, out.as_deref())
+            command::settle::assess(&file, format, out.as_deref())
         }
         Command::Settle {
             year,
             assessments,
             prices,
             out,
-        } => settle::commands::settle_year(
+        } => command::settle::settle_year(
             year,
             &assessments,
             prices.as_deref(),
@@ -314,16 +411,11 @@ fn run_ledger(
             project,
             date,
             months,
-        } => settle::commands::test_signed(&project, date, months, schemas, ledger, dir),
+        } => command::settle::test_signed(&project, date, months, schemas, ledger, dir),
         LedgerCommand::FormalSigned { project, date } => {
-            settle::commands::formal_signed(&project, date, schemas, ledger, dir)
+            command::settle::formal_signed(&project, date, schemas, ledger, dir)
         }
     }
-}
-
-pub fn fail(message: String) -> u8 {
-    eprintln!("zwyun: {message}");
-    EXIT_ERROR
 }
 
 fn init_tracing(verbose: u8) {
@@ -334,238 +426,12 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ZWYUN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("zwyun={level}")));
+    // Colour only on a terminal, and never when NO_COLOR is set.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
+        .with_ansi(colour)
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
-}
-
-/// Opens the ledger and reads its projects; a missing ledger file is
-/// simply empty.
-pub fn load_projects(path: &Path) -> Result<crate::ledger::Projects, String> {
-    if !path.exists() {
-        return Ok(Default::default());
-    }
-    Ledger::open(path)
-        .and_then(|l| l.projects())
-        .map_err(|e| format!("{}:{e}", path.display()))
-}
-
-fn cmd_validate(
-    files: &[PathBuf],
-    format: Format,
-    report_dir: Option<&Path>,
-    schemas: &Schemas,
-    ledger: &Path,
-) -> Result<u8, String> {
-    let projects = load_projects(ledger)?;
-    let ctx = Context {
-        schemas,
-        projects: &projects,
-    };
-    if let Some(dir) = report_dir {
-        std::fs::create_dir_all(dir).map_err(|e| format!("无法创建目录 {}:{e}", dir.display()))?;
-    }
-    let mut all_valid = true;
-    for file in files {
-        let outcome = validate::check_path(file, &ctx);
-        all_valid &= outcome.status == Status::Valid;
-        match format {
-            Format::Json => println!("{}", report::json_line(&outcome)),
-            Format::Text => print!("{}", report::text(&outcome)),
-        }
-        if let Some(dir) = report_dir {
-            report::write_files(&outcome, dir).map_err(|e| e.to_string())?;
-        }
-    }
-    Ok(if all_valid { EXIT_OK } else { EXIT_PROBLEMS })
-}
-
-fn cmd_approve(
-    file: &Path,
-    replace: bool,
-    effective: Option<chrono::NaiveDate>,
-    schemas: &Schemas,
-    ledger_path: &Path,
-) -> Result<u8, String> {
-    let ledger = Ledger::open(ledger_path).map_err(|e| e.to_string())?;
-    let projects = ledger.projects().map_err(|e| e.to_string())?;
-    let ctx = Context {
-        schemas,
-        projects: &projects,
-    };
-    let outcome = validate::check_path(file, &ctx);
-    if outcome.status != Status::Valid {
-        eprint!("{}", report::text(&outcome));
-        eprintln!("未登记:申请表未通过校验,请先修正上述问题。");
-        return Ok(EXIT_PROBLEMS);
-    }
-    match &outcome.model {
-        Some(crate::model::Form::Annex1(app)) => {
-            ledger
-                .approve_application(app, replace)
-                .map_err(|e| e.to_string())?;
-            let label = app.header.project_key().label();
-            println!(
-                "已登记项目“{label}”的批准配额({} 类主机,{} 项服务)。",
-                app.config.hosts.len(),
-                app.config.services.len()
-            );
-        }
-        Some(crate::model::Form::Annex4(change)) => {
-            let project = projects
-                .find(&change.header.project_key())
-                .ok_or("账本中没有该项目")?;
-            let date = effective.unwrap_or_else(|| chrono::Local::now().date_naive());
-            let config = change.proposed_config(&project.current);
-            let source = format!("annex4:{}", file.display());
-            ledger
-                .approve_change(project.id, date, &source, &config)
-                .map_err(|e| e.to_string())?;
-            print!("{}", report::change_table(&outcome.changes));
-            println!(
-                "已登记项目“{}”的资源变更,自 {date} 起生效。",
-                project.label()
-            );
-        }
-        None => unreachable!("a valid outcome always has a model"),
-    }
-    Ok(EXIT_OK)
-}
-
-fn secs(s: f64) -> Result<std::time::Duration, String> {
-    std::time::Duration::try_from_secs_f64(s).map_err(|_| format!("时间参数无效:{s}"))
-}
-
-/// `process` (one pass, `watch` = None) or `watch` (loop, poll interval).
-fn cmd_process(
-    inbox: PathBuf,
-    out: PathBuf,
-    a: &IntakeArgs,
-    watch: Option<Option<f64>>,
-    schemas: &Schemas,
-    args: &Globals,
-) -> Result<u8, String> {
-    if !inbox.is_dir() {
-        return Err(format!("收件目录不存在:{}", inbox.display()));
-    }
-    let range = &schemas.policy.test_months;
-    let months = range.check(a.months.unwrap_or(range.default))?;
-    let renderer = crate::render::Renderer::load(args.templates.as_deref(), schemas)
-        .map_err(|e| e.to_string())?;
-    let mut opts = intake::Options::new(inbox, out, a.archive.clone());
-    opts.quiet = secs(a.stable)?;
-    opts.months = months;
-    opts.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let calendar = crate::settle::calendar::Calendar::load(args.schemas.as_deref())
-        .map_err(|e| e.to_string())?;
-    let env = intake::Env {
-        schemas,
-        renderer: &renderer,
-        calendar: &calendar,
-        ledger: &args.ledger,
-    };
-    if let Some(poll) = watch {
-        let poll = poll.map(secs).transpose()?;
-        eprintln!("正在监视 {}(Ctrl-C 停止)……", opts.inbox.display());
-        intake::watch(&opts, &env, poll, |s| println!("{}", s.line()))
-            .map_err(|e| e.to_string())?;
-        return Ok(EXIT_OK);
-    }
-    let mut worker = intake::Worker::start(&opts.inbox).map_err(|e| e.to_string())?;
-    let mut stability = Default::default();
-    let summary = intake::process_once(&opts, &env, &mut worker, &mut stability, true)
-        .map_err(|e| e.to_string())?;
-    println!("{}", summary.line());
-    println!("输出目录:{}", opts.outbox.display());
-    Ok(if summary.all_valid() {
-        EXIT_OK
-    } else {
-        EXIT_PROBLEMS
-    })
-}
-
-fn cmd_demo(dir: &Path, schemas: &Schemas, args: &Globals) -> Result<u8, String> {
-    let inbox = dir.join("inbox");
-    intake::demo::fill_inbox(&inbox).map_err(|e| format!("{}:{e}", inbox.display()))?;
-    let ledger = Ledger::open(&args.ledger).map_err(|e| e.to_string())?;
-    let projects = ledger.projects().map_err(|e| e.to_string())?;
-    let ctx = Context {
-        schemas,
-        projects: &projects,
-    };
-    let example =
-        validate::check_bytes("annex1-example.xlsx", intake::demo::APPROVED_EXAMPLE, &ctx);
-    if let Some(app) = example.application() {
-        if projects.find(&app.header.project_key()).is_none() {
-            ledger
-                .approve_application(app, false)
-                .map_err(|e| e.to_string())?;
-            println!(
-                "演示:已将示例项目 SJ-2026-017 的附件1 登记为批准配额(账本 {})。",
-                args.ledger.display()
-            );
-        }
-    }
-    drop(ledger);
-    let intake = IntakeArgs {
-        archive: Some(dir.join("archive")),
-        stable: 2.0,
-        months: None,
-    };
-    println!(
-        "演示:已将 {} 份样例放入 {}。",
-        intake::demo::SAMPLES.len(),
-        inbox.display()
-    );
-    cmd_process(inbox, dir.join("out"), &intake, None, schemas, args)?;
-    println!(
-        "原件归档在 {},非工作簿退回在 {}。",
-        dir.join("archive").display(),
-        dir.join("rejected").display()
-    );
-    println!("查看处理记录:zwyun status");
-    Ok(EXIT_OK)
-}
-
-fn cmd_status(limit: usize, format: Format, ledger: &Path) -> Result<u8, String> {
-    if !ledger.exists() {
-        println!("账本 {} 中尚无记录。", ledger.display());
-        return Ok(EXIT_OK);
-    }
-    let ledger = Ledger::open(ledger).map_err(|e| e.to_string())?;
-    let entries = intake::journal::recent(ledger.conn(), limit).map_err(|e| e.to_string())?;
-    for e in &entries {
-        match format {
-            Format::Json => println!("{}", serde_json::to_string(e).unwrap_or_default()),
-            Format::Text => {
-                let dup = if e.duplicates > 0 {
-                    format!("(重复提交 {} 次)", e.duplicates)
-                } else {
-                    String::new()
-                };
-                println!(
-                    "{}  {}  {}  {}  {}{dup}\n    {}",
-                    e.received_at,
-                    status_label(&e.status),
-                    e.unit.as_deref().unwrap_or("-"),
-                    e.project.as_deref().unwrap_or("-"),
-                    e.file,
-                    e.outputs.join("\n    ")
-                );
-            }
-        }
-    }
-    Ok(EXIT_OK)
-}
-
-fn status_label(s: &str) -> &str {
-    match s {
-        "valid" => "通过",
-        "invalid" => "未通过",
-        "unreadable" => "无法读取",
-        "rejected" => "非工作簿",
-        "claimed" => "处理中",
-        other => other,
-    }
 }

@@ -4,9 +4,91 @@
 
 use std::path::{Path, PathBuf};
 
+use regex::Regex;
 use serde::de::DeserializeOwned;
 
-use crate::schema::{parse_yaml, ConfigError};
+/// A configuration file that cannot be used; exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}{}: {message}", location.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
+pub struct ConfigError {
+    pub file: String,
+    pub location: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(file: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            file: file.into(),
+            location: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses YAML, turning a syntax or shape error into file:line:col.
+pub fn parse_yaml<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
+    serde_yaml::from_str(text).map_err(|e| ConfigError {
+        file: file.to_string(),
+        location: e.location().map(|l| (l.line(), l.column())),
+        message: format!("格式错误:{}", yaml_message_zh(&e.to_string())),
+    })
+}
+
+/// serde's English messages in Chinese (the place is given separately).
+fn yaml_message_zh(en: &str) -> String {
+    let en = AT_LINE.replace(en, "");
+    let rules: [(&Regex, &str); 8] = [
+        (&UNKNOWN_VARIANT, "未知的取值“$1”,应为以下之一:$2"),
+        (&UNKNOWN_FIELD, "未知的键“$1”,应为以下之一:$2"),
+        (&MISSING_FIELD, "缺少键“$1”"),
+        (&INVALID_TYPE, "类型不对:实为 $1,应为 $2"),
+        (&INVALID_VALUE, "取值不对:实为 $1,应为 $2"),
+        (&INVALID_LENGTH, "长度不对:实为 $1,应为 $2"),
+        (&DUPLICATE_FIELD, "键“$1”重复出现"),
+        (&INPUT_CONTAINS, "日期或取值无效:$1"),
+    ];
+    for (re, zh) in rules {
+        if re.is_match(&en) {
+            return re.replace(&en, zh).replace('`', "");
+        }
+    }
+    en.into_owned()
+}
+
+macro_rules! regex {
+    ($name:ident, $re:expr) => {
+        static $name: std::sync::LazyLock<Regex> =
+            std::sync::LazyLock::new(|| Regex::new($re).expect("valid regex"));
+    };
+}
+regex!(AT_LINE, r" at line \d+ column \d+$");
+regex!(
+    UNKNOWN_VARIANT,
+    r"^(?:[^:]*: )?unknown variant `([^`]*)`, expected (?:one of )?(.*)$"
+);
+regex!(
+    UNKNOWN_FIELD,
+    r"^(?:[^:]*: )?unknown field `([^`]*)`, expected (?:one of )?(.*)$"
+);
+regex!(MISSING_FIELD, r"^(?:[^:]*: )?missing field `([^`]*)`$");
+regex!(
+    INVALID_TYPE,
+    r"^(?:[^:]*: )?invalid type: (.*), expected (.*)$"
+);
+regex!(
+    INVALID_VALUE,
+    r"^(?:[^:]*: )?invalid value: (.*), expected (.*)$"
+);
+regex!(
+    INVALID_LENGTH,
+    r"^(?:[^:]*: )?invalid length (.*), expected (.*)$"
+);
+regex!(DUPLICATE_FIELD, r"^(?:[^:]*: )?duplicate field `([^`]*)`$");
+regex!(
+    INPUT_CONTAINS,
+    r"^(?:[^:]*: )?(input contains invalid characters|premature end of input|input is out of range|input is not enough for unique date and time|trailing input)$"
+);
 
 /// A file name and its built-in content.
 pub type Embedded = &'static [(&'static str, &'static [u8])];

@@ -12,8 +12,10 @@
 pub mod bench;
 pub mod blank;
 pub mod cli;
+pub mod command;
 pub mod datafiles;
 pub mod diag;
+pub mod identity;
 pub mod intake;
 pub mod layout;
 pub mod ledger;

@@ -1,7 +1,5 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
     // The isolated .xls reader runs as a child of zwyun itself.
     if std::env::args_os()
@@ -10,6 +8,8 @@ fn main() -> ExitCode {
     {
         return ExitCode::from(zwyun::read::xls_child_main());
     }
-    let args = zwyun::cli::Args::parse();
-    ExitCode::from(zwyun::cli::run(args))
+    match zwyun::command::usage::parse::<zwyun::cli::Args>() {
+        Ok(args) => ExitCode::from(zwyun::cli::run(args)),
+        Err(code) => ExitCode::from(code),
+    }
 }

@@ -62,21 +62,36 @@ pub const HOST_RESOURCES: [(&str, &str); 4] = [
     ("host.data_disk", "数据盘(GB)"),
 ];
 
+/// A resource total too large to compute (only absurd typed quantities
+/// get here): the resource it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooLarge {
+    pub key: String,
+}
+
 impl Config {
-    /// Total of each resource (host figures × 台数, services as given).
-    pub fn totals(&self) -> BTreeMap<String, Decimal> {
+    /// Total of each resource (host figures × 台数, services as given),
+    /// computed with checked arithmetic.
+    pub fn totals(&self) -> Result<BTreeMap<String, Decimal>, TooLarge> {
         let mut totals = BTreeMap::new();
+        let mut add = |key: &str, v: Option<Decimal>| {
+            let total: &mut Decimal = totals.entry(key.to_string()).or_default();
+            *total = v
+                .and_then(|v| total.checked_add(v))
+                .ok_or_else(|| TooLarge { key: key.into() })?;
+            Ok(())
+        };
         for h in &self.hosts {
             let n = Decimal::from(h.count);
             let per_host = [h.cpu, h.memory_gb, h.system_disk_gb, h.data_disk_gb];
             for ((key, _), v) in HOST_RESOURCES.iter().zip(per_host) {
-                *totals.entry(key.to_string()).or_insert(Decimal::ZERO) += Decimal::from(v) * n;
+                add(key, Decimal::from(v).checked_mul(n))?;
             }
         }
         for (key, qty) in &self.services {
-            *totals.entry(key.clone()).or_insert(Decimal::ZERO) += *qty;
+            add(key, Some(*qty))?;
         }
-        totals
+        Ok(totals)
     }
 }
 

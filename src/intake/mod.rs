@@ -45,6 +45,9 @@ pub struct Options {
     pub outbox: PathBuf,
     pub archive: PathBuf,
     pub rejected: PathBuf,
+    /// Submissions zwyun failed on internally, each with a note; never retried
+    /// by itself.
+    pub failed: PathBuf,
     pub quiet: Duration,
     /// In `process`, how long to wait for files still being written.
     pub wait_for_pending: Duration,
@@ -59,6 +62,7 @@ impl Options {
         Options {
             archive: archive.unwrap_or_else(|| parent.join("archive")),
             rejected: parent.join("rejected"),
+            failed: parent.join("failed"),
             inbox,
             outbox,
             quiet: Duration::from_secs(2),
@@ -77,13 +81,15 @@ pub struct Summary {
     pub unreadable: usize,
     pub duplicates: usize,
     pub rejected: usize,
+    /// Set aside after an internal failure.
+    pub failed: usize,
     pub pending: usize,
     pub elapsed: Duration,
 }
 
 impl Summary {
     pub fn total(&self) -> usize {
-        self.valid + self.invalid + self.unreadable + self.duplicates + self.rejected
+        self.valid + self.invalid + self.unreadable + self.duplicates + self.rejected + self.failed
     }
 
     pub fn line(&self) -> String {
@@ -97,6 +103,12 @@ impl Summary {
             self.rejected,
             self.elapsed.as_secs_f64()
         );
+        if self.failed > 0 {
+            s.push_str(&format!(
+                ";{} 份处理时发生内部错误,已移至 failed 文件夹(附说明),不再自动重试",
+                self.failed
+            ));
+        }
         if self.pending > 0 {
             s.push_str(&format!(";{} 份仍在写入,留待下次处理", self.pending));
         }
@@ -105,7 +117,7 @@ impl Summary {
 
     /// Exit code of `process`: 0 all valid, 1 any rejected.
     pub fn all_valid(&self) -> bool {
-        self.invalid + self.unreadable + self.rejected == 0
+        self.invalid + self.unreadable + self.rejected + self.failed == 0
     }
 }
 
@@ -125,6 +137,8 @@ enum Verdict {
     Unreadable,
     Duplicate,
     Rejected,
+    /// zwyun failed internally on it: set aside with a note.
+    Failed,
 }
 
 /// One pass over the inbox: adopt leftovers, take every quiet file,
@@ -171,6 +185,7 @@ pub fn process_once(
         unreadable: count(Verdict::Unreadable),
         duplicates: count(Verdict::Duplicate),
         rejected: count(Verdict::Rejected),
+        failed: count(Verdict::Failed),
         pending,
         elapsed: started.elapsed(),
     })
@@ -194,6 +209,10 @@ struct Prepared<'i> {
     item: &'i WorkItem,
     sha: String,
     outcome: Outcome,
+    /// What failed inside zwyun while checking it (a panic), if anything.
+    failure: Option<String>,
+    /// The ledger state the verdict depends on, if it does.
+    ledger_state: Option<String>,
 }
 
 /// What a submission came to, and where its original goes once the
@@ -213,6 +232,7 @@ struct Finish {
     project: Option<String>,
     status: &'static str,
     outputs: Vec<PathBuf>,
+    ledger_state: Option<String>,
 }
 
 impl Batch<'_> {
@@ -236,7 +256,7 @@ impl Batch<'_> {
         let handled: Vec<Handled> = prepared
             .par_iter()
             .zip(claims)
-            .map(|(p, claim)| self.handle(p, claim))
+            .map(|(p, claim)| self.handle_isolated(p, claim))
             .collect::<Result<_, _>>()?;
         // Outputs reach the disk before the journal says they are done.
         let written: Vec<PathBuf> = handled
@@ -251,15 +271,37 @@ impl Batch<'_> {
         Ok(handled.iter().map(|h| h.result).collect())
     }
 
+    /// Reads and checks one file; a panic inside is caught and kept as the
+    /// file's failure, so one submission cannot stop the batch.
     fn prepare<'i>(&self, item: &'i WorkItem, bytes: &[u8], sha: String) -> Prepared<'i> {
         let ctx = Context {
             schemas: self.env.schemas,
             projects: self.projects,
         };
+        let checked = isolate(|| {
+            test_hook_fail_on(TestStage::Read, &item.name);
+            validate::check_bytes(&item.name, bytes, &ctx)
+        });
+        let (outcome, failure) = match checked {
+            Ok(outcome) => (outcome, None),
+            Err(what) => (
+                Outcome {
+                    file: item.name.clone(),
+                    form: None,
+                    status: Status::Unreadable,
+                    diags: Vec::new(),
+                    model: None,
+                    changes: Vec::new(),
+                },
+                Some(format!("读取与校验时出错:{what}")),
+            ),
+        };
         Prepared {
             item,
             sha,
-            outcome: validate::check_bytes(&item.name, bytes, &ctx),
+            ledger_state: journal::ledger_state(&outcome, self.projects),
+            outcome,
+            failure,
         }
     }
 
@@ -272,10 +314,14 @@ impl Batch<'_> {
             .iter()
             .map(|p| {
                 let dir = output_dir(self.opts, &p.outcome, &self.date, &p.sha[..12]);
+                let submission = journal::Submission {
+                    sha: &p.sha,
+                    file: &p.item.name,
+                    ledger_state: p.ledger_state.as_deref(),
+                };
                 journal::claim(
                     &tx,
-                    &p.sha,
-                    &p.item.name,
+                    &submission,
                     self.me,
                     &dir.display().to_string(),
                     p.item.adopted,
@@ -286,13 +332,75 @@ impl Batch<'_> {
         Ok(claims)
     }
 
-    fn handle(&self, p: &Prepared, claim: Claim) -> Result<Handled, IntakeError> {
+    /// `handle`, with anything that fails inside it for this one
+    /// submission (a panic, an output that cannot be written) turned into
+    /// setting the file aside; only a failure to set it aside stops the batch.
+    fn handle_isolated(&self, p: &Prepared, claim: Claim) -> Result<Handled, IntakeError> {
+        let name = self.kept_name(p);
+        if let Some(what) = &p.failure {
+            return self.set_aside(p, what, &name);
+        }
+        let seen_before = matches!(claim, Claim::Done { .. });
+        match isolate(|| self.handle(p, claim, &name)) {
+            Ok(Ok(h)) => Ok(h),
+            Ok(Err(e)) if seen_before => Err(e),
+            Ok(Err(e)) => self.set_aside(p, &format!("写入处理结果时出错:{e}"), &name),
+            Err(what) => self.set_aside(p, &format!("生成处理结果时出错:{what}"), &name),
+        }
+    }
+
+    /// The name the original keeps once archived or set aside.
+    fn kept_name(&self, p: &Prepared) -> String {
         let short = &p.sha[..12];
-        let name = format!("{}-{short}-{}", self.date, safe_component(&p.item.name));
+        crate::names::safe_file_name(&format!("{}-{short}-{}", self.date, p.item.name))
+    }
+
+    /// Moves the original to `failed/` with a note saying what failed; the
+    /// journal records it as failed, so no pass takes it up again.
+    fn set_aside(&self, p: &Prepared, what: &str, name: &str) -> Result<Handled, IntakeError> {
+        warn!("{}:内部错误,已移至 failed 文件夹:{what}", p.item.name);
+        let to = folders::free_name(&self.opts.failed, name);
+        let note = format!(
+            "处理文件“{}”时 zwyun 发生内部错误,未能完成处理。\n\
+             错误:{what}\n\
+             内容校验码(SHA-256):{}\n\
+             原文件保存在:{}\n\
+             该文件不会再被自动处理。请将原文件和本说明发给系统维护人员;问题修复后,可将原文件重新放入收件目录。\n",
+            p.item.name,
+            p.sha,
+            to.display()
+        );
+        let note_path = note_path(&to);
+        crate::names::write_atomic(&note_path, note.as_bytes()).map_err(io_err(&note_path))?;
+        let header = p.outcome.model.as_ref().map(|m| m.header());
+        Ok(Handled {
+            result: Verdict::Failed,
+            finish: Some(Finish {
+                sha: p.sha.clone(),
+                form: p.outcome.form.map(|f| f.as_str()),
+                unit: header.map(|h| h.unit.clone()).filter(|u| !u.is_empty()),
+                project: header.map(|h| h.project_key().label()),
+                status: "failed",
+                outputs: vec![note_path],
+                ledger_state: None,
+            }),
+            duplicate_of: None,
+            from: p.item.path.clone(),
+            to,
+        })
+    }
+
+    fn handle(&self, p: &Prepared, claim: Claim, name: &str) -> Result<Handled, IntakeError> {
+        let short = &p.sha[..12];
         let out_dir = match claim {
             Claim::New(dir) | Claim::Unfinished(dir) => dir,
-            Claim::Done { status, out_dir } => return self.seen(p, &status, out_dir, &name),
+            Claim::Recheck(dir) => {
+                info!("{}:账本已变化,重新校验", p.item.name);
+                dir
+            }
+            Claim::Done { status, out_dir } => return self.seen(p, &status, out_dir, name),
         };
+        test_hook_fail_on(TestStage::Write, &p.item.name);
         info!("处理 {}({short})", p.item.name);
         let header = p.outcome.model.as_ref().map(|m| m.header());
         let mut finish = Finish {
@@ -302,9 +410,10 @@ impl Batch<'_> {
             project: header.map(|h| h.project_key().label()),
             status: status_str(p.outcome.status),
             outputs: Vec::new(),
+            ledger_state: p.ledger_state.clone(),
         };
         let (result, to) = if is_not_workbook(&p.outcome) {
-            let to = folders::free_name(&self.opts.rejected, &name);
+            let to = folders::free_name(&self.opts.rejected, name);
             finish.outputs.push(reject_note(p, &to)?);
             finish.status = "rejected";
             (Verdict::Rejected, to)
@@ -322,7 +431,7 @@ impl Batch<'_> {
                 path: out_dir.clone(),
                 err: std::io::Error::other(e),
             })?;
-            (result_of(p.outcome.status), self.archive_path(&name))
+            (result_of(p.outcome.status), self.archive_path(name))
         };
         Ok(Handled {
             result,
@@ -352,6 +461,7 @@ impl Batch<'_> {
                 "valid" => Verdict::Valid,
                 "invalid" => Verdict::Invalid,
                 "rejected" => Verdict::Rejected,
+                "failed" => Verdict::Failed,
                 _ => Verdict::Unreadable,
             };
             return Ok(Handled {
@@ -395,6 +505,7 @@ fn record_all(handled: &[Handled], ledger: &Ledger) -> Result<(), IntakeError> {
                 project: f.project.as_deref(),
                 status: f.status,
                 outputs: &f.outputs,
+                ledger_state: f.ledger_state.as_deref(),
             };
             journal::finish(&tx, &f.sha, &finished)?;
         }
@@ -404,6 +515,43 @@ fn record_all(handled: &[Handled], ledger: &Ledger) -> Result<(), IntakeError> {
     }
     tx.commit().map_err(crate::ledger::LedgerError::from)?;
     Ok(())
+}
+
+/// Runs `f`, turning a panic into its message: one submission's internal
+/// failure must not take the batch (or `watch`) down with it.
+fn isolate<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "未知的内部错误".into())
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TestStage {
+    Read,
+    Write,
+}
+
+/// TEST HOOK — not a feature, never set in production. No real input may
+/// make zwyun panic, so to prove that an internal failure is isolated the
+/// tests set `ZWYUN_TEST_FAIL_ON=<file name>` (panic while reading that
+/// inbox file) or `ZWYUN_TEST_FAIL_ON=write:<file name>` (panic while
+/// writing its outputs).
+fn test_hook_fail_on(stage: TestStage, name: &str) {
+    let Some(target) = std::env::var_os("ZWYUN_TEST_FAIL_ON") else {
+        return;
+    };
+    let target = target.to_string_lossy();
+    let hit = match target.strip_prefix("write:") {
+        Some(file) => stage == TestStage::Write && file == name,
+        None => stage == TestStage::Read && target == name,
+    };
+    if hit {
+        panic!("测试钩子 ZWYUN_TEST_FAIL_ON 使处理“{name}”时故意失败");
+    }
 }
 
 fn result_of(status: Status) -> Verdict {

@@ -50,11 +50,32 @@ struct Out<'a> {
 }
 
 impl Out<'_> {
-    fn put(&mut self, name: &str, bytes: &[u8]) -> Res<()> {
-        let path = self.dir.join(crate::names::safe_component(name));
+    /// Writes one output under a safe name that no other output of this
+    /// submission has (compared as Windows does, ignoring case); returns
+    /// the name used.
+    fn put(&mut self, name: &str, bytes: &[u8]) -> Res<String> {
+        let name = self.unused_name(&crate::names::safe_file_name(name));
+        let path = self.dir.join(&name);
         write_replace(&path, bytes, false).map_err(|e| format!("{}:{e}", path.display()))?;
         self.files.push(path);
-        Ok(())
+        Ok(name)
+    }
+
+    fn unused_name(&self, name: &str) -> String {
+        let taken = |n: &str| {
+            self.files.iter().any(|f| {
+                f.file_name()
+                    .is_some_and(|f| f.to_string_lossy().to_lowercase() == n.to_lowercase())
+            })
+        };
+        if !taken(name) {
+            return name.to_string();
+        }
+        let (stem, ext) = name.rsplit_once('.').unwrap_or((name, ""));
+        (2..)
+            .map(|i| crate::names::file_name(&format!("{stem}-{i}"), ext))
+            .find(|n| !taken(n))
+            .unwrap_or_else(|| name.to_string())
     }
 }
 
@@ -109,7 +130,9 @@ fn application(
             out.put(&n1, &doc)?;
             out.put(&n2, &table)?;
         }
-        Err(e) => out.put("协议草稿未生成.txt", format!("申请表校验通过,但协议草稿未能生成:{e}\n请区科创服务中心核对后用 zwyun render 重新生成。\n").as_bytes())?,
+        Err(e) => {
+            out.put("协议草稿未生成.txt", format!("申请表校验通过,但协议草稿未能生成:{e}\n请区科创服务中心核对后用 zwyun render 重新生成。\n").as_bytes())?;
+        }
     }
     Ok(())
 }
@@ -160,7 +183,9 @@ fn receipt(outcome: &Outcome, app: &Application, env: &Env, name: &str, sha: &st
         );
     }
     s.push_str("\n申请资源合计:\n");
-    for (_, name, total) in env.schemas.catalogue.ordered(&app.config.totals()) {
+    // A valid 附件1's totals were computed when it was checked.
+    let totals = app.config.totals().unwrap_or_default();
+    for (_, name, total) in env.schemas.catalogue.ordered(&totals) {
         let _ = writeln!(s, "  {name}:{total}");
     }
     let days = env.schemas.policy.delivery_working_days;
@@ -177,11 +202,23 @@ fn receipt(outcome: &Outcome, app: &Application, env: &Env, name: &str, sha: &st
         m.min, m.max
     );
     let today = chrono::Local::now().date_naive();
-    if let Ok(due) = env.calendar.add_working_days(today, days) {
-        let _ = writeln!(
-            s,
-            "   例:协议若于今日({today})签订,服务商最迟应于 {due} 完成资源发放(按法定节假日与调休计算工作日,签订当日不计)。"
-        );
+    let due = env.calendar.deadline(today, days);
+    match &due.missing {
+        None => {
+            let _ = writeln!(
+                s,
+                "   例:协议若于今日({today})签订,服务商最迟应于 {} 完成资源发放(按法定节假日与调休计算工作日,签订当日不计)。",
+                due.date
+            );
+        }
+        Some(missing) => {
+            let _ = writeln!(
+                s,
+                "   例:协议若于今日({today})签订,服务商最迟应于 {}(暂定)完成资源发放(签订当日不计)。\n   说明:{}。",
+                due.date,
+                missing.provisional_note()
+            );
+        }
     }
     if !outcome.diags.is_empty() {
         s.push_str("\n警告(不影响受理,请留意):\n");
@@ -215,7 +252,8 @@ fn change_outputs(
     out.put("变更核对摘要.txt", s.as_bytes())?;
     let book = report::workbook_bytes(outcome).map_err(|e| e.to_string())?;
     out.put("变更核对.xlsx", &book)?;
-    if let Some(project) = projects.find(&change.header.project_key()) {
+    let identity = crate::identity::identify(projects, &change.header.project_key());
+    if let crate::identity::Identity::Found(project) = identity {
         let config = change.proposed_config(&project.current);
         let table = render::opening_table(&project.application, &config, env.schemas)
             .map_err(|e| e.to_string())?;
@@ -230,14 +268,22 @@ fn change_outputs(
 }
 
 fn rejected(out: &mut Out, outcome: &Outcome, name: &str) -> Res<()> {
+    let mut written = Vec::new();
     for (file, bytes) in report::files(outcome).map_err(|e| e.to_string())? {
-        out.put(&file, &bytes)?;
+        written.push(out.put(&file, &bytes)?);
     }
-    out.put("回复摘要.txt", reply(outcome, name).as_bytes())
+    let list = written
+        .iter()
+        .find(|n| n.ends_with(".xlsx"))
+        .cloned()
+        .unwrap_or_default();
+    out.put("回复摘要.txt", reply(outcome, name, &list).as_bytes())?;
+    Ok(())
 }
 
-/// A short text the clerk pastes into the reply to the unit.
-pub fn reply(outcome: &Outcome, name: &str) -> String {
+/// A short text the clerk pastes into the reply to the unit; `list` is the
+/// name of the problem list attached to it.
+fn reply(outcome: &Outcome, name: &str, list: &str) -> String {
     let errors: Vec<_> = outcome.diags.iter().filter(|d| d.is_error()).collect();
     let what = report::form_name(outcome.form);
     let mut s = format!(
@@ -257,10 +303,35 @@ pub fn reply(outcome: &Outcome, name: &str) -> String {
             d.hint.trim_end_matches('。')
         );
     }
-    let stem = Path::new(name)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let _ = writeln!(s, "\n详细问题清单见附件《{}-问题清单.xlsx》。请修改后重新提交。\n\n上海市松江区科技创新服务中心", crate::names::safe_component(&stem));
+    let _ = writeln!(
+        s,
+        "\n详细问题清单见附件《{list}》。请修改后重新提交。\n\n上海市松江区科技创新服务中心"
+    );
     report::zh_punct(&s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Out;
+
+    #[test]
+    fn two_outputs_never_share_a_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut out = Out {
+            dir: dir.path(),
+            files: Vec::new(),
+        };
+        let a = out.put("表.xlsx", b"1").unwrap();
+        let b = out.put("表.XLSX", b"2").unwrap();
+        let c = out.put("表.xlsx", b"3").unwrap();
+        assert_eq!(a, "表.xlsx");
+        assert!(b != a && c != a && c != b, "{a} {b} {c}");
+        assert!(b.ends_with(".XLSX") && c.ends_with(".xlsx"), "{b} {c}");
+        let contents: Vec<Vec<u8>> = out
+            .files
+            .iter()
+            .map(|p| std::fs::read(p).unwrap())
+            .collect();
+        assert_eq!(contents, [b"1".to_vec(), b"2".to_vec(), b"3".to_vec()]);
+    }
 }

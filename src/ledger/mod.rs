@@ -98,6 +98,7 @@ pub struct ConfigVersion {
     pub effective: Option<NaiveDate>,
     pub source: String,
     pub config: Config,
+    pub recorded_at: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +176,7 @@ impl Ledger {
                 }
                 other => {
                     other?;
+                    add_column(&conn, "submissions", "ledger_state", "TEXT")?;
                     return Ok(Ledger { conn });
                 }
             }
@@ -303,7 +305,7 @@ impl Ledger {
     /// The configurations of a project, oldest first (the quota first).
     pub fn configs(&self, project_id: i64) -> Result<Vec<ConfigVersion>> {
         let mut stmt = self.conn.prepare(
-            "SELECT effective, source, config_json FROM configs WHERE project_id = ?1
+            "SELECT effective, source, config_json, recorded_at FROM configs WHERE project_id = ?1
              ORDER BY effective IS NOT NULL, effective, id",
         )?;
         let rows = stmt.query_map([project_id], |r| {
@@ -311,14 +313,16 @@ impl Ledger {
                 r.get::<_, Option<NaiveDate>>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
             ))
         })?;
         rows.map(|row| {
-            let (effective, source, json) = row?;
+            let (effective, source, json, recorded_at) = row?;
             Ok(ConfigVersion {
                 effective,
                 source,
                 config: serde_json::from_str(&json)?,
+                recorded_at,
             })
         })
         .collect()
@@ -368,6 +372,17 @@ impl Ledger {
             .rev()
             .find(|a| a.kind == kind))
     }
+}
+
+/// Adds a column that ledgers made by earlier versions lack.
+fn add_column(conn: &Connection, table: &str, column: &str, ty: &str) -> Result<()> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+    ))?;
+    if !stmt.exists([column])? {
+        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
+    }
+    Ok(())
 }
 
 fn insert_config(

@@ -5,11 +5,11 @@
 //! Templates are parsed once into a [`Renderer`]; each render only fills
 //! them, so the drop-folder processor can render many submissions per run.
 
-pub mod cmd;
 pub mod context;
 mod engine;
 pub mod grid;
 pub mod parties;
+pub mod pdf;
 mod xlsx;
 mod xml;
 
@@ -18,7 +18,6 @@ use std::path::Path;
 use tera::Tera;
 
 use crate::model::{Application, Config};
-use crate::names::safe_component;
 use crate::schema::{ConfigError, Schemas};
 use context::DocContext;
 pub use engine::escape_value;
@@ -159,9 +158,8 @@ impl Renderer {
 /// The output file name: project code (else unit and project name), the
 /// document, the extension; safe on Windows and Linux.
 pub fn output_name(app: &Application, doc: &str, ext: &str) -> String {
-    let label = safe_component(&app.header.project_key().label());
-    let ext: String = ext.chars().filter(char::is_ascii_alphanumeric).collect();
-    format!("{label}-{}.{ext}", safe_component(doc))
+    let label = app.header.project_key().label();
+    crate::names::file_name(&format!("{label}-{doc}"), ext)
 }
 
 #[cfg(test)]

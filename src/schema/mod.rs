@@ -9,32 +9,13 @@ use std::path::Path;
 
 use regex::Regex;
 use rust_decimal::Decimal;
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 pub use catalogue::{Catalogue, CatalogueItem, Lookup};
 
 use crate::datafiles::Folder;
+pub use crate::datafiles::{parse_yaml, ConfigError};
 use crate::model::FormKind;
-
-/// A configuration file that cannot be used; exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{file}{}: {message}", location.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
-pub struct ConfigError {
-    pub file: String,
-    pub location: Option<(usize, usize)>,
-    pub message: String,
-}
-
-impl ConfigError {
-    pub fn new(file: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError {
-            file: file.into(),
-            location: None,
-            message: message.into(),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -252,15 +233,6 @@ impl Schemas {
             FormKind::Annex4 => &self.title_keys[1],
         }
     }
-}
-
-/// Parses YAML, turning a syntax or shape error into file:line:col.
-pub fn parse_yaml<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
-    serde_yaml::from_str(text).map_err(|e| ConfigError {
-        file: file.to_string(),
-        location: e.location().map(|l| (l.line(), l.column())),
-        message: format!("格式错误:{e}"),
-    })
 }
 
 fn compile_fields(file: &str, fields: &mut [FieldSpec]) -> Result<(), ConfigError> {

@@ -116,11 +116,16 @@ impl AssessmentInput {
         let get = |key: &str| map.get(key).ok_or(format!("{file}: 缺少 {key}"));
         let provider =
             text_value(get("provider")?).ok_or(format!("{file}: provider 应为服务商名称"))?;
-        let year = get("year")?
+        // `year: 2026` and `year: "2026"` name the same year.
+        let year_value = get("year")?;
+        let year = year_value
             .as_i64()
+            .or_else(|| year_value.as_str().and_then(|s| s.trim().parse().ok()))
             .and_then(|y| i32::try_from(y).ok())
             .filter(|y| (2000..=2100).contains(y))
-            .ok_or(format!("{file}: year 应为服务年度,如 2026"))?;
+            .ok_or(format!(
+                "{file}: year 应为服务年度,如 2026(即 2025-07-01 至 2026-06-30)"
+            ))?;
         let mut counts = BTreeMap::new();
         for ind in INDICATORS.iter().filter(|i| i.code != "H1") {
             counts.insert(ind.code, count(file, ind, get(ind.code)?)?);

@@ -42,6 +42,26 @@ pub struct UncoveredYear {
     pub date: NaiveDate,
 }
 
+impl UncoveredYear {
+    /// Says that a deadline was counted from weekends alone, and how to
+    /// make it exact.
+    pub fn provisional_note(&self) -> String {
+        format!(
+            "工作日历({})没有 {year} 年的节假日安排,期限暂按周六、周日休息计算(暂定,未计 {year} 年的法定节假日与调休);待国务院办公厅公布 {year} 年放假安排后,请用 zwyun calendar --export 导出日历,在 calendar.yaml 中加入 {year} 年的放假和调休日期并把 {year} 加入 years",
+            self.file,
+            year = self.year
+        )
+    }
+}
+
+/// A deadline; `missing` is set when the calendar did not cover every day
+/// counted, so the date was counted from weekends alone (provisional).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deadline {
+    pub date: NaiveDate,
+    pub missing: Option<UncoveredYear>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Calendar {
     file: String,
@@ -71,6 +91,11 @@ impl Calendar {
             years,
             special,
         })
+    }
+
+    /// How messages name the calendar file.
+    pub fn file(&self) -> &str {
+        &self.file
     }
 
     pub fn years(&self) -> impl Iterator<Item = i32> + '_ {
@@ -104,6 +129,26 @@ impl Calendar {
             }
         }
         Ok(date)
+    }
+
+    /// The `n`th working day after `signed`; days of years the calendar
+    /// does not cover count as working days unless they fall on a weekend.
+    pub fn deadline(&self, signed: NaiveDate, n: u32) -> Deadline {
+        let mut missing = None;
+        let mut date = signed;
+        let mut left = n;
+        while left > 0 {
+            let Some(next) = date.succ_opt() else { break };
+            date = next;
+            let working = self.is_working_day(date).unwrap_or_else(|e| {
+                missing.get_or_insert(e);
+                !is_weekend(date)
+            });
+            if working {
+                left -= 1;
+            }
+        }
+        Deadline { date, missing }
     }
 
     fn covered(&self, date: NaiveDate) -> Result<(), UncoveredYear> {
@@ -196,6 +241,16 @@ mod tests {
         let text = "years: [2026]\ndays:\n  - {date: 2026-10-09, kind: workday}\n";
         let err = Calendar::parse("c.yaml", text).unwrap_err().to_string();
         assert!(err.contains("2026-10-09"), "{err}");
+    }
+
+    #[test]
+    fn uncovered_year_gives_a_provisional_deadline() {
+        let due = builtin().deadline(d("2026-12-29"), 5);
+        // 12-30, 12-31, then 2027: 01-01 (Fri), 01-04, 01-05 by weekends alone.
+        assert_eq!(due.date, d("2027-01-05"));
+        assert_eq!(due.missing.map(|m| m.year), Some(2027));
+        let exact = builtin().deadline(d("2026-09-30"), 5);
+        assert_eq!((exact.date, exact.missing), (d("2026-10-13"), None));
     }
 
     #[test]

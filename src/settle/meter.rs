@@ -22,11 +22,13 @@ pub struct ServiceYear {
 }
 
 impl ServiceYear {
+    /// The service year named by the year it ends in (细则: 上一年7月1日
+    /// 至当年度6月30日): 2026年度 is 2025-07-01 to 2026-06-30.
     pub fn new(year: i32) -> Option<ServiceYear> {
         Some(ServiceYear {
             year,
-            start: NaiveDate::from_ymd_opt(year, 7, 1)?,
-            end: NaiveDate::from_ymd_opt(year.checked_add(1)?, 6, 30)?,
+            start: NaiveDate::from_ymd_opt(year.checked_sub(1)?, 7, 1)?,
+            end: NaiveDate::from_ymd_opt(year, 6, 30)?,
         })
     }
 
@@ -35,7 +37,7 @@ impl ServiceYear {
     }
 
     pub fn label(&self) -> String {
-        format!("{} 服务年度({} 至 {})", self.year, self.start, self.end)
+        format!("{}年度({} 至 {})", self.year, self.start, self.end)
     }
 }
 
@@ -69,18 +71,27 @@ pub fn days(start: NaiveDate, end: NaiveDate) -> i64 {
 
 /// The amount of a line: month prices × days × 12 ÷ days of the service
 /// year, year prices × days ÷ days of the service year; then to the fen.
+/// None when the figures are too large to compute (absurd quantities).
 pub fn amount(
     quantity: Decimal,
     price: Decimal,
     period: Period,
     days: i64,
     year_days: i64,
-) -> Decimal {
+) -> Option<Decimal> {
     let months = match period {
         Period::Month => Decimal::from(12),
         Period::Year => Decimal::ONE,
     };
-    fen(quantity * price * Decimal::from(days) * months / Decimal::from(year_days))
+    let yearly = quantity.checked_mul(price)?.checked_mul(months)?;
+    // Dividing first keeps the product in range; the exact quotient is
+    // rounded only at the end.
+    let share = Decimal::from(days).checked_div(Decimal::from(year_days))?;
+    let exact = yearly
+        .checked_mul(Decimal::from(days))
+        .and_then(|x| x.checked_div(Decimal::from(year_days)))
+        .or_else(|| yearly.checked_mul(share))?;
+    Some(fen(exact))
 }
 
 /// A project's metered year.
@@ -100,7 +111,7 @@ pub fn meter(
     prices: &PriceList,
     catalogue: &Catalogue,
 ) -> Result<Metered, String> {
-    let segments = segments(versions, formal, year);
+    let segments = segments(versions, formal, year, catalogue)?;
     let mut lines = Vec::new();
     for key in resource_keys(&segments, catalogue) {
         if prices.included.contains_key(&key) {
@@ -120,7 +131,11 @@ fn uncovered_disks(segments: &[Segment], prices: &PriceList, catalogue: &Catalog
     for s in segments {
         for (host_key, items) in &prices.included {
             let host = s.totals.get(host_key).copied().unwrap_or_default();
-            let billed: Decimal = items.iter().filter_map(|k| s.totals.get(k)).sum();
+            let billed = items
+                .iter()
+                .filter_map(|k| s.totals.get(k))
+                .try_fold(Decimal::ZERO, |a, b| a.checked_add(*b))
+                .unwrap_or(Decimal::MAX);
             if host > billed {
                 let w = format!(
                     "{} 至 {}:{}合计 {},多于服务目录中按类型计费的 {},差额 {} 未计费,请核对",
@@ -140,7 +155,12 @@ fn uncovered_disks(segments: &[Segment], prices: &PriceList, catalogue: &Catalog
 
 /// Each version is in force from its `effective` date (the first from the
 /// formal signing) until the next one starts, clipped to the year.
-fn segments(versions: &[ConfigVersion], formal: NaiveDate, year: &ServiceYear) -> Vec<Segment> {
+fn segments(
+    versions: &[ConfigVersion],
+    formal: NaiveDate,
+    year: &ServiceYear,
+    catalogue: &Catalogue,
+) -> Result<Vec<Segment>, String> {
     let starts: Vec<NaiveDate> = versions
         .iter()
         .map(|v| v.effective.unwrap_or(formal).max(formal))
@@ -151,14 +171,17 @@ fn segments(versions: &[ConfigVersion], formal: NaiveDate, year: &ServiceYear) -
         let start = starts[i].max(year.start);
         let end = next.unwrap_or(year.end).min(year.end);
         if start <= end {
-            out.push(Segment {
-                start,
-                end,
-                totals: v.config.totals(),
-            });
+            let totals = v.config.totals().map_err(|e| {
+                format!(
+                    "{} 起的资源配置中“{}”总量过大,无法计量;请核对账本中该项目的申请表与变更",
+                    start,
+                    catalogue.resource_name(&e.key)
+                )
+            })?;
+            out.push(Segment { start, end, totals });
         }
     }
-    out
+    Ok(out)
 }
 
 /// Host resources first, then services in catalogue order, then any other.
@@ -217,6 +240,15 @@ fn priced(
             )
         })?;
         let n = days(from, to);
+        let amount =
+            amount(quantity, price.price, price.period, n, year.days()).ok_or_else(|| {
+                format!(
+                    "“{}”数量 {} × 单价 {} 的金额过大,无法计算;请核对账本中的数量与价格表",
+                    catalogue.resource_name(key),
+                    quantity.normalize(),
+                    price.price
+                )
+            })?;
         lines.push(Line {
             key: key.to_string(),
             name: catalogue.resource_name(key),
@@ -227,7 +259,7 @@ fn priced(
             days: n,
             price: price.price,
             period: price.period,
-            amount: amount(quantity, price.price, price.period, n, year.days()),
+            amount,
         });
     }
     Ok(lines)
@@ -240,10 +272,11 @@ mod tests {
     #[test]
     fn service_year_2026() {
         let y = ServiceYear::new(2026).unwrap();
-        assert_eq!(y.start.to_string(), "2026-07-01");
-        assert_eq!(y.end.to_string(), "2027-06-30");
+        assert_eq!(y.start.to_string(), "2025-07-01");
+        assert_eq!(y.end.to_string(), "2026-06-30");
         assert_eq!(y.days(), 365);
-        assert_eq!(ServiceYear::new(2027).unwrap().days(), 366);
+        assert_eq!(y.label(), "2026年度(2025-07-01 至 2026-06-30)");
+        assert_eq!(ServiceYear::new(2028).unwrap().days(), 366);
     }
 
     #[test]
@@ -254,10 +287,16 @@ mod tests {
             Period::Month,
             365,
             365,
-        );
+        )
+        .unwrap();
         assert_eq!(full.to_string(), "11520.00");
         // 1 × 12000 × 184 / 365 = 6049.3150… → 6049.32
-        let part = amount(Decimal::ONE, Decimal::from(12000), Period::Year, 184, 365);
+        let part = amount(Decimal::ONE, Decimal::from(12000), Period::Year, 184, 365).unwrap();
         assert_eq!(part.to_string(), "6049.32");
+        let huge = Decimal::from_str_exact("79000000000000000000000000000").unwrap();
+        assert_eq!(
+            amount(huge, Decimal::from(60), Period::Month, 365, 365),
+            None
+        );
     }
 }

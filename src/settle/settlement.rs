@@ -53,7 +53,7 @@ impl ProviderTotal {
         let rate = assessment
             .map(|a| a.deduction_rate)
             .unwrap_or(Decimal::new(0, 2));
-        let deduction = fen(gross * rate);
+        let deduction = fen(gross.saturating_mul(rate));
         ProviderTotal {
             provider: provider.to_string(),
             projects: bills.len(),
@@ -61,7 +61,7 @@ impl ProviderTotal {
             assessment: assessment.cloned(),
             deduction_rate: rate,
             deduction,
-            net: gross - deduction,
+            net: gross.saturating_sub(deduction),
         }
     }
 
@@ -150,6 +150,13 @@ pub fn settle(
             lines: metered.lines,
         });
     }
+    // Every sum of the settlement is at most the sum of all lines (amounts
+    // are never negative): if that one can be computed, so can the others.
+    bills
+        .iter()
+        .flat_map(|b| &b.lines)
+        .try_fold(Decimal::ZERO, |a, l| a.checked_add(l.amount))
+        .ok_or("本服务年度的结算金额合计过大,无法计算;请核对账本中各项目的数量与价格表")?;
     let providers = provider_totals(&bills, assessments, &mut notes);
     Ok(Settlement {
         year,

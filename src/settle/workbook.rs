@@ -119,7 +119,7 @@ fn summary_sheet(ws: &mut Worksheet, s: &Settlement, st: &Styles) -> Result<(), 
     ws.set_name(SUMMARY_SHEET)?;
     let widths = SUMMARY_WIDTHS;
     let mut heights = Heights::default();
-    let title = format!("{} {} 服务年度结算(草稿)", SETTLEMENT_TITLE, s.year.year);
+    let title = format!("{} {}年度结算(草稿)", SETTLEMENT_TITLE, s.year.year);
     ws.merge_range(0, 0, 0, 7, &title, &st.title)?;
     heights.at_least(0, 30.0);
     let year = format!(
@@ -288,15 +288,16 @@ pub fn write_assessment(
     let ws = wb.add_worksheet().set_name("绩效考核表")?;
     ws.merge_range(0, 0, 0, 4, ASSESSMENT_TITLE, &st.title)?;
     heights.at_least(0, 32.0);
-    ws.merge_range(1, 0, 1, 2, &format!("服务商:{}", a.provider), &st.note)?;
-    ws.merge_range(1, 3, 1, 4, &format!("考核年度:{}", a.year), &st.note)?;
-    heights.fit(
-        1,
-        1,
-        &a.provider,
-        widths[0] + widths[1] + widths[2] - 10.0,
-        BODY_PT,
-    );
+    let year = super::meter::ServiceYear::new(a.year)
+        .map(|y| y.label())
+        .unwrap_or_else(|| a.year.to_string());
+    // The year is a date range (2026-07-01 至 2027-06-30): room for it.
+    let provider = format!("服务商:{}", a.provider);
+    let year = format!("考核年度:{year}");
+    ws.merge_range(1, 0, 1, 1, &provider, &st.note)?;
+    ws.merge_range(1, 2, 1, 4, &year, &st.note)?;
+    heights.fit(1, 1, &provider, widths[0] + widths[1], BODY_PT);
+    heights.fit(1, 1, &year, widths[2] + widths[3] + widths[4], BODY_PT);
     header_row(
         ws,
         2,

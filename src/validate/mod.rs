@@ -114,7 +114,7 @@ pub fn check_workbook(name: &str, wb: &Workbook, ctx: &Context) -> Outcome {
     let (model, changes) = match kind {
         FormKind::Annex1 => {
             let app = build_application(&located, ctx.schemas, &mut sink);
-            policy::check_application(&app, &located, ctx.schemas, &mut sink);
+            policy::check_application(&app, &located, ctx, &mut sink);
             (Form::Annex1(app), Vec::new())
         }
         FormKind::Annex4 => {

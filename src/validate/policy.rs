@@ -1,12 +1,16 @@
 //! The district's rules (细则 二、五), parameters from `policy.yaml`.
 
-use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
 use super::{field_cell, Context, Sink};
 use crate::diag::Diagnostic;
-use crate::model::{Application, Change, Config};
-use crate::read::locate::Located;
+use crate::identity::{describe, identify, Identity};
+use crate::ledger::Project;
+use crate::model::{Application, Change, Config, ProjectKey, TooLarge};
+use crate::read::locate::{Located, Row};
 use crate::schema::{Lookup, Schemas};
 
 /// One resource of a change: 现状 → 变更后, against the approved quota.
@@ -17,7 +21,9 @@ pub struct ResourceChange {
     pub current: Decimal,
     pub proposed: Decimal,
     pub quota: Decimal,
-    /// 变更后 as a percentage of the quota (None when the quota is 0).
+    /// 变更后 as a percentage of the quota, to 0.01 (more digits when
+    /// needed so that a figure over the cap never reads as the cap; None
+    /// when the quota is 0, or the figure is beyond computing).
     pub percent_of_quota: Option<Decimal>,
     pub within_cap: bool,
 }
@@ -33,9 +39,61 @@ impl ResourceChange {
     }
 }
 
-pub fn check_application(app: &Application, located: &Located, schemas: &Schemas, sink: &mut Sink) {
-    check_scope(&app.fields, located, schemas, sink);
-    check_min_rows(located, schemas, sink);
+pub fn check_application(app: &Application, located: &Located, ctx: &Context, sink: &mut Sink) {
+    check_scope(&app.fields, located, ctx.schemas, sink);
+    check_min_rows(located, ctx.schemas, sink);
+    check_totals(&app.config, located, ctx, sink);
+    check_code_owner(&app.header.project_key(), located, ctx, sink);
+}
+
+/// Totals too large to compute are refused here, so that no later stage
+/// (approve, render, settle) meets them.
+fn check_totals(config: &Config, located: &Located, ctx: &Context, sink: &mut Sink) {
+    if let Err(TooLarge { key }) = config.totals() {
+        too_large(&key, located, ctx, sink);
+    }
+}
+
+fn too_large(key: &str, located: &Located, ctx: &Context, sink: &mut Sink) {
+    let name = ctx.schemas.catalogue.resource_name(key);
+    let d = Diagnostic::error(
+        "quantity.too_large",
+        format!("“{name}”的数量过大,无法计算总量"),
+    )
+    .hint("请核对数量与计量单位是否填写正确");
+    let cell = resource_cell(located, ctx, key);
+    sink.push(d, cell, &name);
+}
+
+/// A 附件1 whose 项目编号 is already another unit's project.
+fn check_code_owner(key: &ProjectKey, located: &Located, ctx: &Context, sink: &mut Sink) {
+    if key.code.is_none() {
+        return;
+    }
+    if let Identity::OtherUnit(p) | Identity::UnitSpelling(p) = identify(ctx.projects, key) {
+        sink.push(
+            other_unit(key, p),
+            field_cell(located, "project_code"),
+            "项目编号",
+        );
+    }
+}
+
+/// The error for a code that belongs to a project of another unit (or of
+/// this unit spelled differently): both units named.
+fn other_unit(key: &ProjectKey, p: &Project) -> Diagnostic {
+    let code = key.code.as_deref().unwrap_or_default();
+    Diagnostic::error(
+        "project.unit_mismatch",
+        format!(
+            "项目编号 {code} 已登记为“{}”的“{}”,与本表申请单位“{}”不一致",
+            p.unit, p.name, key.unit
+        ),
+    )
+    .hint(format!(
+        "若本单位就是“{}”,请按已登记的写法填写申请单位;否则请核对项目编号(一个单位不能申报或变更其他单位的项目)",
+        p.unit
+    ))
 }
 
 /// A host table with fewer filled rows than the schema asks for (附件1:
@@ -121,41 +179,35 @@ pub fn check_change(
             "政务云服务商意见",
         );
     }
+    check_duplicate_services(located, ctx, sink);
     let key = change.header.project_key();
     if key.unit.is_empty() && key.code.is_none() {
         return Vec::new();
     }
-    let Some(project) = ctx.projects.find(&key) else {
-        let d = Diagnostic::error(
-            "policy.project_unknown",
-            format!("账本中没有项目“{}”的批准配额,无法核对变更", key.label()),
-        )
-        .hint("请核对项目编号(或申请单位与项目名称)是否与批准的附件1 一致;新项目请先提交附件1");
-        let cell =
-            field_cell(located, "project_code").or_else(|| field_cell(located, "project_name"));
-        sink.push(d, cell, "项目编号");
+    let Some(project) = change_project(&key, located, ctx, sink) else {
         return Vec::new();
     };
     let stated = change.stated_current(&project.current);
-    warn_mismatch(&stated, &project.current, located, ctx, sink);
     let proposed = change.proposed_config(&project.current);
-    let changes = compare(&project.current, &proposed, &project.quota, ctx);
+    let totals = (
+        stated.totals(),
+        project.current.totals(),
+        proposed.totals(),
+        project.quota.totals(),
+    );
+    let (Ok(stated), Ok(current), Ok(proposed), Ok(quota)) = totals else {
+        let (a, b, c, d) = totals;
+        for e in [a.err(), b.err(), c.err(), d.err()].into_iter().flatten() {
+            too_large(&e.key, located, ctx, sink);
+        }
+        return Vec::new();
+    };
+    warn_mismatch(&stated, &current, located, ctx, sink);
+    let changes = compare(&current, &proposed, &quota, ctx);
     for c in changes.iter().filter(|c| !c.within_cap) {
-        let cap = ctx.schemas.policy.quota_cap_percent;
-        let limit = (c.quota * cap / Decimal::ONE_HUNDRED).normalize();
-        let pct = c
-            .percent_of_quota
-            .map(|p| format!("{p}%"))
-            .unwrap_or_else(|| "无配额".into());
-        let d = Diagnostic::error(
-            "policy.quota",
-            format!(
-                "变更后{}总量 {},为批准配额 {} 的 {pct},超过上限 {cap}%(最多 {limit})",
-                c.name, c.proposed, c.quota
-            ),
-        )
-        .hint(format!("扩容后项目资源总量不得超过配额的 {cap}%(细则 五(四));请减少扩容量,或就超出部分重新提交附件1 申请配额"));
-        sink.push(d, resource_cell(located, ctx, &c.key), &c.name);
+        let d = over_cap(c, ctx.schemas.policy.quota_cap_percent);
+        let cell = resource_cell(located, ctx, &c.key);
+        sink.push(d, cell, &c.name);
     }
     let grows = changes.iter().any(|c| c.proposed > c.current);
     if grows && !change.fields.contains_key("note") {
@@ -169,31 +221,163 @@ pub fn check_change(
     changes
 }
 
+/// The project an 附件4 changes: by 项目编号 with the 申请单位 agreeing,
+/// else by 申请单位 + 项目名称; otherwise an error, with the ledger's
+/// spelling when the typed names are a near miss.
+fn change_project<'p>(
+    key: &ProjectKey,
+    located: &Located,
+    ctx: &Context<'p>,
+    sink: &mut Sink,
+) -> Option<&'p Project> {
+    let near = match identify(ctx.projects, key) {
+        Identity::Found(p) => return Some(p),
+        Identity::OtherUnit(p) | Identity::UnitSpelling(p) => {
+            let d = other_unit(key, p);
+            sink.push(d, field_cell(located, "project_code"), "项目编号");
+            return None;
+        }
+        Identity::Unknown { near } => near,
+    };
+    let hint = match near {
+        Some(p) => format!(
+            "您是否指已登记的{}?请按已登记的写法填写申请单位与项目名称{}",
+            describe(p),
+            if p.code.is_some() {
+                ",并填写项目编号"
+            } else {
+                ""
+            }
+        ),
+        None => {
+            "请核对项目编号(或申请单位与项目名称)是否与批准的附件1 一致;新项目请先提交附件1".into()
+        }
+    };
+    let d = Diagnostic::error(
+        "policy.project_unknown",
+        format!("项目“{}”尚未登记批准配额,无法核对变更", key.label()),
+    )
+    .hint(hint);
+    // Without a code the project is named by 项目名称: point there.
+    let (cell, field) = match key.code {
+        Some(_) => (field_cell(located, "project_code"), "项目编号"),
+        None => (field_cell(located, "project_name"), "项目名称"),
+    };
+    sink.push(d, cell, field);
+    None
+}
+
+/// The same catalogue service on two rows of 其他服务项: which one is
+/// meant cannot be guessed, so both cells are reported.
+fn check_duplicate_services(located: &Located, ctx: &Context, sink: &mut Sink) {
+    let Some(rows) = &located.other_services else {
+        return;
+    };
+    let mut seen: BTreeMap<String, Vec<(u32, u32)>> = BTreeMap::new();
+    for r in rows {
+        let Some(name) = r.cells.get("name").filter(|s| s.value.is_some()) else {
+            continue;
+        };
+        let text = name.value.map(|v| v.as_text()).unwrap_or_default();
+        if let Lookup::Found(item) = ctx.schemas.catalogue.lookup(&text) {
+            seen.entry(item.key.clone()).or_default().push(name.pos);
+        }
+    }
+    for (key, cells) in seen.iter().filter(|(_, c)| c.len() > 1) {
+        let service = ctx.schemas.catalogue.resource_name(key);
+        let places: Vec<String> = cells.iter().map(|&(r, c)| crate::diag::a1(r, c)).collect();
+        for &cell in cells {
+            let d = Diagnostic::error(
+                "service.duplicate",
+                format!(
+                    "“{service}”在其他服务项中填了 {} 行({})",
+                    cells.len(),
+                    places.join("、")
+                ),
+            )
+            .hint("同一服务项只填一行:请合并为一行,写明现有数量与变更后数量");
+            sink.push(d, Some(cell), &service);
+        }
+    }
+}
+
+/// The error for a resource over the cap; a new service without quota is
+/// said as such.
+fn over_cap(c: &ResourceChange, cap: Decimal) -> Diagnostic {
+    let hint = format!("扩容后项目资源总量不得超过配额的 {cap}%(细则 五(四));请减少扩容量,或就超出部分重新提交附件1 申请配额");
+    if c.quota.is_zero() {
+        return Diagnostic::error(
+            "policy.quota",
+            format!(
+                "变更后新增“{}” {},但批准配额中没有该项",
+                c.name,
+                c.proposed.normalize()
+            ),
+        )
+        .hint("配额中没有的服务不能通过变更申请新增;请就该项提交附件1 申请配额(细则 五(四))");
+    }
+    let pct = c
+        .percent_of_quota
+        .map(|p| format!("的 {p}%"))
+        .unwrap_or_else(|| "的数倍".into());
+    let limit = cap_limit(c.quota, cap)
+        .map(|l| format!("(最多 {})", l.normalize()))
+        .unwrap_or_default();
+    Diagnostic::error(
+        "policy.quota",
+        format!(
+            "变更后{}总量 {},为批准配额 {} {pct},超过上限 {cap}%{limit}",
+            c.name,
+            c.proposed.normalize(),
+            c.quota.normalize()
+        ),
+    )
+    .hint(hint)
+}
+
+/// The most a resource may reach: quota × cap ÷ 100 (None when beyond
+/// what can be computed, so no typed figure exceeds it).
+fn cap_limit(quota: Decimal, cap: Decimal) -> Option<Decimal> {
+    quota
+        .checked_mul(cap)
+        .and_then(|x| x.checked_div(Decimal::ONE_HUNDRED))
+}
+
+/// `part` as a percentage of `whole` to 0.01 (half up), with more digits
+/// when that is needed for a figure over `cap` not to read as the cap
+/// (120.0003% is not shown as 120%).
+fn percent(part: Decimal, whole: Decimal, cap: Decimal) -> Option<Decimal> {
+    let exact = part.checked_div(whole)?.checked_mul(Decimal::ONE_HUNDRED)?;
+    let round = |dp| exact.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero);
+    let dp = (2..=12)
+        .find(|&dp| exact <= cap || round(dp) > cap)
+        .unwrap_or(12);
+    Some(round(dp).normalize())
+}
+
 /// Each resource present in any of the three configurations.
 fn compare(
-    current: &Config,
-    proposed: &Config,
-    quota: &Config,
+    cur: &BTreeMap<String, Decimal>,
+    new: &BTreeMap<String, Decimal>,
+    q: &BTreeMap<String, Decimal>,
     ctx: &Context,
 ) -> Vec<ResourceChange> {
-    let (cur, new, q) = (current.totals(), proposed.totals(), quota.totals());
     let mut keys: Vec<&String> = cur.keys().chain(new.keys()).chain(q.keys()).collect();
     keys.sort_by_key(|k| ctx.schemas.catalogue.resource_order(k));
     keys.dedup();
     let cap = ctx.schemas.policy.quota_cap_percent;
     keys.into_iter()
         .map(|k| {
-            let get = |m: &std::collections::BTreeMap<String, Decimal>| {
-                m.get(k).copied().unwrap_or_default()
+            let get = |m: &BTreeMap<String, Decimal>| m.get(k).copied().unwrap_or_default();
+            let (current, proposed, quota) = (get(cur), get(new), get(q));
+            let percent_of_quota = if quota.is_zero() {
+                None
+            } else {
+                percent(proposed, quota, cap)
             };
-            let (current, proposed, quota) = (get(&cur), get(&new), get(&q));
-            let percent_of_quota = (!quota.is_zero()).then(|| {
-                (proposed * Decimal::ONE_HUNDRED / quota)
-                    .round_dp(1)
-                    .normalize()
-            });
             // Giving back is always allowed; growth must stay within the cap.
-            let within_cap = proposed <= current || proposed * Decimal::ONE_HUNDRED <= quota * cap;
+            let within_cap =
+                proposed <= current || cap_limit(quota, cap).is_none_or(|limit| proposed <= limit);
             ResourceChange {
                 key: k.clone(),
                 name: ctx.schemas.catalogue.resource_name(k),
@@ -208,13 +392,12 @@ fn compare(
 }
 
 fn warn_mismatch(
-    stated: &Config,
-    ledger: &Config,
+    s: &BTreeMap<String, Decimal>,
+    l: &BTreeMap<String, Decimal>,
     located: &Located,
     ctx: &Context,
     sink: &mut Sink,
 ) {
-    let (s, l) = (stated.totals(), ledger.totals());
     let mut keys: Vec<&String> = s.keys().chain(l.keys()).collect();
     keys.sort();
     keys.dedup();
@@ -227,7 +410,7 @@ fn warn_mismatch(
             );
             (a != b).then(|| {
                 format!(
-                    "{}:表中 {a},账本 {b}",
+                    "{}:表中 {a},已登记 {b}",
                     ctx.schemas.catalogue.resource_name(k)
                 )
             })
@@ -236,15 +419,17 @@ fn warn_mismatch(
     if !diffs.is_empty() {
         let d = Diagnostic::warning(
             "policy.current_mismatch",
-            format!("“政务云资源现状”与账本记录不一致:{}", diffs.join(";")),
+            format!("“政务云资源现状”与已登记的资源不一致:{}", diffs.join(";")),
         )
-        .hint("请按正式协议及已批准的变更填写现状;核对时以账本记录为准");
+        .hint("请按正式协议及已批准的变更填写现状;核对时以区科创服务中心登记的资源为准");
         sink.push(d, section_cell(located, "政务云资源现状"), "政务云资源现状");
     }
 }
 
-/// Where a resource is entered on the 附件4: the proposed host column of
-/// the first row, or the 变更后数量 of the service's row.
+/// Where a resource is entered: for host figures, the cell of the first
+/// host row that changed (its column, or its 台数 when only that changed;
+/// in a 附件1 the first row giving the figure); for a service, its 变更后数量
+/// on the 附件4 or its 数量 on the 附件1.
 fn resource_cell(located: &Located, ctx: &Context, key: &str) -> Option<(u32, u32)> {
     let column = match key {
         "host.cpu" => Some("cpu"),
@@ -254,13 +439,14 @@ fn resource_cell(located: &Located, ctx: &Context, key: &str) -> Option<(u32, u3
         _ => None,
     };
     if let Some(col) = column {
-        let rows = located.tables.get("proposed_hosts")?.as_ref()?;
-        return rows.iter().find_map(|r| {
-            r.cells
-                .get(col)
-                .filter(|s| s.value.is_some())
-                .map(|s| s.pos)
-        });
+        return host_cell(located, col);
+    }
+    if let Some(s) = located
+        .services
+        .iter()
+        .find(|s| s.key.as_deref() == Some(key))
+    {
+        return Some(s.qty.pos);
     }
     let rows = located.other_services.as_ref()?;
     rows.iter()
@@ -270,4 +456,34 @@ fn resource_cell(located: &Located, ctx: &Context, key: &str) -> Option<(u32, u3
         })
         .and_then(|r| r.cells.get("after"))
         .map(|s| s.pos)
+}
+
+fn host_cell(located: &Located, col: &str) -> Option<(u32, u32)> {
+    let table = |k: &str| located.tables.get(k).and_then(|t| t.as_ref());
+    let text = |r: Option<&Row>, c: &str| {
+        r.and_then(|r| r.cells.get(c))
+            .and_then(|s| s.value)
+            .map(|v| v.as_text())
+    };
+    let filled = |r: &Row| {
+        r.cells
+            .get(col)
+            .filter(|s| s.value.is_some())
+            .map(|s| s.pos)
+    };
+    let Some(proposed) = table("proposed_hosts") else {
+        return table("hosts")?.iter().find_map(filled);
+    };
+    let current = table("current_hosts");
+    let before = |i: usize| current.and_then(|rows| rows.get(i));
+    let changed = proposed.iter().enumerate().find_map(|(i, r)| {
+        if text(Some(r), col) != text(before(i), col) {
+            filled(r)
+        } else if text(Some(r), "count") != text(before(i), "count") {
+            r.cells.get("count").map(|s| s.pos)
+        } else {
+            None
+        }
+    });
+    changed.or_else(|| proposed.iter().find_map(filled))
 }

@@ -2,10 +2,12 @@
 
 mod bench;
 mod change;
+mod cli;
 mod common;
 mod hostile;
 mod intake;
 mod print;
 mod render;
 mod settle;
+mod trust;
 mod validate;

@@ -30,7 +30,7 @@ fn national_day_2026_with_make_up_saturday() {
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(
         v,
-        serde_json::json!({"signed": "2026-09-30", "days": 5, "due": "2026-10-13"})
+        serde_json::json!({"signed": "2026-09-30", "days": 5, "due": "2026-10-13", "provisional": false})
     );
     // 09-30 Wed 1, then 10-08 2, 10-09 3, 10-10 4, 10-12 5.
     assert_eq!(due(&env, "2026-09-29", "5"), "2026-10-12");
@@ -67,18 +67,58 @@ fn other_years_of_the_calendar() {
 }
 
 #[test]
-fn a_year_outside_the_calendar_is_refused() {
+fn a_date_past_the_calendar_gets_a_provisional_deadline() {
     let env = Env::new();
-    let out = env.run(&["deadline", "--signed", "2027-03-01"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("没有 2027 年"), "{}", stderr(&out));
-    // Counting runs into 2027: 12-30 1, 12-31 2, then 2027-01-01 is unknown.
-    let out = env.run(&["deadline", "--signed", "2026-12-29"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("2027"), "{}", stderr(&out));
-    let out = env.run(&["deadline", "--signed", "2021-12-31"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("2021"), "{}", stderr(&out));
+    // Counting runs into 2027, which the calendar lacks: 12-30 1, 12-31 2,
+    // then by weekends alone 2027-01-01 Fri 3, 01-04 Mon 4, 01-05 Tue 5.
+    let out = env.run(&["deadline", "--signed", "2026-12-29", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["due"], "2027-01-05");
+    assert_eq!(v["provisional"], true);
+    let warning = stderr(&out);
+    assert!(warning.contains("没有 2027 年"), "{warning}");
+    assert!(warning.contains("zwyun calendar --export"), "{warning}");
+    let text = env.run_ok(&["deadline", "--signed", "2026/12/31"]);
+    assert!(text.contains("2027-01-07(暂定)"), "{text}");
+    // Before the calendar, too.
+    let out = env.run(&["deadline", "--signed", "2021-12-20", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("没有 2021 年"), "{}", stderr(&out));
+}
+
+#[test]
+fn calendar_lists_its_years_and_exports_the_rule_files() {
+    let env = Env::new();
+    let out = env.run_ok(&["calendar"]);
+    assert!(out.contains("2022、2023、2024、2025、2026"), "{out}");
+    let out = env.run_ok(&["calendar", "--export", "."]);
+    assert!(out.contains("已导出"), "{out}");
+    for f in [
+        "schemas/calendar.yaml",
+        "schemas/policy.yaml",
+        "schemas/prices.yaml",
+        "templates/test-agreement.docx",
+    ] {
+        assert!(env.path(f).is_file(), "{f}");
+    }
+    // An exported calendar with 2027 added is used from ./schemas.
+    let cal = env.path("schemas/calendar.yaml");
+    let text = std::fs::read_to_string(&cal).unwrap();
+    let text = text.replacen("years: [", "years: [2027, ", 1);
+    std::fs::write(&cal, text).unwrap();
+    let out = std::process::Command::new(crate::common::bin())
+        .args(["calendar"])
+        .current_dir(env.dir.path())
+        .env_remove("ZWYUN_SCHEMAS")
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(listed.contains("2027"), "{listed}");
+    // A second export keeps the edited file.
+    let again = env.run_ok(&["calendar", "--export", "."]);
+    assert!(again.contains("已存在,未覆盖"), "{again}");
+    assert!(std::fs::read_to_string(&cal).unwrap().contains("2027"));
 }
 
 // ---------------------------------------------------------------- agreements
@@ -332,7 +372,7 @@ fn assessment_workbook_is_the_filled_annex5() {
     // The sample: A3 1 → 4, C1 1 → 5, E1 1 → 7, E4 5, J2 20, H1 87.5% → 47.5: 88.5, 5%.
     let out = env.run_ok(&[
         "assess",
-        sample("assessment-2026.yaml").to_str().unwrap(),
+        sample("assessment-2027.yaml").to_str().unwrap(),
         "--out",
         out_path.to_str().unwrap(),
     ]);
@@ -477,11 +517,11 @@ fn sheet(path: &Path, name: &str) -> calamine::Range<Data> {
 fn settlement_meters_formal_resources_day_by_day() {
     let env = settled_ledger();
     let out_path = env.path("结算.xlsx");
-    let assessment = sample("assessment-2026.yaml");
+    let assessment = sample("assessment-2027.yaml");
     let out = env.run_ok(&[
         "settle",
         "--year",
-        "2026",
+        "2027",
         "--assessments",
         assessment.to_str().unwrap(),
         "--out",
@@ -671,7 +711,7 @@ fn settlement_without_formal_agreements_meters_nothing() {
     let out = env.run_ok(&[
         "settle",
         "--year",
-        "2026",
+        "2027",
         "--out",
         out_path.to_str().unwrap(),
     ]);
@@ -691,7 +731,7 @@ fn assessment_of_another_year_is_refused_by_name() {
     let out = env.run(&[
         "settle",
         "--year",
-        "2026",
+        "2027",
         "--assessments",
         file.to_str().unwrap(),
     ]);
@@ -701,7 +741,7 @@ fn assessment_of_another_year_is_refused_by_name() {
     let out = env.run_ok(&[
         "settle",
         "--year",
-        "2026",
+        "2027",
         "--assessments",
         env.dir.path().to_str().unwrap(),
     ]);
@@ -731,7 +771,7 @@ fn a_missing_price_is_named() {
     let out = env.run(&[
         "settle",
         "--year",
-        "2026",
+        "2027",
         "--prices",
         prices.to_str().unwrap(),
     ]);

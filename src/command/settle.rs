@@ -1,20 +1,22 @@
-//! The commands of this stage: `deadline`, `ledger test-signed`,
+//! The settlement-side commands: `deadline`, `ledger test-signed`,
 //! `ledger formal-signed`, `assess`, `settle`. Each returns an exit code
 //! or the message of a configuration/usage error (exit 2).
 
 use std::path::{Path, PathBuf};
 
-use chrono::{Months, NaiveDate};
+use chrono::NaiveDate;
 
-use super::assess::{percent, Assessment, AssessmentInput, INDICATORS};
-use super::calendar::Calendar;
-use super::meter::ServiceYear;
-use super::prices::PriceList;
-use super::settlement::{settle, Settlement};
-use super::workbook::{self, result_sentence, SETTLEMENT_TITLE};
-use crate::cli::{Format, EXIT_OK, EXIT_PROBLEMS};
+use super::{find_project, open_existing};
+use super::{Format, EXIT_OK, EXIT_PROBLEMS};
 use crate::ledger::{Agreement, AgreementKind, Ledger};
 use crate::schema::Schemas;
+use crate::settle::assess::{percent, Assessment, AssessmentInput, INDICATORS};
+use crate::settle::calendar::Calendar;
+use crate::settle::meter::ServiceYear;
+use crate::settle::prices::PriceList;
+use crate::settle::settlement::{settle, Settlement};
+use crate::settle::test_period_end;
+use crate::settle::workbook::{self, result_sentence, SETTLEMENT_TITLE};
 
 /// `zwyun deadline`.
 pub fn deadline(
@@ -26,24 +28,33 @@ pub fn deadline(
 ) -> Result<u8, String> {
     let calendar = Calendar::load(dir).map_err(|e| e.to_string())?;
     let days = days.unwrap_or(schemas.policy.delivery_working_days);
-    let due = calendar
-        .add_working_days(signed, days)
-        .map_err(|e| e.to_string())?;
+    let due = calendar.deadline(signed, days);
+    if let Some(missing) = &due.missing {
+        eprintln!("zwyun: 警告:{}", missing.provisional_note());
+    }
     match format {
-        Format::Json => println!(
+        Format::Json => crate::outln!(
             "{}",
-            serde_json::json!({"signed": signed.to_string(), "days": days, "due": due.to_string()})
+            serde_json::json!({
+                "signed": signed.to_string(),
+                "days": days,
+                "due": due.date.to_string(),
+                "provisional": due.missing.is_some(),
+            })
         ),
-        Format::Text => println!("{signed} 签订,{days} 个工作日内(签订当日不计):最迟 {due}"),
+        Format::Text => {
+            let mark = if due.missing.is_some() {
+                "(暂定)"
+            } else {
+                ""
+            };
+            crate::outln!(
+                "{signed} 签订,{days} 个工作日内(签订当日不计):最迟 {}{mark}",
+                due.date
+            )
+        }
     }
     Ok(EXIT_OK)
-}
-
-/// The test period ends on the corresponding day `months` later, or the
-/// month's last day when there is none (民法典 第二百零一、二百零三条:
-/// the day of signing is not counted).
-pub fn test_period_end(signed: NaiveDate, months: u32) -> Option<NaiveDate> {
-    signed.checked_add_months(Months::new(months))
 }
 
 /// `zwyun ledger test-signed`.
@@ -56,8 +67,8 @@ pub fn test_signed(
     dir: Option<&Path>,
 ) -> Result<u8, String> {
     schemas.policy.test_months.check(months)?;
-    let ledger = Ledger::open(ledger_path).map_err(|e| e.to_string())?;
-    let project = ledger.find_by_code(code).map_err(|e| e.to_string())?;
+    let ledger = open_existing(ledger_path)?;
+    let project = find_project(&ledger, code)?;
     if let Some(refusal) = existing(&ledger, project.id, AgreementKind::Test)? {
         eprintln!("zwyun: 未登记:项目 {} {refusal}", project.label());
         return Ok(EXIT_PROBLEMS);
@@ -73,10 +84,11 @@ pub fn test_signed(
     ledger
         .record_agreement(project.id, &agreement)
         .map_err(|e| e.to_string())?;
-    println!("已登记项目 {} 的测试协议:{date} 签订,测试期 {months} 个月,至 {ends} 届满(测试资源不纳入计量)。", project.label());
-    println!(
+    crate::outln!("已登记项目 {} 的测试协议:{date} 签订,测试期 {months} 个月,至 {ends} 届满(测试资源不纳入计量)。", project.label());
+    crate::outln!(
         "服务商“{}”最迟应于 {due} 完成全部测试资源的发放(签订后 {} 个工作日内)。",
-        project.provider, schemas.policy.delivery_working_days
+        project.provider,
+        schemas.policy.delivery_working_days
     );
     Ok(EXIT_OK)
 }
@@ -89,8 +101,8 @@ pub fn formal_signed(
     ledger_path: &Path,
     dir: Option<&Path>,
 ) -> Result<u8, String> {
-    let ledger = Ledger::open(ledger_path).map_err(|e| e.to_string())?;
-    let project = ledger.find_by_code(code).map_err(|e| e.to_string())?;
+    let ledger = open_existing(ledger_path)?;
+    let project = find_project(&ledger, code)?;
     if let Some(refusal) = existing(&ledger, project.id, AgreementKind::Formal)? {
         eprintln!("zwyun: 未登记:项目 {} {refusal}", project.label());
         return Ok(EXIT_PROBLEMS);
@@ -98,6 +110,14 @@ pub fn formal_signed(
     let test = ledger
         .agreement(project.id, AgreementKind::Test)
         .map_err(|e| e.to_string())?;
+    if let Some(t) = test.as_ref().filter(|t| date < t.signed) {
+        eprintln!(
+            "zwyun: 未登记:{date} 早于项目 {} 测试协议的签订日期 {};正式协议须在测试期满后签订,请核对日期。",
+            project.label(),
+            t.signed
+        );
+        return Ok(EXIT_PROBLEMS);
+    }
     if let Some(ends) = test
         .as_ref()
         .and_then(|t| t.ends)
@@ -120,16 +140,17 @@ pub fn formal_signed(
     ledger
         .record_agreement(project.id, &agreement)
         .map_err(|e| e.to_string())?;
-    println!(
+    crate::outln!(
         "已登记项目 {} 的正式协议:{date} 签订,自该日起租并纳入计量。",
         project.label()
     );
     if test.is_none() {
-        println!("(该项目未登记测试协议。)");
+        crate::outln!("(该项目未登记测试协议。)");
     }
-    println!(
+    crate::outln!(
         "服务商“{}”最迟应于 {due} 完成正式资源的发放或调整(签订后 {} 个工作日内)。",
-        project.provider, schemas.policy.delivery_working_days
+        project.provider,
+        schemas.policy.delivery_working_days
     );
     Ok(EXIT_OK)
 }
@@ -150,15 +171,18 @@ fn existing(
     })
 }
 
-fn delivery_due(
-    date: NaiveDate,
-    schemas: &Schemas,
-    dir: Option<&Path>,
-) -> Result<NaiveDate, String> {
+/// The delivery deadline, with "(暂定)" when the calendar does not cover
+/// it (a warning says which year to add).
+fn delivery_due(date: NaiveDate, schemas: &Schemas, dir: Option<&Path>) -> Result<String, String> {
     let calendar = Calendar::load(dir).map_err(|e| e.to_string())?;
-    calendar
-        .add_working_days(date, schemas.policy.delivery_working_days)
-        .map_err(|e| format!("无法计算发放期限,未登记:{e}"))
+    let due = calendar.deadline(date, schemas.policy.delivery_working_days);
+    Ok(match &due.missing {
+        Some(missing) => {
+            eprintln!("zwyun: 警告:{}", missing.provisional_note());
+            format!("{}(暂定)", due.date)
+        }
+        None => due.date.to_string(),
+    })
 }
 
 /// `zwyun assess`.
@@ -171,8 +195,8 @@ pub fn assess(file: &Path, format: Format, out: Option<&Path>) -> Result<u8, Str
         }
     };
     match format {
-        Format::Json => println!("{}", scored.to_json()),
-        Format::Text => print!("{}", assessment_text(&input, &scored)),
+        Format::Json => crate::outln!("{}", scored.to_json()),
+        Format::Text => crate::out!("{}", assessment_text(&input, &scored)),
     }
     if let Some(out) = out {
         workbook::write_assessment(&input, &scored, out)
@@ -186,8 +210,7 @@ type Scored = (AssessmentInput, Assessment);
 
 /// Outer error: the file cannot be read (exit 2); inner: its content is wrong (exit 1).
 fn read_assessment(file: &Path) -> Result<Result<Scored, String>, String> {
-    let text =
-        std::fs::read_to_string(file).map_err(|e| format!("无法读取 {}:{e}", file.display()))?;
+    let text = std::fs::read_to_string(file).map_err(|e| super::io_error(file, &e))?;
     Ok(
         AssessmentInput::parse(&file.display().to_string(), &text).map(|input| {
             let scored = input.score();
@@ -201,7 +224,9 @@ fn assessment_text(input: &AssessmentInput, a: &Assessment) -> String {
         "{}\n服务商:{}  考核年度:{}\n",
         workbook::ASSESSMENT_TITLE,
         a.provider,
-        a.year
+        ServiceYear::new(a.year)
+            .map(|y| y.label())
+            .unwrap_or_else(|| a.year.to_string())
     );
     for (ind, (code, score)) in INDICATORS.iter().zip(&a.items) {
         s += &format!(
@@ -231,6 +256,7 @@ pub fn settle_year(
     dir: Option<&Path>,
 ) -> Result<u8, String> {
     let service_year = ServiceYear::new(year).ok_or(format!("服务年度 {year} 无效"))?;
+    let ledger = open_existing(ledger_path)?;
     let prices =
         PriceList::load(prices_file, dir, &schemas.catalogue).map_err(|e| e.to_string())?;
     let assessments = match load_assessments(assessment_paths, year)? {
@@ -240,13 +266,6 @@ pub fn settle_year(
             return Ok(EXIT_PROBLEMS);
         }
     };
-    if !ledger_path.exists() {
-        return Err(format!(
-            "账本 {} 不存在;请先用 zwyun approve 登记项目",
-            ledger_path.display()
-        ));
-    }
-    let ledger = Ledger::open(ledger_path).map_err(|e| e.to_string())?;
     let settlement = settle(
         &ledger,
         service_year,
@@ -254,12 +273,12 @@ pub fn settle_year(
         &schemas.catalogue,
         &assessments,
     )?;
-    let default_out = PathBuf::from(format!("{SETTLEMENT_TITLE}-{year}.xlsx"));
+    let default_out = PathBuf::from(format!("{SETTLEMENT_TITLE}-{year}年度.xlsx"));
     let out = out.unwrap_or(&default_out);
     workbook::write_settlement(&settlement, out)
         .map_err(|e| format!("无法写出 {}:{e}", out.display()))?;
-    print!("{}", settlement_text(&settlement));
-    println!("已写出结算工作簿(草稿):{}", out.display());
+    crate::out!("{}", settlement_text(&settlement));
+    crate::outln!("已写出结算工作簿(草稿):{}", out.display());
     Ok(EXIT_OK)
 }
 
@@ -285,17 +304,17 @@ fn load_assessments(
             if a.year != year {
                 if named {
                     return Ok(Err(format!(
-                        "{}: 考核年度为 {},与结算的服务年度 {year} 不符",
+                        "{}: 考核年度为 {}年度,与结算的服务年度 {year}年度 不符",
                         file.display(),
                         a.year
                     )));
                 }
-                eprintln!("跳过 {}(考核年度 {})", file.display(), a.year);
+                eprintln!("跳过 {}(考核年度 {}年度)", file.display(), a.year);
                 continue;
             }
             if list.iter().any(|b| b.provider == a.provider) {
                 return Ok(Err(format!(
-                    "{}: 服务商“{}”的 {year} 年度考核结果重复",
+                    "{}: 服务商“{}”的 {year}年度考核结果重复",
                     file.display(),
                     a.provider
                 )));
@@ -346,20 +365,4 @@ fn settlement_text(s: &Settlement) -> String {
     }
     out += &format!("{}\n", workbook::ROUNDING_RULE);
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(s: &str) -> NaiveDate {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn test_period_ends_on_the_corresponding_day_or_month_end() {
-        assert_eq!(test_period_end(d("2026-06-15"), 2), Some(d("2026-08-15")));
-        assert_eq!(test_period_end(d("2026-01-31"), 1), Some(d("2026-02-28")));
-        assert_eq!(test_period_end(d("2026-11-30"), 3), Some(d("2027-02-28")));
-    }
 }

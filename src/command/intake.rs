@@ -1,0 +1,157 @@
+//! The drop-folder commands: `process`, `watch`, `demo`, `status`.
+
+use std::path::{Path, PathBuf};
+
+use super::{open_existing, open_or_create, Format, Globals, EXIT_OK, EXIT_PROBLEMS};
+use crate::intake;
+use crate::schema::Schemas;
+use crate::validate::{self, Context};
+
+/// The intake options `process`, `watch` and `demo` share.
+#[derive(Debug, Clone)]
+pub struct IntakeOptions {
+    /// Where originals are archived (default: `archive/` beside the output).
+    pub archive: Option<PathBuf>,
+    /// Seconds a file's size and mtime must stay unchanged.
+    pub stable: f64,
+    /// Test period of drafted test agreements (default: policy.yaml).
+    pub months: Option<u32>,
+}
+
+fn secs(s: f64) -> Result<std::time::Duration, String> {
+    std::time::Duration::try_from_secs_f64(s).map_err(|_| format!("时间参数无效:{s}"))
+}
+
+/// `process` (one pass, `watch` = None) or `watch` (loop, poll interval).
+pub fn process(
+    inbox: PathBuf,
+    out: PathBuf,
+    a: &IntakeOptions,
+    watch: Option<Option<f64>>,
+    schemas: &Schemas,
+    args: &Globals,
+) -> Result<u8, String> {
+    if !inbox.is_dir() {
+        return Err(format!("收件目录不存在:{}", inbox.display()));
+    }
+    let range = &schemas.policy.test_months;
+    let months = range.check(a.months.unwrap_or(range.default))?;
+    let renderer = crate::render::Renderer::load(args.templates.as_deref(), schemas)
+        .map_err(|e| e.to_string())?;
+    drop(open_or_create(&args.ledger)?);
+    let mut opts = intake::Options::new(inbox, out, a.archive.clone());
+    opts.quiet = secs(a.stable)?;
+    opts.months = months;
+    opts.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let calendar = crate::settle::calendar::Calendar::load(args.schemas.as_deref())
+        .map_err(|e| e.to_string())?;
+    let env = intake::Env {
+        schemas,
+        renderer: &renderer,
+        calendar: &calendar,
+        ledger: &args.ledger,
+    };
+    if let Some(poll) = watch {
+        let poll = poll.map(secs).transpose()?;
+        eprintln!("正在监视 {}(Ctrl-C 停止)……", opts.inbox.display());
+        intake::watch(&opts, &env, poll, |s| crate::outln!("{}", s.line()))
+            .map_err(|e| e.to_string())?;
+        return Ok(EXIT_OK);
+    }
+    let mut worker = intake::Worker::start(&opts.inbox).map_err(|e| e.to_string())?;
+    let mut stability = Default::default();
+    let summary = intake::process_once(&opts, &env, &mut worker, &mut stability, true)
+        .map_err(|e| e.to_string())?;
+    crate::outln!("{}", summary.line());
+    crate::outln!("输出目录:{}", opts.outbox.display());
+    Ok(if summary.all_valid() {
+        EXIT_OK
+    } else {
+        EXIT_PROBLEMS
+    })
+}
+
+pub fn demo(dir: &Path, schemas: &Schemas, args: &Globals) -> Result<u8, String> {
+    let inbox = dir.join("inbox");
+    intake::demo::fill_inbox(&inbox).map_err(|e| format!("{}:{e}", inbox.display()))?;
+    let ledger = open_or_create(&args.ledger)?;
+    let projects = ledger.projects().map_err(|e| e.to_string())?;
+    let ctx = Context {
+        schemas,
+        projects: &projects,
+    };
+    let example =
+        validate::check_bytes("annex1-example.xlsx", intake::demo::APPROVED_EXAMPLE, &ctx);
+    if let Some(app) = example.application() {
+        if projects.find(&app.header.project_key()).is_none() {
+            ledger
+                .approve_application(app, false)
+                .map_err(|e| e.to_string())?;
+            crate::outln!(
+                "演示:已将示例项目 SJ-2026-017 的附件1 登记为批准配额(账本 {})。",
+                args.ledger.display()
+            );
+        }
+    }
+    drop(ledger);
+    let intake = IntakeOptions {
+        archive: Some(dir.join("archive")),
+        stable: 2.0,
+        months: None,
+    };
+    crate::outln!(
+        "演示:已将 {} 份样例放入 {}。",
+        intake::demo::SAMPLES.len(),
+        inbox.display()
+    );
+    process(inbox, dir.join("out"), &intake, None, schemas, args)?;
+    crate::outln!(
+        "原件归档在 {},非工作簿退回在 {}。",
+        dir.join("archive").display(),
+        dir.join("rejected").display()
+    );
+    crate::outln!("查看处理记录:zwyun status");
+    Ok(EXIT_OK)
+}
+
+pub fn status(limit: usize, format: Format, ledger: &Path) -> Result<u8, String> {
+    let ledger = open_existing(ledger)?;
+    let entries = intake::journal::recent(ledger.conn(), limit).map_err(|e| e.to_string())?;
+    if entries.is_empty() && format == Format::Text {
+        crate::outln!("账本中尚无处理记录。");
+    }
+    for e in &entries {
+        match format {
+            Format::Json => crate::outln!("{}", serde_json::to_string(e).unwrap_or_default()),
+            Format::Text => {
+                let dup = if e.duplicates > 0 {
+                    format!("(重复提交 {} 次)", e.duplicates)
+                } else {
+                    String::new()
+                };
+                crate::outln!(
+                    "{}  {}  {}  {}  {}{dup}\n    {}",
+                    e.received_at,
+                    status_label(&e.status),
+                    e.unit.as_deref().unwrap_or("-"),
+                    e.project.as_deref().unwrap_or("-"),
+                    e.file,
+                    e.outputs.join("\n    ")
+                );
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn status_label(s: &str) -> &str {
+    match s {
+        "valid" => "通过",
+        "invalid" => "未通过",
+        "unreadable" => "无法读取",
+        "rejected" => "非工作簿",
+        "failed" => "内部错误,已移至 failed",
+        "claimed" => "处理中",
+        other => other,
+    }
+}

@@ -1,0 +1,153 @@
+//! The command layer: what every `zwyun` command shares (exit codes,
+//! output format, the global paths, opening the ledger, finding a project)
+//! and one file per group of commands. `cli.rs` parses the arguments and
+//! calls in here; the stages below (read, validate, render, ledger,
+//! intake, settle) never import from this module.
+
+pub mod calendar;
+pub mod check;
+pub mod intake;
+pub mod out;
+pub mod render;
+pub mod settle;
+pub mod usage;
+
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+
+use crate::ledger::{Ledger, Project, Projects};
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_PROBLEMS: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+/// How a command prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// The global options the commands need, once clap is done.
+pub struct Globals {
+    pub ledger: PathBuf,
+    /// Whether `--ledger` or `ZWYUN_LEDGER` named the ledger.
+    pub ledger_given: bool,
+    pub schemas: Option<PathBuf>,
+    pub templates: Option<PathBuf>,
+}
+
+/// Prints a usage or configuration error; exit 2.
+pub fn fail(message: String) -> u8 {
+    eprintln!("zwyun: {message}");
+    EXIT_ERROR
+}
+
+/// Opens the ledger and reads its projects; a missing ledger file is
+/// simply empty (for checking a form before anything is approved).
+pub fn load_projects(path: &Path) -> Result<Projects, String> {
+    if !path.exists() {
+        return Ok(Default::default());
+    }
+    Ledger::open(path)
+        .and_then(|l| l.projects())
+        .map_err(|e| format!("{}:{e}", path.display()))
+}
+
+/// Opens a ledger that must exist (commands that only read it, or need a
+/// project in it): a mistyped path is an error, not an empty ledger.
+pub fn open_existing(path: &Path) -> Result<Ledger, String> {
+    if !path.is_file() {
+        return Err(format!(
+            "账本文件不存在:{};请检查 --ledger 或 ZWYUN_LEDGER,或先用 zwyun approve 登记项目",
+            path.display()
+        ));
+    }
+    Ledger::open(path).map_err(|e| format!("{}:{e}", path.display()))
+}
+
+/// Opens the ledger a command writes to, creating it (and saying so once)
+/// when it does not exist yet.
+pub fn open_or_create(path: &Path) -> Result<Ledger, String> {
+    let new = !path.exists();
+    let ledger = Ledger::open(path).map_err(|e| format!("{}:{e}", path.display()))?;
+    if new {
+        eprintln!("已新建账本:{}", path.display());
+    }
+    Ok(ledger)
+}
+
+/// Finds a project by 项目编号, by `申请单位/项目名称` (or the
+/// `申请单位-项目名称` label `status` prints), or by 项目名称 alone when
+/// only one project has it; names compare without spaces and with
+/// full-width letters, digits and brackets made half-width.
+pub fn find_project(ledger: &Ledger, query: &str) -> Result<Project, String> {
+    let projects = ledger.projects().map_err(|e| e.to_string())?;
+    let all = projects.all();
+    let q = normalise(query);
+    let exact = |p: &&Project| {
+        p.code.as_deref().map(normalise) == Some(q.clone())
+            || normalise(&format!("{}/{}", p.unit, p.name)) == q
+            || normalise(&p.label()) == q
+    };
+    if let Some(p) = all.iter().find(exact) {
+        return Ok(p.clone());
+    }
+    let named: Vec<&Project> = all.iter().filter(|p| normalise(&p.name) == q).collect();
+    match named.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(format!(
+            "账本中没有项目“{query}”;请用项目编号、项目名称或“申请单位/项目名称”指定(zwyun status 列出已处理的项目),新项目请先用 zwyun approve 登记其申请表"
+        )),
+        many => Err(format!(
+            "项目名称“{query}”对应多个项目,请改用项目编号或“申请单位/项目名称”:{}",
+            many.iter()
+                .map(|p| candidate(p))
+                .collect::<Vec<_>>()
+                .join(";")
+        )),
+    }
+}
+
+fn candidate(p: &Project) -> String {
+    match &p.code {
+        Some(code) => format!("{code}({}/{})", p.unit, p.name),
+        None => format!("{}/{}", p.unit, p.name),
+    }
+}
+
+/// A name as people type it: no spaces, full-width ASCII made half-width,
+/// full-width brackets included.
+pub fn normalise(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            c => c,
+        })
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// Parses a command-line date the way the forms accept dates:
+/// `2026-09-30`, `2026/09/30`, `2026.09.30`, `2026年9月30日`, `20260930`.
+pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    crate::read::text::parse_date(s.trim())
+        .ok_or_else(|| "应为日期,如 2026-09-30、2026/09/30 或 2026年9月30日".to_string())
+}
+
+/// An I/O error in Chinese, naming the path.
+pub fn io_error(path: &Path, e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    let what = match e.kind() {
+        NotFound => "文件不存在".to_string(),
+        PermissionDenied => "没有访问权限".to_string(),
+        AlreadyExists => "文件已存在".to_string(),
+        IsADirectory => "这是一个目录,不是文件".to_string(),
+        NotADirectory => "路径中有一段不是目录".to_string(),
+        StorageFull => "磁盘已满".to_string(),
+        _ => format!("读写失败({e})"),
+    };
+    format!("{what}:{}", path.display())
+}

@@ -1,0 +1,471 @@
+//! Command-line conventions and workflow state (issue 11): Chinese help and
+//! errors, dates, pipes, colour, the ledger file, naming projects,
+//! repeated approvals and re-checking verdicts that depended on the ledger.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+use crate::common::{annex1, repo, sample, Env};
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn s(p: &std::path::Path) -> &str {
+    p.to_str().unwrap()
+}
+
+// ------------------------------------------------------------ help and usage
+
+#[test]
+fn help_is_in_chinese_and_every_argument_has_a_line() {
+    let env = Env::new();
+    let top = env.run_ok(&["--help"]);
+    for word in ["用法:", "命令:", "选项:", "显示帮助", "显示版本"] {
+        assert!(top.contains(word), "{word}: {top}");
+    }
+    for english in [
+        "Usage:",
+        "Options:",
+        "Commands:",
+        "Print help",
+        "Arguments:",
+    ] {
+        assert!(!top.contains(english), "{english}: {top}");
+    }
+    let commands = [
+        vec!["validate"],
+        vec!["approve"],
+        vec!["process"],
+        vec!["watch"],
+        vec!["demo"],
+        vec!["bench"],
+        vec!["status"],
+        vec!["blank"],
+        vec!["deadline"],
+        vec!["assess"],
+        vec!["settle"],
+        vec!["calendar"],
+        vec!["ledger", "test-signed"],
+        vec!["ledger", "formal-signed"],
+        vec!["render", "test-agreement"],
+        vec!["render", "formal-agreement"],
+        vec!["render", "opening-table"],
+    ];
+    for cmd in commands {
+        let mut args = cmd.clone();
+        args.push("--help");
+        let help = env.run_ok(&args);
+        assert!(help.contains("用法:"), "{cmd:?}: {help}");
+        // Every listed argument or option carries a description.
+        let listing = help.split_once("\n参数:\n").map(|(_, r)| r).unwrap_or("");
+        let listing = format!(
+            "{listing}{}",
+            help.split_once("\n选项:\n").map(|(_, r)| r).unwrap_or("")
+        );
+        for line in listing.lines().filter(|l| l.starts_with("  ")) {
+            let body = line.trim_start();
+            let described = body.contains("  ") || !body.starts_with(['-', '<', '[']);
+            assert!(described, "{cmd:?}: no help for {line:?}\n{help}");
+        }
+    }
+    let watch = env.run_ok(&["watch", "--help"]);
+    assert!(watch.contains("默认不轮询"), "{watch}");
+    assert!(watch.contains("[默认:2]"), "{watch}");
+}
+
+#[test]
+fn usage_errors_are_in_chinese_with_exit_2() {
+    let env = Env::new();
+    let out = env.run(&["validate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("缺少必需的参数"), "{err}");
+    assert!(err.contains("用法:"), "{err}");
+    assert!(!err.contains("the following required"), "{err}");
+    let out = env.run(&["status", "--format", "xml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("取值“xml”无效"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("可选值"), "{}", stderr(&out));
+    let out = env.run(&["valdate", "x.xlsx"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("无法识别的命令"), "{}", stderr(&out));
+}
+
+#[test]
+fn os_and_yaml_errors_are_in_chinese() {
+    let env = Env::new();
+    let out = env.run(&["assess", "没有这个文件.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("文件不存在:没有这个文件.yaml"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("os error"), "{}", stderr(&out));
+    // A schema with a mistyped field type: Chinese, with file:line:col.
+    let dir = env.path("schemas");
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(repo().join("schemas/annex1.yaml")).unwrap();
+    let bad = text.replacen("type: text", "type: txet", 1);
+    std::fs::write(dir.join("annex1.yaml"), bad).unwrap();
+    let out = env.run(&[
+        "--schemas",
+        s(&dir),
+        "validate",
+        s(&sample("annex1-example.xlsx")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("未知的取值“txet”"), "{err}");
+    assert!(err.contains("annex1.yaml:"), "{err}");
+    assert!(!err.contains("unknown variant"), "{err}");
+}
+
+// ------------------------------------------------------------ dates, pipes, colour
+
+#[test]
+fn dates_are_accepted_as_the_forms_write_them() {
+    let env = Env::new();
+    for date in ["2026-09-30", "2026/09/30", "2026.09.30", "2026年9月30日"] {
+        let out = env.run_ok(&["deadline", "--signed", date, "--format", "json"]);
+        assert!(out.contains("\"due\":\"2026-10-13\""), "{date}: {out}");
+    }
+    let out = env.run(&["deadline", "--signed", "9月30日"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("应为日期"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let env = Env::new();
+    let files: Vec<String> = (0..200)
+        .map(|_| s(&sample("annex1-example.xlsx")).to_string())
+        .collect();
+    let mut child = Command::new(crate::common::bin())
+        .arg("validate")
+        .args(&files)
+        .current_dir(env.dir.path())
+        .env("ZWYUN_SCHEMAS", repo().join("schemas"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one line, then close the pipe (like `| head -1`).
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+    assert_ne!(status.code(), Some(101), "{err}");
+}
+
+#[test]
+fn log_colour_only_on_a_terminal() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.path("inbox")).unwrap();
+    std::fs::copy(sample("annex1-example.xlsx"), env.path("inbox/a.xlsx")).unwrap();
+    let out = env.run(&["-v", "process", "inbox", "--out", "out", "--stable", "0"]);
+    let err = stderr(&out);
+    assert!(err.contains("INFO"), "{err}");
+    assert!(!err.contains('\u{1b}'), "ANSI codes in a file: {err:?}");
+}
+
+// ------------------------------------------------------------ the ledger file
+
+#[test]
+fn a_missing_ledger_is_an_error_for_reading_commands() {
+    let env = Env::new();
+    for args in [
+        vec!["--ledger", "typo.db", "status"],
+        vec!["--ledger", "/nope/x.db", "status"],
+        vec!["--ledger", "typo.db", "settle", "--year", "2026"],
+        vec![
+            "--ledger",
+            "typo.db",
+            "render",
+            "formal-agreement",
+            "--project",
+            "SJ-2026-017",
+            "--out",
+            "o",
+        ],
+        vec![
+            "--ledger",
+            "typo.db",
+            "ledger",
+            "formal-signed",
+            "--project",
+            "SJ-2026-017",
+            "--date",
+            "2026-09-01",
+        ],
+        vec!["--ledger", "typo.db", "validate", "x.xlsx"],
+    ] {
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&out).contains("账本文件不存在:"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(
+        !env.path("typo.db").exists(),
+        "no ledger created by reading"
+    );
+    // Writing commands create it and say so once.
+    let first = env.run(&["approve", s(&sample("annex1-example.xlsx"))]);
+    assert_eq!(first.status.code(), Some(0));
+    assert!(
+        stderr(&first).contains("已新建账本:zwyun.db"),
+        "{}",
+        stderr(&first)
+    );
+    let second = env.run(&["approve", s(&sample("annex1-example.xlsx")), "--replace"]);
+    assert!(
+        !stderr(&second).contains("已新建账本"),
+        "{}",
+        stderr(&second)
+    );
+}
+
+// ------------------------------------------------------------ naming projects
+
+#[test]
+fn projects_are_named_by_code_name_or_unit_and_name() {
+    let env = Env::new();
+    // Two projects without a 项目编号, one name shared by two units.
+    let mut a = annex1();
+    a.clear("B4");
+    a.set("B3", "甲单位");
+    a.set("G3", "智慧 城管 平台");
+    a.write(&env.path("a.xlsx"));
+    let mut b = annex1();
+    b.clear("B4");
+    b.set("B3", "乙单位");
+    b.set("G3", "智慧城管平台");
+    b.write(&env.path("b.xlsx"));
+    for f in ["a.xlsx", "b.xlsx"] {
+        let out = env.run(&["approve", f]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    }
+    let signed = |project: &str| {
+        env.run(&[
+            "ledger",
+            "test-signed",
+            "--project",
+            project,
+            "--date",
+            "2026-06-15",
+            "--months",
+            "2",
+        ])
+    };
+    let out = signed("智慧城管平台");
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("对应多个项目") && err.contains("甲单位/") && err.contains("乙单位/"),
+        "{err}"
+    );
+    let out = signed("甲单位/智慧城管平台");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("甲单位"), "{}", stdout(&out));
+    let out = signed("没有的项目");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("项目名称"), "{}", stderr(&out));
+    // By code, and by a unique name typed with full-width spaces.
+    env.approve_example();
+    let out = env.run(&[
+        "render",
+        "opening-table",
+        "--project",
+        "SJ-2026-017",
+        "--out",
+        "o",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+// ------------------------------------------------------------ approvals
+
+#[test]
+fn the_same_change_is_approved_once_and_warnings_are_shown() {
+    let env = Env::new();
+    env.approve_example();
+    let change = sample("annex4-example.xlsx");
+    let out = env.run(&["approve", s(&change), "--effective", "2027/01/01"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Again: the same file (even under another name) is refused, exit 1.
+    let copy = env.path("再次.xlsx");
+    std::fs::copy(&change, &copy).unwrap();
+    let out = env.run(&["approve", s(&copy), "--effective", "2027-02-01"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("已于") && err.contains("登记过") && err.contains("2027-01-01"),
+        "{err}"
+    );
+    // The warning `validate` shows is shown by `approve` too: the ledger now
+    // differs from the form's 现状.
+    let f = crate::common::annex4();
+    f.write(&env.path("c.xlsx"));
+    let v = env.validate_json(&env.path("c.xlsx"));
+    if crate::common::codes(&v).contains(&"policy.current_mismatch".to_string())
+        && v["status"] == "valid"
+    {
+        let out = env.run(&["approve", "c.xlsx", "--effective", "2027-03-01"]);
+        assert!(
+            stderr(&out).contains("policy.current_mismatch"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn refusals_exit_1() {
+    let env = Env::new();
+    env.approve_example();
+    let out = env.run(&["approve", s(&sample("annex1-example.xlsx"))]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    env.run_ok(&[
+        "ledger",
+        "test-signed",
+        "--project",
+        "SJ-2026-017",
+        "--date",
+        "2026-06-15",
+        "--months",
+        "2",
+    ]);
+    let out = env.run(&["approve", s(&sample("annex1-example.xlsx")), "--replace"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("已签订协议"), "{}", stderr(&out));
+    // A formal agreement dated before the test agreement: said so.
+    let out = env.run(&[
+        "ledger",
+        "formal-signed",
+        "--project",
+        "SJ-2026-017",
+        "--date",
+        "2025-01-01",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("早于") && err.contains("测试协议的签订日期 2026-06-15"),
+        "{err}"
+    );
+    assert!(!err.contains("尚在测试期内"), "{err}");
+}
+
+// ------------------------------------------------------------ re-check
+
+#[test]
+fn a_change_refused_for_an_unknown_project_is_checked_again_after_approval() {
+    let env = Env::new();
+    let inbox = env.path("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::copy(sample("annex4-example.xlsx"), inbox.join("变更.xlsx")).unwrap();
+    let out = env.run(&["process", "inbox", "--out", "out", "--stable", "0"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("未通过 1"), "{}", stdout(&out));
+    env.approve_example();
+    std::fs::copy(sample("annex4-example.xlsx"), inbox.join("变更-再次.xlsx")).unwrap();
+    let out = env.run(&["process", "inbox", "--out", "out", "--stable", "0"]);
+    let text = stdout(&out);
+    assert!(text.contains("重复提交 0"), "{text}");
+    assert!(!text.contains("未通过 1"), "{text}");
+    let status = env.run_ok(&["status", "--format", "json"]);
+    let first: serde_json::Value = serde_json::from_str(status.lines().next().unwrap()).unwrap();
+    assert_eq!(first["status"], "valid", "{status}");
+    // Unchanged ledger: the same bytes again are a duplicate.
+    std::fs::copy(
+        sample("annex4-example.xlsx"),
+        inbox.join("变更-第三次.xlsx"),
+    )
+    .unwrap();
+    let out = env.run(&["process", "inbox", "--out", "out", "--stable", "0"]);
+    assert!(stdout(&out).contains("重复提交 1"), "{}", stdout(&out));
+}
+
+#[test]
+fn the_reply_names_what_the_unit_can_do_not_the_ledger() {
+    let env = Env::new();
+    let out = env.run(&["validate", s(&sample("annex4-example.xlsx"))]);
+    let text = stdout(&out);
+    assert!(text.contains("policy.project_unknown"), "{text}");
+    assert!(!text.contains("账本"), "{text}");
+    assert!(text.contains("尚未登记批准配额"), "{text}");
+}
+
+// ------------------------------------------------------------ render and validate
+
+#[test]
+fn render_test_agreement_takes_the_policy_default_months() {
+    let env = Env::new();
+    let out = env.run(&[
+        "render",
+        "test-agreement",
+        s(&sample("annex1-example.xlsx")),
+        "--out",
+        "o",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = env.run(&[
+        "render",
+        "formal-agreement",
+        s(&sample("annex4-example.xlsx")),
+        "--out",
+        "o",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("是附件4") && err.contains("--project"),
+        "{err}"
+    );
+    assert!(!err.contains("不是校验通过的附件1"), "{err}");
+}
+
+#[test]
+fn validate_report_writes_nothing_for_a_passing_file() {
+    let env = Env::new();
+    let out = env.run(&[
+        "validate",
+        s(&sample("annex1-example.xlsx")),
+        "--report",
+        "r",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("校验通过,不写问题清单"),
+        "{}",
+        stderr(&out)
+    );
+    let written = std::fs::read_dir(env.path("r")).unwrap().count();
+    assert_eq!(written, 0);
+}
