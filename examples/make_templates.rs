@@ -8,23 +8,48 @@ use std::path::Path;
 use docx_rs::{
     AlignmentType, BorderType, Docx, Footer, LineSpacing, LineSpacingType, PageMargin, PageNum,
     Paragraph, Run, RunFonts, SpecialIndentType, Table, TableBorder, TableBorderPosition,
-    TableBorders, TableCell, TableLayoutType, TableRow, VAlignType, VMergeType, WidthType,
+    TableBorders, TableCell, TableCellContent, TableCellMargins, TableLayoutType, TableRow,
+    VAlignType, VMergeType, WidthType,
 };
 use zwyun::render::grid;
 use zwyun::schema::Schemas;
 
-const SONG: &str = "宋体";
-const HEI: &str = "黑体";
+/// 宋体 and 黑体 by the names Word and WPS know them by on every Windows;
+/// LibreOffice substitutes Noto Serif / Sans CJK SC for them (a name it does
+/// not know, like 宋体 itself, would fall to a sans-serif Japanese face).
+const SONG: &str = "SimSun";
+const HEI: &str = "SimHei";
 const LATIN: &str = "Times New Roman";
 /// A4 in twips, margins 2.54 cm.
 const PAGE: (u32, u32) = (11906, 16838);
 const MARGIN_TB: i32 = 1440;
 const MARGIN_LR: i32 = 1440;
-const COLS: [usize; 6] = [1100, 1500, 2150, 900, 1976, 1400];
+/// Column widths (twips) for Chinese text at 10.5 pt (210 twips a
+/// character, 80 of cell margin each side): 服务类型 4 characters, 服务分项
+/// 6, a service with its tick box 9, 数量, 说明 two lines of host
+/// configuration (two grid columns, so that 系统架构 fits above it), 台数; 9026 in all, the text width of the page.
+const COLS: [usize; 7] = [1060, 1500, 2080, 900, 1100, 1786, 600];
+const CELL_MARGIN: usize = 80;
+/// Marks a header row until [`with_print_setup`] turns the mark into
+/// `<w:tblHeader/>` (docx-rs has no setter): an otherwise unused height.
+const HEADER_MARK: f32 = 1.0;
+const HEADER_MARK_XML: &str = "<w:trHeight w:val=\"1\" w:hRule=\"atLeast\" />";
+/// The Chinese fonts with their Chinese names, GB2312 charset and classes,
+/// so that a program without them picks a Simplified Chinese font of the
+/// same class.
+const FONT_TABLE: &str = concat!(
+    r#"<w:font w:name="SimSun"><w:altName w:val="宋体" /><w:panose1 w:val="02010600030101010101" />"#,
+    r#"<w:charset w:val="86" /><w:family w:val="roman" /><w:pitch w:val="variable" /></w:font>"#,
+    r#"<w:font w:name="SimHei"><w:altName w:val="黑体" /><w:panose1 w:val="02010609060101010101" />"#,
+    r#"<w:charset w:val="86" /><w:family w:val="modern" /><w:pitch w:val="fixed" /></w:font>"#,
+);
+/// A blank to write on: ideographic spaces, underlined.
+const BLANK: &str = "\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}\u{3000}";
 const BODY: usize = 24;
 const SMALL: usize = 21;
 
-/// Article text: `h` heading, `s` sub-heading, `p` body, `l` plain line.
+/// Article text: `h` heading, `s` sub-heading, `p` body, `l` plain line,
+/// `f` a field with an underlined value.
 type Block = (&'static str, &'static str);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -42,14 +67,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn save(doc: Docx, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let mut packed = std::io::Cursor::new(Vec::new());
     doc.build().pack(&mut packed)?;
-    std::fs::write(path, with_chinese_language(&packed.into_inner())?)?;
+    std::fs::write(path, with_print_setup(&packed.into_inner())?)?;
     Ok(())
 }
 
-/// Marks East Asian text as Simplified Chinese in the default run
-/// properties (docx-rs has no setter), so that Word and LibreOffice pick
-/// Chinese fonts and glyph forms.
-fn with_chinese_language(docx: &[u8]) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+/// What docx-rs has no setter for: East Asian text marked as Simplified
+/// Chinese in the default run properties (so that Word and LibreOffice pick
+/// Chinese fonts and glyph forms, Noto CJK SC rather than JP), and the
+/// header rows of tables repeated on every page.
+fn with_print_setup(docx: &[u8]) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
     use std::io::{Read, Write};
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(docx))?;
     let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -65,6 +91,15 @@ fn with_chinese_language(docx: &[u8]) -> Result<Vec<u8>, Box<dyn std::error::Err
                 "<w:rPrDefault><w:rPr><w:lang w:val=\"en-US\" w:eastAsia=\"zh-CN\" />",
                 1,
             );
+            bytes = text.into_bytes();
+        }
+        if name == "word/fontTable.xml" {
+            let text =
+                String::from_utf8(bytes)?.replace("</w:fonts>", &format!("{FONT_TABLE}</w:fonts>"));
+            bytes = text.into_bytes();
+        }
+        if name == "word/document.xml" {
+            let text = String::from_utf8(bytes)?.replace(HEADER_MARK_XML, "<w:tblHeader />");
             bytes = text.into_bytes();
         }
         if entry.is_dir() {
@@ -158,14 +193,46 @@ fn line(text: &str) -> Paragraph {
         .line_spacing(spacing(0, 0))
 }
 
+/// `label` and an underlined value to fill in: the variable `var` when
+/// given and not empty, else a blank line to write on by hand.
+fn field(label: &str, var: Option<&str>) -> Paragraph {
+    let value = match var {
+        Some(v) => format!("{{% if {v} %}}{{{{ {v} }}}}{{% else %}}{BLANK}{{% endif %}}"),
+        None => BLANK.to_string(),
+    };
+    Paragraph::new()
+        .add_run(run(label).size(BODY))
+        .add_run(Run::new().add_text(value).size(BODY).underline("single"))
+        .line_spacing(spacing(0, 0))
+}
+
 fn blocks(mut doc: Docx, list: &[Block]) -> Docx {
     for (kind, text) in list {
-        doc = doc.add_paragraph(match *kind {
-            "h" => heading(text),
-            "s" => sub_heading(text),
-            "l" => line(text),
-            _ => body(text),
-        });
+        doc = doc.add_paragraph(block(kind, text));
+    }
+    doc
+}
+
+fn block(kind: &str, text: &str) -> Paragraph {
+    match kind {
+        "h" => heading(text),
+        "s" => sub_heading(text),
+        "l" => line(text),
+        // `f`: "label:{{ var }}" or "label:" with an underlined blank.
+        "f" => match text.split_once("{{") {
+            Some((label, var)) => field(label, Some(var.trim_end_matches("}}").trim())),
+            None => field(text, None),
+        },
+        _ => body(text),
+    }
+}
+
+/// Like [`blocks`], the last `keep` paragraphs held on the page of what
+/// follows (the signature block never starts a page alone).
+fn blocks_kept(mut doc: Docx, list: &[Block], keep: usize) -> Docx {
+    let from = list.len().saturating_sub(keep);
+    for (i, (kind, text)) in list.iter().enumerate() {
+        doc = doc.add_paragraph(block(kind, text).keep_next(i >= from));
     }
     doc
 }
@@ -205,29 +272,52 @@ fn cell_para(text: &str, align: AlignmentType) -> Paragraph {
         .align(align)
 }
 
-fn cell(text: &str, span: usize) -> TableCell {
+/// A header row, repeated at the top of each page the table runs onto.
+fn header_row(cells: Vec<TableCell>) -> TableRow {
+    TableRow::new(cells).cant_split().row_height(HEADER_MARK)
+}
+
+/// A body row, never split across two pages; `keep` holds it on the page
+/// of the next row (the rows of one host, of one table that fits a page).
+fn body_row(cells: Vec<TableCell>, keep: bool) -> TableRow {
+    let cells = cells
+        .into_iter()
+        .map(|c| if keep { kept(c) } else { c })
+        .collect();
+    TableRow::new(cells).cant_split()
+}
+
+fn kept(mut c: TableCell) -> TableCell {
+    for child in c.children.iter_mut() {
+        if let TableCellContent::Paragraph(p) = child {
+            **p = (**p).clone().keep_next(true);
+        }
+    }
+    c
+}
+
+fn with_para(p: Paragraph, span: usize) -> TableCell {
     TableCell::new()
-        .add_paragraph(cell_para(text, AlignmentType::Left))
+        .add_paragraph(p)
         .grid_span(span)
         .vertical_align(VAlignType::Center)
+}
+
+fn cell(text: &str, span: usize) -> TableCell {
+    with_para(cell_para(text, AlignmentType::Left), span)
 }
 
 fn centred(text: &str, span: usize) -> TableCell {
-    TableCell::new()
-        .add_paragraph(cell_para(text, AlignmentType::Center))
-        .grid_span(span)
-        .vertical_align(VAlignType::Center)
+    with_para(cell_para(text, AlignmentType::Center), span)
 }
 
 fn head(text: &str, span: usize) -> TableCell {
-    TableCell::new()
-        .add_paragraph(
-            Paragraph::new()
-                .add_run(Run::new().add_text(cn(text)).size(SMALL).bold())
-                .align(AlignmentType::Center),
-        )
-        .grid_span(span)
-        .vertical_align(VAlignType::Center)
+    with_para(
+        Paragraph::new()
+            .add_run(Run::new().add_text(cn(text)).size(SMALL).bold())
+            .align(AlignmentType::Center),
+        span,
+    )
 }
 
 fn merged(c: TableCell, first: bool) -> TableCell {
@@ -243,43 +333,54 @@ fn tag_row(tag: &str) -> TableRow {
     TableRow::new(vec![cell(tag, COLS.len())])
 }
 
+/// The hosts: 上云项目归属 and the column header repeated on each page,
+/// each host's CPU and 内存 rows kept together.
 fn host_rows() -> Vec<TableRow> {
+    let describe = TableCell::new()
+        .add_paragraph(cell_para(
+            "系统盘{{ h.system_disk_gb }}GB、数据盘{{ h.data_disk_gb }}GB、",
+            AlignmentType::Left,
+        ))
+        .add_paragraph(cell_para("{{ h.os }}、{{ h.zone }}", AlignmentType::Left))
+        .grid_span(2)
+        .vertical_align(VAlignType::Center);
     vec![
-        TableRow::new(vec![
+        header_row(vec![
             head("上云项目归属", 2),
             centred("{{ project.ownership_ticks }}", 2),
             head("系统架构", 1),
-            centred("{{ project.arch_ticks }}", 1),
+            centred("{{ project.arch_ticks }}", 2),
         ]),
-        TableRow::new(vec![
+        header_row(vec![
             head("服务类型", 2),
             head("服务项目", 1),
             head("数量", 1),
-            head("说明(系统盘、数据盘、操作系统、网络区域)", 1),
+            head("说明(系统盘、数据盘、操作系统、网络区域)", 2),
             head("台数", 1),
         ]),
         tag_row("{%tr for h in hosts %}"),
-        TableRow::new(vec![
-            merged(head("计算资源", 1), true),
-            merged(centred("{{ h.kind }}", 1), true),
-            centred("CPU", 1),
-            centred("{{ h.cpu }}核", 1),
-            merged(
-                cell("系统盘{{ h.system_disk_gb }}GB、数据盘{{ h.data_disk_gb }}GB、{{ h.os }}、{{ h.zone }}", 1),
-                true,
-            ),
-            merged(centred("{{ h.count }}", 1), true),
-        ])
-        .cant_split(),
-        TableRow::new(vec![
-            merged(head("", 1), false),
-            merged(centred("", 1), false),
-            centred("内存", 1),
-            centred("{{ h.memory_gb }}GB", 1),
-            merged(cell("", 1), false),
-            merged(centred("", 1), false),
-        ])
-        .cant_split(),
+        body_row(
+            vec![
+                merged(head("计算资源", 1), true),
+                merged(centred("{{ h.kind }}", 1), true),
+                centred("CPU", 1),
+                centred("{{ h.cpu }}核", 1),
+                merged(describe, true),
+                merged(centred("{{ h.count }}", 1), true),
+            ],
+            true,
+        ),
+        body_row(
+            vec![
+                merged(head("", 1), false),
+                merged(centred("", 1), false),
+                centred("内存", 1),
+                centred("{{ h.memory_gb }}GB", 1),
+                merged(cell("", 2), false),
+                merged(centred("", 1), false),
+            ],
+            false,
+        ),
         tag_row("{%tr endfor %}"),
     ]
 }
@@ -294,50 +395,63 @@ fn item(schemas: &Schemas, key: Option<&str>) -> (String, String) {
     }
 }
 
-fn grid_rows(schemas: &Schemas) -> Vec<TableRow> {
-    let mut rows = vec![TableRow::new(vec![
+/// The service grid, kept on one page with its header (so that no
+/// category's rows are separated from their label); `last` says whether
+/// the grid ends the table.
+fn grid_rows(schemas: &Schemas, last: bool) -> Vec<TableRow> {
+    let mut rows = vec![header_row(vec![
         head("服务类型", 2),
         head("服务项目", 1),
         head("数量", 1),
-        head("服务项目", 1),
+        head("服务项目", 2),
         head("数量", 1),
     ])];
-    let mut prev: Option<&grid::GridRow> = None;
-    for g in grid::rows() {
+    let grid: Vec<&grid::GridRow> = grid::rows().collect();
+    for (i, g) in grid.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|p| grid[p]);
         let new_category = prev.is_none_or(|p| p.category != g.category);
         let new_group = new_category || prev.is_none_or(|p| p.group != g.group);
         let (left, left_qty) = item(schemas, Some(g.left));
         let (right, right_qty) = item(schemas, g.right);
         let category = if new_category { g.category } else { "" };
         let group = if new_group { g.group } else { "" };
-        rows.push(TableRow::new(vec![
-            merged(head(category, 1), new_category),
-            merged(centred(group, 1), new_group),
-            cell(&left, 1),
-            centred(&left_qty, 1),
-            cell(&right, 1),
-            centred(&right_qty, 1),
-        ]));
-        prev = Some(g);
+        let keep = !(last && i + 1 == grid.len());
+        rows.push(body_row(
+            vec![
+                merged(head(category, 1), new_category),
+                merged(centred(group, 1), new_group),
+                cell(&left, 1),
+                centred(&left_qty, 1),
+                cell(&right, 2),
+                centred(&right_qty, 1),
+            ],
+            keep,
+        ));
     }
     rows
 }
 
 fn other_rows() -> Vec<TableRow> {
     vec![
-        TableRow::new(vec![
-            merged(head("其他服务项", 2), true),
-            head("服务项名称", 1),
-            head("数量", 1),
-            head("备注", 2),
-        ]),
+        body_row(
+            vec![
+                merged(head("其他服务项", 2), true),
+                head("服务项名称", 1),
+                head("数量", 1),
+                head("备注", 3),
+            ],
+            true,
+        ),
         tag_row("{%tr for o in other_services %}"),
-        TableRow::new(vec![
-            merged(head("", 2), false),
-            cell("{{ o.name }}", 1),
-            centred("{{ o.qty }}", 1),
-            cell("{{ o.note }}", 2),
-        ]),
+        body_row(
+            vec![
+                merged(head("", 2), false),
+                cell("{{ o.name }}", 1),
+                centred("{{ o.qty }}", 1),
+                cell("{{ o.note }}", 3),
+            ],
+            true,
+        ),
         tag_row("{%tr endfor %}"),
     ]
 }
@@ -347,15 +461,25 @@ fn table(rows: Vec<TableRow>) -> Table {
         .set_grid(COLS.to_vec())
         .width(COLS.iter().sum(), WidthType::Dxa)
         .layout(TableLayoutType::Fixed)
+        .margins(TableCellMargins::new().margin(30, CELL_MARGIN, 30, CELL_MARGIN))
 }
 
-fn resource_table(schemas: &Schemas, with_others: bool) -> Table {
-    let mut rows = host_rows();
-    rows.extend(grid_rows(schemas));
+/// The resources: the hosts, then the services (and 其他服务项) as a
+/// second table with its own repeated header, a small gap between.
+fn resource_tables(mut doc: Docx, schemas: &Schemas, with_others: bool) -> Docx {
+    doc = doc.add_table(table(host_rows()));
+    doc = doc.add_paragraph(
+        Paragraph::new().add_run(Run::new().size(8)).line_spacing(
+            LineSpacing::new()
+                .line_rule(LineSpacingType::Exact)
+                .line(120),
+        ),
+    );
+    let mut rows = grid_rows(schemas, !with_others);
     if with_others {
         rows.extend(other_rows());
     }
-    table(rows)
+    doc.add_table(table(rows))
 }
 
 /// Signature blocks side by side, without borders, lines left blank.
@@ -386,7 +510,8 @@ fn signatures(parties: &[&str]) -> Table {
 
 /// Signature blocks one below the other (three do not fit side by side).
 fn stacked_signatures(mut doc: Docx, parties: &[&str]) -> Docx {
-    for p in parties {
+    for (i, p) in parties.iter().enumerate() {
+        let last = i + 1 == parties.len();
         doc = doc
             .add_paragraph(
                 line(&format!("{p}:(盖章)"))
@@ -394,11 +519,11 @@ fn stacked_signatures(mut doc: Docx, parties: &[&str]) -> Docx {
                     .keep_next(true),
             )
             .add_paragraph(
-                line("法定代表人(授权代表):")
+                field("法定代表人(授权代表):", None)
                     .line_spacing(spacing(0, 240))
                     .keep_next(true),
             )
-            .add_paragraph(line("签约日期:      年    月    日"));
+            .add_paragraph(line("签约日期:      年    月    日").keep_next(!last));
     }
     doc
 }
@@ -429,43 +554,45 @@ fn test_agreement(schemas: &Schemas) -> Docx {
             ("p", "乙方为甲方提供如下政务云测试资源:"),
         ],
     );
-    doc = doc.add_table(resource_table(schemas, false));
-    doc = blocks(
+    doc = resource_tables(doc, schemas, false);
+    // Clear of the table's bottom border.
+    doc = doc.add_paragraph(
+        body("乙方所提供的政务云资源应当符合协议同时期上海市级政务云的相关标准与要求。")
+            .line_spacing(spacing(160, 0)),
+    );
+    doc = blocks_kept(
         doc,
         &[
-            (
-                "p",
-                "乙方所提供的政务云资源应当符合协议同时期上海市级政务云的相关标准与要求。",
-            ),
             ("p", "服务时间:自协议签订之日起{{ months }}个月。"),
             ("p", "服务地点:上海市松江区范围,由甲方指定。"),
         ],
+        1,
     );
     doc.add_table(signatures(&["甲方", "乙方"]))
 }
 
 const PARTIES: &[Block] = &[
     ("l", "甲方(采购方):{{ district.name }}"),
-    ("l", "地址:{{ district.address }}"),
-    ("l", "联系人:{{ district.contact }}"),
-    ("l", "电话:{{ district.phone }}"),
-    ("l", "邮箱:{{ district.email }}"),
+    ("f", "地址:{{ district.address }}"),
+    ("f", "联系人:{{ district.contact }}"),
+    ("f", "电话:{{ district.phone }}"),
+    ("f", "邮箱:{{ district.email }}"),
     ("l", ""),
     ("l", "乙方(服务提供方):{{ provider.name }}"),
-    ("l", "地址:{{ provider.address }}"),
-    ("l", "联系人:{{ provider.contact }}"),
-    ("l", "电话:{{ provider.phone }}"),
-    ("l", "邮箱:{{ provider.email }}"),
-    ("l", "开户银行:{{ provider.bank }}"),
-    ("l", "帐号:{{ provider.account }}"),
+    ("f", "地址:{{ provider.address }}"),
+    ("f", "联系人:{{ provider.contact }}"),
+    ("f", "电话:{{ provider.phone }}"),
+    ("f", "邮箱:{{ provider.email }}"),
+    ("f", "开户银行:{{ provider.bank }}"),
+    ("f", "帐号:{{ provider.account }}"),
     ("l", ""),
     ("l", "丙方(服务使用方):{{ unit.name }}"),
-    ("l", "地址:{{ unit.address }}"),
-    ("l", "联系人:{{ unit.contact }}"),
-    ("l", "电话:{{ unit.phone }}"),
-    ("l", "邮箱:{{ unit.email }}"),
-    ("l", "开户银行:"),
-    ("l", "帐号:"),
+    ("f", "地址:{{ unit.address }}"),
+    ("f", "联系人:{{ unit.contact }}"),
+    ("f", "电话:{{ unit.phone }}"),
+    ("f", "邮箱:{{ unit.email }}"),
+    ("f", "开户银行:"),
+    ("f", "帐号:"),
     ("l", ""),
 ];
 
@@ -568,10 +695,11 @@ const ARTICLES: &[Block] = &[
 fn formal_agreement(schemas: &Schemas) -> Docx {
     let mut doc = page().add_paragraph(title("松江区市政务云资源服务使用正式协议"));
     doc = blocks(doc, PARTIES);
-    doc = blocks(doc, ARTICLES);
+    // The last clause and the attachment line stay with the signatures.
+    doc = blocks_kept(doc, ARTICLES, 3);
     doc = stacked_signatures(doc, &["甲方", "乙方", "丙方"]);
     doc = doc.add_paragraph(title("政务云资源开通情况表").page_break_before(true));
     doc = blocks(doc, &project_lines());
     doc = blocks(doc, &[("l", "{%p endif %}")]);
-    doc.add_table(resource_table(schemas, true))
+    resource_tables(doc, schemas, true)
 }

@@ -8,6 +8,7 @@ use rust_xlsxwriter::{
     DataValidation, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError,
 };
 
+use crate::layout::{self, Heights, Page, BODY_PT};
 use crate::model::{Application, FormKind, Host};
 use crate::schema::{FieldSpec, FormSchema, Schemas};
 
@@ -20,9 +21,23 @@ struct Sheet<'a> {
     label: Format,
     value: Format,
     section: Format,
+    heights: Heights,
+}
+
+/// Column widths: labels of up to five characters, the service grid's
+/// items, 备注 over the last two columns.
+const WIDTHS: [f64; 10] = [12.0, 11.0, 11.0, 14.0, 11.0, 12.0, 12.0, 10.0, 12.0, 12.0];
+
+fn span_width(c1: u16, c2: u16) -> f64 {
+    WIDTHS[c1 as usize..=c2 as usize].iter().sum()
 }
 
 impl Sheet<'_> {
+    /// Room for `text` over the cells (r1, c1)..=(r2, c2).
+    fn fit(&mut self, r1: u32, c1: u16, r2: u32, c2: u16, text: &str) {
+        self.heights.fit(r1, r2, text, span_width(c1, c2), BODY_PT);
+    }
+
     fn spec(&self, key: &str) -> Option<&FieldSpec> {
         self.schema.field(key)
     }
@@ -41,6 +56,7 @@ impl Sheet<'_> {
         };
         self.ws
             .write_string_with_format(row, col, spec.name(), &self.label)?;
+        self.fit(row, col, row, col, spec.name());
         let value = self.value_of(key);
         self.merge(row, value_cols.0, row, value_cols.1, &value)?;
         if !spec.choices.is_empty() {
@@ -62,6 +78,7 @@ impl Sheet<'_> {
     /// a unit's Excel would store it), else as text.
     fn merge(&mut self, r1: u32, c1: u16, r2: u32, c2: u16, text: &str) -> Result<(), XlsxError> {
         let number = text.parse::<f64>().ok();
+        self.fit(r1, c1, r2, c2, text);
         if (r1, c1) != (r2, c2) {
             let shown = if number.is_some() { "" } else { text };
             self.ws.merge_range(r1, c1, r2, c2, shown, &self.value)?;
@@ -88,7 +105,9 @@ impl Sheet<'_> {
             .unwrap_or_default();
         self.ws
             .merge_range(row, 0, row + rows - 1, 0, &name, &self.label)?;
+        self.fit(row, 0, row + rows - 1, 0, &name);
         let value = self.value_of(key);
+        self.fit(row, 1, row + rows - 1, 9, &value);
         self.ws
             .merge_range(row, 1, row + rows - 1, 9, &value, &self.value)?;
         Ok(())
@@ -103,9 +122,11 @@ impl Sheet<'_> {
             if col.key == "note" {
                 self.ws
                     .merge_range(row, c, row, 9, col.name(), &self.label)?;
+                self.fit(row, c, row, 9, col.name());
             } else {
                 self.ws
                     .write_string_with_format(row, c, col.name(), &self.label)?;
+                self.fit(row, c, row, c, col.name());
             }
             for r in row + 1..=row + n {
                 let value = hosts
@@ -125,15 +146,13 @@ impl Sheet<'_> {
 
     /// Header rows 1–7 common to both forms.
     fn header(&mut self, provider_label_cols: (u16, u16)) -> Result<(), XlsxError> {
-        let title = Format::new()
+        let title = layout::song(16.0)
             .set_bold()
-            .set_font_size(16)
-            .set_font_name("宋体")
             .set_align(FormatAlign::Center)
             .set_align(FormatAlign::VerticalCenter);
         self.ws
             .merge_range(0, 0, 0, 9, &self.schema.title, &title)?;
-        self.ws.set_row_height(0, 30)?;
+        self.heights.at_least(0, 30.0);
         self.field(1, 7, "date", (8, 9))?;
         self.field(2, 0, "unit", (1, 4))?;
         self.field(2, 5, "project_name", (6, 9))?;
@@ -164,9 +183,7 @@ fn host_value(h: &Host, key: &str) -> String {
 }
 
 fn formats() -> (Format, Format, Format) {
-    let base = Format::new()
-        .set_font_name("宋体")
-        .set_font_size(10.5)
+    let base = layout::song(BODY_PT)
         .set_border(FormatBorder::Thin)
         .set_text_wrap()
         .set_align(FormatAlign::VerticalCenter);
@@ -196,13 +213,16 @@ pub fn workbook(
     let (label, value, section) = formats();
     let ws = wb.add_worksheet();
     ws.set_name(schema.sheet.as_deref().unwrap_or("Sheet1"))?;
-    for (c, w) in [12.0, 11.0, 11.0, 14.0, 11.0, 12.0, 12.0, 10.0, 12.0, 12.0]
-        .iter()
-        .enumerate()
-    {
+    for (c, w) in WIDTHS.iter().enumerate() {
         ws.set_column_width(c as u16, *w)?;
     }
-    ws.set_paper_size(9).set_print_fit_to_pages(1, 0);
+    layout::a4(
+        ws,
+        &Page {
+            landscape: false,
+            repeat_rows: Some((0, 0)),
+        },
+    )?;
     let mut sheet = Sheet {
         ws,
         fill,
@@ -211,12 +231,15 @@ pub fn workbook(
         label,
         value,
         section,
+        heights: Heights::default(),
     };
     sheet.header((6, 9))?;
     match kind {
         FormKind::Annex1 => annex1(&mut sheet)?,
         FormKind::Annex4 => annex4(&mut sheet)?,
     }
+    let Sheet { ws, heights, .. } = sheet;
+    heights.apply(ws)?;
     instructions(&mut wb, kind)?;
     wb.save_to_buffer()
 }
@@ -340,7 +363,14 @@ fn annex4(s: &mut Sheet) -> Result<(), XlsxError> {
 fn instructions(wb: &mut Workbook, kind: FormKind) -> Result<(), XlsxError> {
     let ws = wb.add_worksheet();
     ws.set_name("填表说明")?;
-    ws.set_column_width(0, 100)?;
+    ws.set_column_width(0, 90)?;
+    layout::a4(
+        ws,
+        &Page {
+            landscape: false,
+            repeat_rows: None,
+        },
+    )?;
     let common = [
         "1. 请勿修改表格标题、栏目标签和表头;可在主机表格中插入行。",
         "2. 带下拉框的栏目请从下拉列表中选择;数量、CPU、内存等填写数字。",
@@ -360,8 +390,11 @@ fn instructions(wb: &mut Workbook, kind: FormKind) -> Result<(), XlsxError> {
             "8. 提交前须由政务云服务商在“政务云服务商意见”栏确认。",
         ],
     };
+    let wrap = layout::song(BODY_PT).set_text_wrap();
     for (i, line) in common.iter().chain(specific).enumerate() {
-        ws.write_string(i as u32, 0, *line)?;
+        let r = i as u32;
+        ws.write_string_with_format(r, 0, *line, &wrap)?;
+        ws.set_row_height(r, layout::height(layout::lines(line, 90.0), BODY_PT))?;
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ pub mod datafiles;
 pub mod diag;
 pub mod identity;
 pub mod intake;
+pub mod layout;
 pub mod ledger;
 pub mod mail;
 pub mod model;

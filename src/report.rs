@@ -5,8 +5,12 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
 use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, XlsxError};
 use serde_json::json;
+
+use crate::layout::{self, Heights, Page, BODY_PT};
 
 use crate::diag::Severity;
 use crate::model::FormKind;
@@ -140,34 +144,91 @@ pub fn files(outcome: &Outcome) -> Result<[(String, Vec<u8>); 2], XlsxError> {
     ])
 }
 
-/// The report workbook: 序号, 工作表, 单元格, 字段, 问题, 修改建议.
+/// The unit, project and file a report is about, for the top of its sheets.
+fn subject(outcome: &Outcome) -> String {
+    let mut s = String::new();
+    if let Some(h) = outcome.model.as_ref().map(|m| m.header()) {
+        if !h.unit.is_empty() {
+            let _ = write!(s, "申请单位:{}  ", h.unit);
+        }
+        if !h.project_name.is_empty() {
+            let _ = write!(s, "项目名称:{}  ", h.project_name);
+        }
+        if let Some(code) = h.project_code.as_deref().filter(|c| !c.is_empty()) {
+            let _ = write!(s, "项目编号:{code}  ");
+        }
+    }
+    let _ = write!(s, "文件:{}", outcome.file);
+    zh_punct(&s)
+}
+
+struct Styles {
+    title: Format,
+    info: Format,
+    head: Format,
+    cell: Format,
+    error: Format,
+    number: Format,
+    percent: Format,
+}
+
+impl Styles {
+    fn new() -> Styles {
+        let base = layout::song(BODY_PT).set_align(FormatAlign::VerticalCenter);
+        let cell = base.clone().set_text_wrap().set_border(FormatBorder::Thin);
+        Styles {
+            title: layout::song(14.0)
+                .set_bold()
+                .set_align(FormatAlign::VerticalCenter),
+            info: base.clone().set_text_wrap(),
+            head: cell
+                .clone()
+                .set_bold()
+                .set_background_color("D9E1F2")
+                .set_align(FormatAlign::Center),
+            error: cell.clone().set_font_color("C00000"),
+            number: cell
+                .clone()
+                .set_align(FormatAlign::Center)
+                .set_num_format("0.##"),
+            percent: cell
+                .clone()
+                .set_align(FormatAlign::Center)
+                .set_num_format("0.##%"),
+            cell,
+        }
+    }
+}
+
+/// Title, subject and summary across `columns`, from row 0; returns the
+/// next row.
+fn sheet_top(
+    ws: &mut rust_xlsxwriter::Worksheet,
+    st: &Styles,
+    heights: &mut Heights,
+    title: &str,
+    lines: &[String],
+    widths: &[f64],
+) -> Result<u32, XlsxError> {
+    let last = widths.len() as u16 - 1;
+    let total: f64 = widths.iter().sum();
+    ws.merge_range(0, 0, 0, last, title, &st.title)?;
+    heights.at_least(0, 24.0);
+    for (i, line) in lines.iter().enumerate() {
+        let r = 1 + i as u32;
+        ws.merge_range(r, 0, r, last, line, &st.info)?;
+        heights.fit(r, r, line, total, BODY_PT);
+    }
+    Ok(1 + lines.len() as u32)
+}
+
+/// The report workbook: 序号, 级别, 工作表, 单元格, 字段, 问题, 修改建议, 代码;
+/// printed landscape, one page wide, the header row on every page.
 pub fn workbook_bytes(outcome: &Outcome) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
-    let title = Format::new()
-        .set_bold()
-        .set_font_size(14)
-        .set_font_name("宋体");
-    let head = Format::new()
-        .set_bold()
-        .set_font_name("宋体")
-        .set_background_color("D9E1F2")
-        .set_border(FormatBorder::Thin)
-        .set_align(FormatAlign::Center);
-    let cell = Format::new()
-        .set_font_name("宋体")
-        .set_text_wrap()
-        .set_border(FormatBorder::Thin)
-        .set_align(FormatAlign::Top);
-    let error = cell.clone().set_font_color("C00000");
+    let st = Styles::new();
     let ws = wb.add_worksheet();
     ws.set_name("问题清单")?;
-    ws.write_string_with_format(
-        0,
-        0,
-        format!("申请表校验结果:{}", outcome.status.label()),
-        &title,
-    )?;
-    ws.write_string(1, 0, summary(outcome))?;
     let headers = [
         "序号",
         "级别",
@@ -178,65 +239,61 @@ pub fn workbook_bytes(outcome: &Outcome) -> Result<Vec<u8>, XlsxError> {
         "修改建议",
         "代码",
     ];
-    let widths = [5.0, 6.0, 12.0, 8.0, 14.0, 44.0, 44.0, 20.0];
+    let widths = [6.0, 6.0, 12.0, 8.0, 14.0, 42.0, 42.0, 18.0];
+    let mut heights = Heights::default();
+    let title = zh_punct(&format!("申请表校验结果:{}", outcome.status.label()));
+    let lines = [subject(outcome), zh_punct(&summary(outcome))];
+    let head_row = sheet_top(ws, &st, &mut heights, &title, &lines, &widths)? + 1;
     for (c, (h, w)) in headers.iter().zip(widths).enumerate() {
-        ws.write_string_with_format(3, c as u16, *h, &head)?;
+        ws.write_string_with_format(head_row, c as u16, *h, &st.head)?;
         ws.set_column_width(c as u16, w)?;
     }
     for (i, d) in outcome.diags.iter().enumerate() {
-        let r = 4 + i as u32;
+        let r = head_row + 1 + i as u32;
         let fmt = if d.severity == Severity::Error {
-            &error
+            &st.error
         } else {
-            &cell
+            &st.cell
         };
-        ws.write_number_with_format(r, 0, (i + 1) as f64, &cell)?;
+        ws.write_number_with_format(r, 0, (i + 1) as f64, &st.number)?;
         ws.write_string_with_format(r, 1, d.severity.label(), fmt)?;
+        let message = zh_punct(&d.message);
+        let hint = zh_punct(&d.hint);
         let cols = [
             d.sheet.as_deref().unwrap_or(""),
             d.cell.as_deref().unwrap_or(""),
             d.field.as_deref().unwrap_or(""),
-            &d.message,
-            &d.hint,
+            &message,
+            &hint,
             d.code,
         ];
         for (c, v) in cols.iter().enumerate() {
-            ws.write_string_with_format(r, 2 + c as u16, *v, &cell)?;
+            ws.write_string_with_format(r, 2 + c as u16, *v, &st.cell)?;
+            heights.fit(r, r, v, widths[2 + c], BODY_PT);
         }
-        // Spreadsheet programs do not grow rows for wrapped text on their
-        // own when printing: size each row for its longest cell.
-        let lines = cols
-            .iter()
-            .zip(&widths[2..])
-            .map(|(v, w)| wrapped_lines(v, *w))
-            .max()
-            .unwrap_or(1);
-        ws.set_row_height(r, 15.0 * lines as f64 + 2.0)?;
     }
     if outcome.diags.is_empty() {
-        ws.write_string(4, 0, "未发现问题。")?;
+        ws.write_string_with_format(head_row + 1, 0, "未发现问题。", &st.info)?;
     }
-    ws.set_freeze_panes(4, 0)?;
-    ws.set_landscape()
-        .set_paper_size(9)
-        .set_print_fit_to_pages(1, 0);
+    ws.set_freeze_panes(head_row + 1, 0)?;
+    layout::a4(
+        ws,
+        &Page {
+            landscape: true,
+            repeat_rows: Some((head_row, head_row)),
+        },
+    )?;
+    heights.apply(ws)?;
     if !outcome.changes.is_empty() {
-        write_changes(&mut wb, &outcome.changes, &head, &cell)?;
+        write_changes(&mut wb, outcome, &st)?;
     }
     wb.save_to_buffer()
 }
 
-fn write_changes(
-    wb: &mut Workbook,
-    changes: &[ResourceChange],
-    head: &Format,
-    cell: &Format,
-) -> Result<(), XlsxError> {
+/// 资源变更: figures as numbers, the share of the quota as a percentage.
+fn write_changes(wb: &mut Workbook, outcome: &Outcome, st: &Styles) -> Result<(), XlsxError> {
     let ws = wb.add_worksheet();
     ws.set_name("资源变更")?;
-    ws.set_landscape()
-        .set_paper_size(9)
-        .set_print_fit_to_pages(1, 0);
     let headers = [
         "资源",
         "现状",
@@ -246,43 +303,106 @@ fn write_changes(
         "占配额",
         "是否在上限内",
     ];
-    for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(0, c as u16, *h, head)?;
-        ws.set_column_width(c as u16, if c == 0 { 24.0 } else { 12.0 })?;
+    let widths = [24.0, 11.0, 11.0, 8.0, 11.0, 10.0, 16.0];
+    let mut heights = Heights::default();
+    let lines = [subject(outcome)];
+    let title = "资源变更核对(现状 → 变更后,占批准配额)";
+    let head_row = sheet_top(ws, st, &mut heights, &zh_punct(title), &lines, &widths)? + 1;
+    for (c, (h, w)) in headers.iter().zip(widths).enumerate() {
+        ws.write_string_with_format(head_row, c as u16, *h, &st.head)?;
+        ws.set_column_width(c as u16, w)?;
     }
-    for (i, c) in changes.iter().enumerate() {
-        let r = 1 + i as u32;
-        let pct = c
-            .percent_of_quota
-            .map(|p| format!("{p}%"))
-            .unwrap_or_else(|| "无配额".into());
-        let row = [
-            c.name.clone(),
-            c.current.to_string(),
-            c.proposed.to_string(),
-            c.direction().to_string(),
-            c.quota.to_string(),
-            pct,
-            if c.within_cap {
-                "是"
-            } else {
-                "否(超过上限)"
-            }
-            .to_string(),
-        ];
-        for (col, v) in row.iter().enumerate() {
-            ws.write_string_with_format(r, col as u16, v, cell)?;
+    for (i, c) in outcome.changes.iter().enumerate() {
+        let r = head_row + 1 + i as u32;
+        ws.write_string_with_format(r, 0, &c.name, &st.cell)?;
+        heights.fit(r, r, &c.name, widths[0], BODY_PT);
+        for (col, v) in [(1, c.current), (2, c.proposed), (4, c.quota)] {
+            ws.write_number_with_format(r, col, v.to_f64().unwrap_or_default(), &st.number)?;
         }
+        ws.write_string_with_format(r, 3, c.direction(), &st.cell)?;
+        match c.percent_of_quota {
+            Some(p) => ws.write_number_with_format(
+                r,
+                5,
+                (p / Decimal::ONE_HUNDRED).to_f64().unwrap_or_default(),
+                &st.percent,
+            )?,
+            None => ws.write_string_with_format(r, 5, "无配额", &st.cell)?,
+        };
+        let cap = if c.within_cap {
+            "是"
+        } else {
+            "否(超过上限)"
+        };
+        ws.write_string_with_format(r, 6, zh_punct(cap), &st.cell)?;
     }
-    Ok(())
+    layout::a4(
+        ws,
+        &Page {
+            landscape: false,
+            repeat_rows: Some((head_row, head_row)),
+        },
+    )?;
+    heights.apply(ws)
 }
 
-/// Lines `text` takes in a column `width` characters wide (a CJK character
-/// is two).
-fn wrapped_lines(text: &str, width: f64) -> u32 {
-    let units: f64 = text
-        .chars()
-        .map(|c| if c.is_ascii() { 1.1 } else { 2.0 })
-        .sum();
-    ((units / (width - 1.0).max(1.0)).ceil() as u32).max(1)
+/// Chinese punctuation in Chinese sentences: ASCII `,:;!?()` next to a
+/// Chinese character become their full-width forms (a bracket pair
+/// together); punctuation between Latin letters or digits (`9:00`,
+/// `SSD(GB)`, `a,b`) is left alone.
+pub fn zh_punct(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let is_cjk = |c: Option<&char>| {
+        c.is_some_and(|c| matches!(*c as u32, 0x3000..=0x303F | 0x3400..=0x9FFF | 0xFF00..=0xFFEF | 0x201C | 0x201D))
+    };
+    let mut out: Vec<char> = chars.clone();
+    let mut open: Vec<(usize, bool)> = Vec::new();
+    for i in 0..chars.len() {
+        let (before, after) = (
+            i.checked_sub(1).and_then(|j| chars.get(j)),
+            chars.get(i + 1),
+        );
+        let near = is_cjk(before) || is_cjk(after);
+        match chars[i] {
+            '(' => open.push((i, near)),
+            ')' => {
+                if let Some((j, cjk)) = open.pop() {
+                    if cjk || is_cjk(before) {
+                        out[j] = '（';
+                        out[i] = '）';
+                    }
+                }
+            }
+            c @ (',' | ':' | ';' | '!' | '?')
+                if is_cjk(before)
+                    || (near && !before.is_some_and(|b| b.is_ascii_alphanumeric())) =>
+            {
+                out[i] = match c {
+                    ',' => '，',
+                    ':' => '：',
+                    ';' => '；',
+                    '!' => '！',
+                    _ => '？',
+                };
+            }
+            _ => {}
+        }
+    }
+    out.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::zh_punct;
+
+    #[test]
+    fn chinese_sentences_get_full_width_punctuation() {
+        assert_eq!(
+            zh_punct("您好!贵单位提交的表格(文件“a.xlsx”)未通过:共 2 处,请修改;谢谢"),
+            "您好！贵单位提交的表格（文件“a.xlsx”）未通过：共 2 处，请修改；谢谢"
+        );
+        assert_eq!(zh_punct("工作日 9:00-11:00"), "工作日 9:00-11:00");
+        assert_eq!(zh_punct("SSD(GB)、a,b"), "SSD(GB)、a,b");
+        assert_eq!(zh_punct("内存(GB)"), "内存（GB）");
+    }
 }

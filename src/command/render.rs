@@ -85,11 +85,24 @@ pub fn run(
     let path = args.out.join(output_name(&data.app, name, ext));
     write_atomic(&path, &bytes).map_err(|e| format!("无法写入 {}:{e}", path.display()))?;
     crate::outln!("已生成:{}", path.display());
+    if ext == "docx" {
+        warn_sample_parties(templates, schemas);
+    }
     if args.pdf {
         let pdf = to_pdf(&path, &args.out)?;
         crate::outln!("已生成:{}", pdf.display());
     }
     Ok(EXIT_OK)
+}
+
+/// Says on the command line when the agreement carries sample provider data.
+fn warn_sample_parties(templates: Option<&Path>, schemas: &Schemas) {
+    let warning = Renderer::load(templates, schemas)
+        .ok()
+        .and_then(|r| r.parties().sample_warning());
+    if let Some(w) = warning {
+        eprintln!("警告:{w}");
+    }
 }
 
 /// The application with the resources to agree on (the ledger's current

@@ -100,10 +100,11 @@ fn application(
     name: &str,
     sha: &str,
 ) -> Res<()> {
-    out.put(
-        "受理回执.txt",
-        receipt(outcome, app, env, name, sha).as_bytes(),
-    )?;
+    let mut text = receipt(outcome, app, env, name, sha);
+    if let Some(warning) = env.renderer.parties().sample_warning() {
+        let _ = write!(text, "\n注意:{warning}\n");
+    }
+    out.put("受理回执.txt", text.as_bytes())?;
     let drafts = env
         .renderer
         .test_agreement(app, months)
@@ -316,7 +317,7 @@ fn reply(outcome: &Outcome, name: &str, list: &str) -> String {
         s,
         "\n详细问题清单见附件《{list}》。请修改后重新提交。\n\n上海市松江区科技创新服务中心"
     );
-    s
+    report::zh_punct(&s)
 }
 
 #[cfg(test)]

@@ -38,6 +38,22 @@ pub struct Provider {
     pub account: String,
 }
 
+impl Provider {
+    /// Sample data: any field marked 示例, or an account of zeros only.
+    pub fn is_sample(&self) -> bool {
+        let fields = [
+            &self.name,
+            &self.address,
+            &self.contact,
+            &self.bank,
+            &self.account,
+        ];
+        let zeros = !self.account.trim().is_empty()
+            && self.account.chars().all(|c| c == '0' || c.is_whitespace());
+        zeros || fields.iter().any(|f| f.contains("示例"))
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Parties {
@@ -55,6 +71,24 @@ impl Parties {
             ));
         }
         Ok(parties)
+    }
+
+    /// A warning when parties.yaml still holds the shipped sample data
+    /// (names marked 示例, an all-zero account), naming what to replace.
+    pub fn sample_warning(&self) -> Option<String> {
+        let samples: Vec<String> = self
+            .providers
+            .iter()
+            .filter(|p| p.is_sample())
+            .map(|p| format!("“{}”", p.name))
+            .collect();
+        if samples.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "parties.yaml 中的服务商 {} 仍是示例数据(如联系人、开户银行、帐号),据此生成的协议不能签署;请先在 parties.yaml 中替换为服务商的真实信息。",
+            samples.join("、")
+        ))
     }
 
     /// The provider a submission names; unknown names list the known ones.

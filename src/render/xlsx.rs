@@ -6,11 +6,19 @@ use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet, Xl
 
 use super::context::{self, Service};
 use super::{grid, RenderError, OPENING_TABLE_DOC};
+use crate::layout::{self, Heights, Page, BODY_PT};
 use crate::model::{Application, Config, Host};
 use crate::schema::Schemas;
 
-const FONT: &str = "宋体";
-const WIDTHS: [f64; 6] = [10.0, 14.0, 24.0, 12.0, 30.0, 12.0];
+/// Column widths for Chinese text: 服务类型 (4 characters), 服务分项 (6),
+/// 服务项目 (9 with its tick box), 数量, 说明, 台数; 92 units print one A4
+/// page wide without shrinking.
+const WIDTHS: [f64; 6] = [10.0, 14.0, 20.0, 9.0, 32.0, 7.0];
+const TITLE_PT: f64 = 16.0;
+/// Up to this many host classes the table prints on one page (shrunk a
+/// little when needed); more start the service grid on a page of its own
+/// when it would not fit below the hosts.
+const ONE_PAGE_HOSTS: usize = 4;
 
 struct Formats {
     title: Format,
@@ -22,9 +30,7 @@ struct Formats {
 
 impl Formats {
     fn new() -> Formats {
-        let base = Format::new()
-            .set_font_name(FONT)
-            .set_font_size(10.5)
+        let base = layout::song(BODY_PT)
             .set_text_wrap()
             .set_align(FormatAlign::VerticalCenter);
         let cell = base.clone().set_border(FormatBorder::Thin);
@@ -32,7 +38,7 @@ impl Formats {
             title: base
                 .clone()
                 .set_bold()
-                .set_font_size(16)
+                .set_font_size(TITLE_PT)
                 .set_align(FormatAlign::Center),
             info: base,
             head: cell
@@ -51,6 +57,8 @@ struct Sheet<'a> {
     ws: &'a mut Worksheet,
     f: Formats,
     row: u32,
+    heights: Heights,
+    page_break: Option<u32>,
 }
 
 impl Sheet<'_> {
@@ -61,6 +69,8 @@ impl Sheet<'_> {
         text: &str,
         format: &Format,
     ) -> Result<(), XlsxError> {
+        let width: f64 = WIDTHS[cols.0 as usize..=cols.1 as usize].iter().sum();
+        self.heights.fit(rows.0, rows.1, text, width, BODY_PT);
         if rows.0 == rows.1 && cols.0 == cols.1 {
             self.ws
                 .write_string_with_format(rows.0, cols.0, text, format)?;
@@ -74,7 +84,7 @@ impl Sheet<'_> {
     fn title(&mut self, app: &Application) -> Result<(), XlsxError> {
         let f = self.f.title.clone();
         self.put((0, 0), (0, 5), OPENING_TABLE_DOC, &f)?;
-        self.ws.set_row_height(0, 30)?;
+        self.heights.at_least(0, 30.0);
         let h = &app.header;
         let code = h
             .project_code
@@ -110,7 +120,8 @@ impl Sheet<'_> {
         for (c, t) in [
             (2, "服务项目"),
             (3, "数量"),
-            (4, "说明（系统盘、数据盘、操作系统、网络区域）"),
+            // Broken where a clerk would break it, not before its `）`.
+            (4, "说明\n（系统盘、数据盘、操作系统、网络区域）"),
             (5, "台数"),
         ] {
             self.put((r, r), (c, c), t, &head)?;
@@ -134,9 +145,8 @@ impl Sheet<'_> {
             } else {
                 String::new()
             };
-            let desc = if filled { describe(h) } else { String::new() };
-            let count = if filled {
-                h.count.to_string()
+            let desc = if filled {
+                describe(h, WIDTHS[4])
             } else {
                 String::new()
             };
@@ -146,7 +156,13 @@ impl Sheet<'_> {
             self.put((r, r), (3, 3), &cpu, &centre)?;
             self.put((r + 1, r + 1), (3, 3), &mem, &centre)?;
             self.put((r, r + 1), (4, 4), &desc, &cell)?;
-            self.put((r, r + 1), (5, 5), &count, &centre)?;
+            if filled {
+                self.ws
+                    .merge_range(r, 5, r + 1, 5, "", &centre)?
+                    .write_number_with_format(r, 5, f64::from(h.count), &centre)?;
+            } else {
+                self.put((r, r + 1), (5, 5), "", &centre)?;
+            }
         }
         let last = first + 2 * list.len() as u32 - 1;
         self.put((first, last), (0, 0), "计算资源", &head)?;
@@ -191,6 +207,20 @@ impl Sheet<'_> {
         Ok(())
     }
 
+    /// Starts the service grid on a new page when it would not fit below
+    /// the hosts: a category's merged label must not straddle two pages.
+    fn break_if_services_overflow(&mut self, hosts: usize) {
+        if hosts <= ONE_PAGE_HOSTS {
+            return;
+        }
+        let used = self.heights.total(0, self.row.saturating_sub(1));
+        let grid_rows = grid::rows().count() + 2 + grid::OTHER_SERVICE_ROWS;
+        let needed = grid_rows as f64 * layout::height(1, BODY_PT);
+        if used + needed > layout::PORTRAIT_HEIGHT_PT {
+            self.page_break = Some(self.row);
+        }
+    }
+
     fn others(&mut self, others: &[context::OtherService]) -> Result<(), XlsxError> {
         let (head, cell, centre) = (
             self.f.head.clone(),
@@ -227,12 +257,21 @@ fn blank_host() -> Host {
     }
 }
 
-/// 说明 of a host: 系统盘、数据盘、操作系统、网络区域.
-pub fn describe(h: &Host) -> String {
-    format!(
-        "系统盘{}GB、数据盘{}GB、{}、{}",
-        h.system_disk_gb, h.data_disk_gb, h.os, h.zone
-    )
+/// 说明 of a host (系统盘、数据盘、操作系统、网络区域), with line breaks
+/// between its items where the column is too narrow.
+fn describe(h: &Host, width: f64) -> String {
+    let system = format!("系统盘{}GB", h.system_disk_gb);
+    let data = format!("数据盘{}GB", h.data_disk_gb);
+    let parts: Vec<&str> = [
+        system.as_str(),
+        data.as_str(),
+        h.os.as_str(),
+        h.zone.as_str(),
+    ]
+    .into_iter()
+    .filter(|p| !p.is_empty())
+    .collect();
+    layout::wrap_parts(&parts, "、", width)
 }
 
 /// Consecutive rows sharing a label, as (first, last) index spans.
@@ -256,13 +295,13 @@ fn setup(ws: &mut Worksheet) -> Result<(), XlsxError> {
     for (c, w) in WIDTHS.iter().enumerate() {
         ws.set_column_width(c as u16, *w)?;
     }
-    ws.set_paper_size(9);
-    ws.set_portrait();
-    ws.set_print_fit_to_pages(1, 0);
-    ws.set_print_center_horizontally(true);
-    ws.set_margins(0.6, 0.6, 0.8, 0.8, 0.3, 0.3);
-    ws.set_footer("&C第 &P 页 共 &N 页");
-    Ok(())
+    layout::a4(
+        ws,
+        &Page {
+            landscape: false,
+            repeat_rows: Some((0, 1)),
+        },
+    )
 }
 
 fn build(app: &Application, config: &Config, schemas: &Schemas) -> Result<Vec<u8>, XlsxError> {
@@ -273,12 +312,32 @@ fn build(app: &Application, config: &Config, schemas: &Schemas) -> Result<Vec<u8
         ws,
         f: Formats::new(),
         row: 0,
+        heights: Heights::default(),
+        page_break: None,
     };
     sheet.title(app)?;
     sheet.ownership(app, schemas)?;
     sheet.hosts(&config.hosts)?;
+    sheet.break_if_services_overflow(config.hosts.len());
     sheet.services(&context::services(config, schemas))?;
     sheet.others(&context::other_services(config, schemas))?;
+    let Sheet {
+        ws,
+        heights,
+        page_break,
+        ..
+    } = sheet;
+    heights.apply(ws)?;
+    match page_break {
+        Some(row) => {
+            ws.set_page_breaks(&[row])?;
+        }
+        // The form is one page: shrink a little rather than spill a row.
+        None if config.hosts.len() <= ONE_PAGE_HOSTS => {
+            ws.set_print_fit_to_pages(1, 1);
+        }
+        None => {}
+    }
     wb.save_to_buffer()
 }
 

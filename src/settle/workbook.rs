@@ -10,6 +10,7 @@ use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet, Xl
 
 use super::assess::{percent, Assessment, AssessmentInput, INDICATORS, RESULT_TEXT};
 use super::settlement::{ProjectBill, Settlement};
+use crate::layout::{self, Heights, Page, BODY_PT};
 
 pub const SETTLEMENT_TITLE: &str = "松江区电子政务云资源结算项目";
 pub const SUMMARY_SHEET: &str = "结算汇总";
@@ -20,6 +21,7 @@ pub const ROUNDING_RULE: &str = "金额单位:元,精确到分。舍入规则:�
 
 struct Styles {
     title: Format,
+    note: Format,
     header: Format,
     text: Format,
     money: Format,
@@ -29,12 +31,14 @@ struct Styles {
 
 impl Styles {
     fn new() -> Styles {
-        let cell = Format::new().set_border(FormatBorder::Thin);
+        let base = layout::song(BODY_PT).set_align(FormatAlign::VerticalCenter);
+        let cell = base.clone().set_border(FormatBorder::Thin);
         Styles {
-            title: Format::new()
+            title: layout::song(16.0)
                 .set_bold()
-                .set_font_size(16)
-                .set_align(FormatAlign::Center),
+                .set_align(FormatAlign::Center)
+                .set_align(FormatAlign::VerticalCenter),
+            note: base.set_text_wrap(),
             header: cell
                 .clone()
                 .set_bold()
@@ -50,6 +54,38 @@ impl Styles {
 
 fn num(d: Decimal) -> f64 {
     d.to_f64().unwrap_or_default()
+}
+
+/// A line of text across columns `0..=last`, wrapped, its row sized.
+fn note_row(
+    ws: &mut Worksheet,
+    heights: &mut Heights,
+    row: u32,
+    text: &str,
+    widths: &[f64],
+    st: &Styles,
+) -> Result<(), XlsxError> {
+    let last = widths.len() as u16 - 1;
+    ws.merge_range(row, 0, row, last, text, &st.note)?;
+    heights.fit(row, row, text, widths.iter().sum(), BODY_PT);
+    Ok(())
+}
+
+fn set_widths(ws: &mut Worksheet, widths: &[f64]) -> Result<(), XlsxError> {
+    for (c, w) in widths.iter().enumerate() {
+        ws.set_column_width(c as u16, *w)?;
+    }
+    Ok(())
+}
+
+fn landscape(ws: &mut Worksheet, header: u32) -> Result<(), XlsxError> {
+    layout::a4(
+        ws,
+        &Page {
+            landscape: true,
+            repeat_rows: Some((0, header)),
+        },
+    )
 }
 
 fn header_row(
@@ -77,23 +113,27 @@ pub fn write_settlement(s: &Settlement, path: &Path) -> Result<(), XlsxError> {
     wb.save(path)
 }
 
+const SUMMARY_WIDTHS: [f64; 8] = [24.0, 8.0, 16.0, 10.0, 10.0, 16.0, 16.0, 40.0];
+
 fn summary_sheet(ws: &mut Worksheet, s: &Settlement, st: &Styles) -> Result<(), XlsxError> {
     ws.set_name(SUMMARY_SHEET)?;
+    let widths = SUMMARY_WIDTHS;
+    let mut heights = Heights::default();
     let title = format!("{} {}年度结算(草稿)", SETTLEMENT_TITLE, s.year.year);
     ws.merge_range(0, 0, 0, 7, &title, &st.title)?;
-    ws.write_string(
-        1,
-        0,
-        format!(
-            "服务年度:{} 至 {},共 {} 天",
-            s.year.start,
-            s.year.end,
-            s.year.days()
-        ),
-    )?;
-    ws.write_string(2, 0, &s.price_notice)?;
-    ws.write_string(3, 0, METERING_RULE)?;
-    ws.write_string(4, 0, ROUNDING_RULE)?;
+    heights.at_least(0, 30.0);
+    let year = format!(
+        "服务年度:{} 至 {},共 {} 天",
+        s.year.start,
+        s.year.end,
+        s.year.days()
+    );
+    for (r, text) in [year.as_str(), &s.price_notice, METERING_RULE, ROUNDING_RULE]
+        .iter()
+        .enumerate()
+    {
+        note_row(ws, &mut heights, 1 + r as u32, text, &widths, st)?;
+    }
     let headers = [
         "服务商",
         "项目数",
@@ -117,7 +157,10 @@ fn summary_sheet(ws: &mut Worksheet, s: &Settlement, st: &Styles) -> Result<(), 
         ws.write_string_with_format(row, 4, percent(p.deduction_rate), &st.text)?;
         ws.write_number_with_format(row, 5, num(p.deduction), &st.money)?;
         ws.write_number_with_format(row, 6, num(p.net), &st.money)?;
-        ws.write_string_with_format(row, 7, p.remark(), &st.text)?;
+        let remark = p.remark();
+        ws.write_string_with_format(row, 7, &remark, &st.text)?;
+        heights.fit(row, row, &p.provider, widths[0], BODY_PT);
+        heights.fit(row, row, &remark, widths[7], BODY_PT);
         row += 1;
     }
     ws.write_string_with_format(row, 0, "合计", &st.header)?;
@@ -127,26 +170,18 @@ fn summary_sheet(ws: &mut Worksheet, s: &Settlement, st: &Styles) -> Result<(), 
     ws.write_number_with_format(row, 6, num(s.net()), &st.bold_money)?;
     row += 2;
     if !s.notes.is_empty() {
-        ws.write_string(row, 0, "说明:")?;
+        ws.write_string_with_format(row, 0, "说明:", &st.note)?;
         for note in &s.notes {
             row += 1;
-            ws.write_string(row, 0, note)?;
+            note_row(ws, &mut heights, row, note, &widths, st)?;
         }
     }
-    for (c, w) in [
-        (0, 24.0),
-        (1, 8.0),
-        (2, 16.0),
-        (3, 10.0),
-        (4, 10.0),
-        (5, 16.0),
-        (6, 16.0),
-        (7, 40.0),
-    ] {
-        ws.set_column_width(c, w)?;
-    }
-    Ok(())
+    set_widths(ws, &widths)?;
+    landscape(ws, 6)?;
+    heights.apply(ws)
 }
+
+const DETAIL_WIDTHS: [f64; 9] = [22.0, 10.0, 8.0, 12.0, 12.0, 8.0, 12.0, 14.0, 16.0];
 
 fn detail_sheet(
     ws: &mut Worksheet,
@@ -154,6 +189,8 @@ fn detail_sheet(
     s: &Settlement,
     st: &Styles,
 ) -> Result<(), XlsxError> {
+    let widths = DETAIL_WIDTHS;
+    let mut heights = Heights::default();
     ws.merge_range(
         0,
         0,
@@ -162,22 +199,17 @@ fn detail_sheet(
         &format!("项目结算明细:{} {}", bill.label, bill.name),
         &st.title,
     )?;
-    ws.write_string(
-        1,
-        0,
-        format!("申请单位:{};服务商:{}", bill.unit, bill.provider),
-    )?;
-    ws.write_string(
-        2,
-        0,
-        format!(
-            "正式协议签订(起租):{};服务年度:{} 至 {},共 {} 天",
-            bill.formal_signed,
-            s.year.start,
-            s.year.end,
-            s.year.days()
-        ),
-    )?;
+    heights.at_least(0, 30.0);
+    let unit = format!("申请单位:{};服务商:{}", bill.unit, bill.provider);
+    let year = format!(
+        "正式协议签订(起租):{};服务年度:{} 至 {},共 {} 天",
+        bill.formal_signed,
+        s.year.start,
+        s.year.end,
+        s.year.days()
+    );
+    note_row(ws, &mut heights, 1, &unit, &widths, st)?;
+    note_row(ws, &mut heights, 2, &year, &widths, st)?;
     let headers = [
         "资源项目",
         "数量",
@@ -199,34 +231,24 @@ fn detail_sheet(
         ws.write_string_with_format(row, 4, l.end.to_string(), &st.text)?;
         ws.write_number_with_format(row, 5, l.days as f64, &st.number)?;
         ws.write_number_with_format(row, 6, num(l.price), &st.money)?;
-        ws.write_string_with_format(
-            row,
-            7,
-            format!("元/{}/{}", l.unit, l.period.label()),
-            &st.text,
-        )?;
+        let period = format!("元/{}/{}", l.unit, l.period.label());
+        ws.write_string_with_format(row, 7, &period, &st.text)?;
         ws.write_number_with_format(row, 8, num(l.amount), &st.money)?;
+        heights.fit(row, row, &l.name, widths[0], BODY_PT);
+        heights.fit(row, row, &period, widths[7], BODY_PT);
         row += 1;
     }
     ws.write_string_with_format(row, 0, "小计", &st.header)?;
     ws.write_number_with_format(row, 8, num(bill.total()), &st.bold_money)?;
-    ws.write_string(row + 2, 0, METERING_RULE)?;
-    ws.write_string(row + 3, 0, ROUNDING_RULE)?;
-    ws.write_string(row + 4, 0, &s.price_notice)?;
-    for (c, w) in [
-        (0, 22.0),
-        (1, 10.0),
-        (2, 8.0),
-        (3, 12.0),
-        (4, 12.0),
-        (5, 8.0),
-        (6, 12.0),
-        (7, 12.0),
-        (8, 16.0),
-    ] {
-        ws.set_column_width(c, w)?;
+    for (i, text) in [METERING_RULE, ROUNDING_RULE, &s.price_notice]
+        .iter()
+        .enumerate()
+    {
+        note_row(ws, &mut heights, row + 2 + i as u32, text, &widths, st)?;
     }
-    Ok(())
+    set_widths(ws, &widths)?;
+    landscape(ws, 4)?;
+    heights.apply(ws)
 }
 
 /// A valid, unique sheet name (≤ 31 characters, none of []:*?/\).
@@ -250,21 +272,32 @@ fn sheet_name(label: &str, used: &mut HashSet<String>) -> String {
     name
 }
 
-/// Writes the filled 附件5 table.
+const ASSESSMENT_WIDTHS: [f64; 5] = [22.0, 6.0, 44.0, 12.0, 7.0];
+
+/// Writes the filled 附件5 table: one A4 page, portrait, every criterion
+/// wrapped in its cell.
 pub fn write_assessment(
     input: &AssessmentInput,
     a: &Assessment,
     path: &Path,
 ) -> Result<(), XlsxError> {
     let st = Styles::new();
+    let widths = ASSESSMENT_WIDTHS;
+    let mut heights = Heights::default();
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet().set_name("绩效考核表")?;
     ws.merge_range(0, 0, 0, 4, ASSESSMENT_TITLE, &st.title)?;
-    ws.write_string(1, 0, format!("服务商:{}", a.provider))?;
+    heights.at_least(0, 32.0);
     let year = super::meter::ServiceYear::new(a.year)
         .map(|y| y.label())
         .unwrap_or_else(|| a.year.to_string());
-    ws.write_string(1, 3, format!("考核年度:{year}"))?;
+    // The year is a date range (2026-07-01 至 2027-06-30): room for it.
+    let provider = format!("服务商:{}", a.provider);
+    let year = format!("考核年度:{year}");
+    ws.merge_range(1, 0, 1, 1, &provider, &st.note)?;
+    ws.merge_range(1, 2, 1, 4, &year, &st.note)?;
+    heights.fit(1, 1, &provider, widths[0] + widths[1], BODY_PT);
+    heights.fit(1, 1, &year, widths[2] + widths[3] + widths[4], BODY_PT);
     header_row(
         ws,
         2,
@@ -273,11 +306,16 @@ pub fn write_assessment(
     )?;
     let mut row = 3;
     for (ind, (code, score)) in INDICATORS.iter().zip(&a.items) {
-        ws.write_string_with_format(row, 0, format!("{}({})", ind.name, code), &st.text)?;
+        let name = format!("{}({})", ind.name, code);
+        let observed = input.observed(code);
+        ws.write_string_with_format(row, 0, &name, &st.text)?;
         ws.write_number_with_format(row, 1, ind.weight as f64, &st.number)?;
         ws.write_string_with_format(row, 2, ind.rule, &st.text)?;
-        ws.write_string_with_format(row, 3, input.observed(code), &st.text)?;
+        ws.write_string_with_format(row, 3, &observed, &st.text)?;
         ws.write_number_with_format(row, 4, num(*score), &st.number)?;
+        for (c, text) in [(0, name.as_str()), (2, ind.rule), (3, observed.as_str())] {
+            heights.fit(row, row, text, widths[c], BODY_PT);
+        }
         row += 1;
     }
     ws.write_string_with_format(row, 0, "总体得分", &st.header)?;
@@ -287,13 +325,20 @@ pub fn write_assessment(
     ws.write_number_with_format(row, 4, num(a.score), &st.number)?;
     row += 2;
     for line in RESULT_TEXT {
-        ws.write_string(row, 0, line)?;
+        note_row(ws, &mut heights, row, line, &widths, &st)?;
         row += 1;
     }
-    ws.write_string(row + 1, 0, format!("考核结果:{}", result_sentence(a)))?;
-    for (c, w) in [(0, 26.0), (1, 8.0), (2, 48.0), (3, 14.0), (4, 10.0)] {
-        ws.set_column_width(c, w)?;
-    }
+    let result = format!("考核结果:{}", result_sentence(a));
+    note_row(ws, &mut heights, row + 1, &result, &widths, &st)?;
+    set_widths(ws, &widths)?;
+    layout::a4(
+        ws,
+        &Page {
+            landscape: false,
+            repeat_rows: Some((0, 2)),
+        },
+    )?;
+    heights.apply(ws)?;
     wb.save(path)
 }
 

@@ -493,11 +493,11 @@ fn the_reply_counts_every_item_listed_in_sheet_order() {
                 .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
         })
         .collect();
-    let errors = items.iter().filter(|l| !l.contains("(提醒)")).count();
+    let errors = items.iter().filter(|l| !l.contains("（提醒）")).count();
     let notes = items.len() - errors;
     assert_eq!(notes, 1, "{text}");
     assert!(
-        text.contains(&format!("共 {errors} 处需要修改,另有 1 处提醒")),
+        text.contains(&format!("共 {errors} 处需要修改，另有 1 处提醒")),
         "{text}"
     );
     let rows: Vec<u32> = items

@@ -8,6 +8,7 @@ mod hostile;
 mod intake;
 mod mail;
 mod metamorphic;
+mod print;
 mod reading;
 mod render;
 mod settle;

@@ -215,6 +215,69 @@ fn documents_reflect_the_submission() {
     );
 }
 
+/// parties.yaml with sample data: `render` and the drop-folder receipt
+/// say so; with real data they do not.
+#[test]
+fn sample_parties_are_warned_about() {
+    let env = Env::new();
+    let out = render(&env, "test-agreement", &sample("annex1-example.xlsx"), &[]);
+    assert_ok(&out);
+    assert!(
+        stderr(&out).contains("警告") && stderr(&out).contains("仍是示例数据"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::create_dir_all(env.path("inbox")).unwrap();
+    std::fs::copy(sample("annex1-example.xlsx"), env.path("inbox/a.xlsx")).unwrap();
+    env.run_ok(&["process", "inbox", "--out", "done", "--stable", "0"]);
+    let receipt = find_file(&env.path("done"), "受理回执.txt").expect("receipt written");
+    let text = std::fs::read_to_string(receipt).unwrap();
+    assert!(text.contains("仍是示例数据"), "{text}");
+
+    let templates = copy_templates(&env);
+    let parties = templates.join("parties.yaml");
+    let real = std::fs::read_to_string(&parties)
+        .unwrap()
+        .replace(
+            "上海市示例区示例路100号（示例数据）",
+            "上海市松江区荣乐东路1号",
+        )
+        .replace("李四（示例）", "李四")
+        .replace("示例银行上海示例支行（示例数据）", "某银行松江支行")
+        .replace("0000 0000 0000 0000", "6222 0000 1234 5678")
+        .replace("示例政务云服务商", "某政务云服务商");
+    std::fs::write(&parties, real).unwrap();
+    let input = env.path("b.xlsx");
+    annex1().set("G4", "某政务云服务商").write(&input);
+    let out = env.run(&[
+        "--templates",
+        templates.to_str().unwrap(),
+        "render",
+        "test-agreement",
+        input.to_str().unwrap(),
+        "--months",
+        "2",
+        "--out",
+        "out",
+    ]);
+    assert_ok(&out);
+    assert!(!stderr(&out).contains("示例数据"), "{}", stderr(&out));
+}
+
+fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(found) = find_file(&p, name) {
+                return Some(found);
+            }
+        } else if p.file_name().is_some_and(|n| n == name) {
+            return Some(p);
+        }
+    }
+    None
+}
+
 #[test]
 fn every_document_converts_to_pdf() {
     let env = Env::new();

@@ -353,8 +353,16 @@ fn report_workbook_for_the_unit() {
     use calamine::{open_workbook, Reader, Xlsx};
     let mut wb: Xlsx<_> = open_workbook(&xlsx).unwrap();
     let range = wb.worksheet_range("问题清单").unwrap();
+    // Title, unit and file lines come first; the table starts at 序号.
+    let top = (0..range.height() as u32)
+        .find(|&r| {
+            range
+                .get_value((r, 0))
+                .is_some_and(|v| v.to_string() == "序号")
+        })
+        .expect("header row");
     let header: Vec<String> = (0..7)
-        .map(|c| range.get_value((3, c)).unwrap().to_string())
+        .map(|c| range.get_value((top, c)).unwrap().to_string())
         .collect();
     assert_eq!(
         header,
@@ -368,7 +376,7 @@ fn report_workbook_for_the_unit() {
             "修改建议"
         ]
     );
-    assert_eq!(range.get_value((4, 3)).unwrap().to_string(), "B3");
+    assert_eq!(range.get_value((top + 1, 3)).unwrap().to_string(), "B3");
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
     assert_eq!(error(&v, "field.required")["cell"], "B3");
