@@ -23,43 +23,25 @@ pub fn validate(
     schemas: &Schemas,
     globals: &Globals,
 ) -> Result<u8, String> {
-    let projects = checking_projects(globals)?;
-    let ctx = Context {
-        schemas,
-        projects: &projects,
-    };
     if let Some(dir) = report_dir {
         std::fs::create_dir_all(dir).map_err(|e| format!("无法创建目录 {}:{e}", dir.display()))?;
     }
-    let mut all_valid = true;
-    for file in files {
-        let outcome = validate::check_path(file, &ctx);
-        all_valid &= outcome.status == Status::Valid;
+    check_each(files, schemas, globals, |file, outcome| {
         match format {
-            Format::Json => crate::outln!("{}", report::json_line(&outcome)),
-            Format::Text => crate::out!("{}", report::text(&outcome)),
+            Format::Json => crate::outln!("{}", report::json_line(outcome)),
+            Format::Text => crate::out!("{}", report::text(outcome)),
         }
         match report_dir {
             Some(_) if outcome.status == Status::Valid => {
                 eprintln!("{}:校验通过,不写问题清单。", file.display());
             }
             Some(dir) => {
-                report::write_files(&outcome, dir).map_err(|e| e.to_string())?;
+                report::write_files(outcome, dir).map_err(|e| e.to_string())?;
             }
             None => {}
         }
-    }
-    Ok(if all_valid { EXIT_OK } else { EXIT_PROBLEMS })
-}
-
-/// The approved projects a check compares against: none when no ledger
-/// exists yet, unless the clerk named a ledger file that is missing.
-fn checking_projects(globals: &Globals) -> Result<crate::ledger::Projects, String> {
-    let ledger = &globals.ledger;
-    if globals.ledger_given && !ledger.exists() {
-        open_existing(ledger)?;
-    }
-    load_projects(ledger)
+        Ok(())
+    })
 }
 
 /// `zwyun read`: what was understood from each file, with its problems.
@@ -69,7 +51,29 @@ pub fn read(
     schemas: &Schemas,
     globals: &Globals,
 ) -> Result<u8, String> {
-    let projects = checking_projects(globals)?;
+    check_each(files, schemas, globals, |_, outcome| {
+        match format {
+            Format::Json => crate::outln!("{}", crate::readout::json_value(outcome, schemas)),
+            Format::Text => crate::out!("{}", crate::readout::text(outcome, schemas)),
+        }
+        Ok(())
+    })
+}
+
+/// Checks each file against the approved projects (none when no ledger
+/// exists yet, unless the clerk named a ledger file that is missing) and
+/// hands the outcome to `each`; exit 0 when every file passed.
+fn check_each(
+    files: &[PathBuf],
+    schemas: &Schemas,
+    globals: &Globals,
+    mut each: impl FnMut(&Path, &validate::Outcome) -> Result<(), String>,
+) -> Result<u8, String> {
+    let ledger = &globals.ledger;
+    if globals.ledger_given && !ledger.exists() {
+        open_existing(ledger)?;
+    }
+    let projects = load_projects(ledger)?;
     let ctx = Context {
         schemas,
         projects: &projects,
@@ -78,10 +82,7 @@ pub fn read(
     for file in files {
         let outcome = validate::check_path(file, &ctx);
         all_valid &= outcome.status == Status::Valid;
-        match format {
-            Format::Json => crate::outln!("{}", crate::readout::json_value(&outcome, schemas)),
-            Format::Text => crate::out!("{}", crate::readout::text(&outcome, schemas)),
-        }
+        each(file, &outcome)?;
     }
     Ok(if all_valid { EXIT_OK } else { EXIT_PROBLEMS })
 }

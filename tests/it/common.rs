@@ -99,6 +99,29 @@ impl Env {
     pub fn approve_example(&self) {
         self.run_ok(&["approve", sample("annex1-example.xlsx").to_str().unwrap()]);
     }
+
+    /// Records the example project's formal agreement as signed on `date`.
+    pub fn formal_signed(&self, date: &str) -> String {
+        self.run_ok(&[
+            "ledger",
+            "formal-signed",
+            "--project",
+            "SJ-2026-017",
+            "--date",
+            date,
+        ])
+    }
+}
+
+/// The cells at which `code` was reported, in order.
+pub fn cells_of<'v>(v: &'v serde_json::Value, code: &str) -> Vec<&'v str> {
+    v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["code"] == code)
+        .map(|e| e["cell"].as_str().unwrap())
+        .collect()
 }
 
 /// Codes of the errors/warnings in a JSON outcome.

@@ -299,14 +299,7 @@ fn documents() -> Batch {
     // The ledger for 附件4, 附件5 and settlement: the 12-host project.
     let input = env.path("annex1-12.xlsx");
     env.run_ok(&["approve", input.to_str().unwrap()]);
-    env.run_ok(&[
-        "ledger",
-        "formal-signed",
-        "--project",
-        "SJ-2026-017",
-        "--date",
-        "2026-09-01",
-    ]);
+    env.formal_signed("2026-09-01");
     let reports = env.path("reports");
     let mut bad = annex1();
     bad.set("E6", "5770000").set("B12", "第四级");

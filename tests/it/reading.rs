@@ -320,13 +320,7 @@ fn cells_outside_every_field_are_reported() {
     let mut f = annex1();
     f.set("L17", "另需2台备用").set("A50", "附:网络拓扑见附件");
     let v = read(&env, &f);
-    let cells: Vec<&str> = v["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["code"] == "form.cell_unread")
-        .map(|e| e["cell"].as_str().unwrap())
-        .collect();
+    let cells = cells_of(&v, "form.cell_unread");
     assert_eq!(cells, ["L17", "A50"]);
 }
 
@@ -532,13 +526,7 @@ fn same_service_twice_in_a_change_is_reported() {
         .set("D20", 10.0)
         .set("E20", 12.0);
     let v = read(&env, &f);
-    let cells: Vec<&str> = v["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["code"] == "service.duplicate")
-        .map(|e| e["cell"].as_str().unwrap())
-        .collect();
+    let cells = cells_of(&v, "service.duplicate");
     assert_eq!(cells, ["A19", "A20"]);
 }
 
@@ -550,12 +538,6 @@ fn same_service_twice_in_the_grid_is_reported_at_both_cells() {
         .set("H29", 2.0)
         .set("E27", 1.0);
     let v = read(&env, &f);
-    let cells: Vec<&str> = v["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["code"] == "service.duplicate")
-        .map(|e| e["cell"].as_str().unwrap())
-        .collect();
+    let cells = cells_of(&v, "service.duplicate");
     assert_eq!(cells, ["C27", "F29"]);
 }

@@ -224,14 +224,7 @@ fn formal_agreement_waits_for_the_end_of_the_test_period() {
         stderr(&early)
     );
     // 08-17 Mon: 08-18 1 … 08-21 4, 08-24 5.
-    let out = env.run_ok(&[
-        "ledger",
-        "formal-signed",
-        "--project",
-        "SJ-2026-017",
-        "--date",
-        "2026-08-17",
-    ]);
+    let out = env.formal_signed("2026-08-17");
     assert!(out.contains("2026-08-24"), "{out}");
     let twice = env.run(&[
         "ledger",
@@ -463,14 +456,7 @@ fn settled_ledger() -> Env {
         "--months",
         "2",
     ]);
-    env.run_ok(&[
-        "ledger",
-        "formal-signed",
-        "--project",
-        "SJ-2026-017",
-        "--date",
-        "2026-09-01",
-    ]);
+    env.formal_signed("2026-09-01");
     approve_give_back(&env);
     // SJ-2026-018: test agreement only — nothing metered.
     approve_copy(
@@ -752,14 +738,7 @@ fn assessment_of_another_year_is_refused_by_name() {
 fn a_missing_price_is_named() {
     let env = Env::new();
     env.approve_example();
-    env.run_ok(&[
-        "ledger",
-        "formal-signed",
-        "--project",
-        "SJ-2026-017",
-        "--date",
-        "2026-07-01",
-    ]);
+    env.formal_signed("2026-07-01");
     let full = std::fs::read_to_string(crate::common::repo().join("schemas/prices.yaml")).unwrap();
     let without: String = full
         .lines()

@@ -276,14 +276,7 @@ fn quantity_7_9e28_in_annex1_then_settle_reports_instead_of_panicking() {
         );
         return;
     }
-    env.run_ok(&[
-        "ledger",
-        "formal-signed",
-        "--project",
-        "SJ-2026-017",
-        "--date",
-        "2026-07-01",
-    ]);
+    env.formal_signed("2026-07-01");
     // The 2027 service year runs 2026-07-01 to 2027-06-30.
     let out = env.run(&["settle", "--year", "2027"]);
     no_panic(&out);
@@ -412,13 +405,7 @@ fn duplicate_service_rows_in_annex4_are_reported_at_both_cells() {
         .set("D20", 10.0)
         .set("E20", 11.0);
     let v = check(&env, "dup.xlsx", &f);
-    let cells: Vec<&str> = v["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["code"] == "service.duplicate")
-        .map(|e| e["cell"].as_str().unwrap())
-        .collect();
+    let cells = cells_of(&v, "service.duplicate");
     assert_eq!(cells, ["A19", "A20"], "{v:#}");
 }
 

@@ -355,11 +355,7 @@ fn report_workbook_for_the_unit() {
     let range = wb.worksheet_range("问题清单").unwrap();
     // Title, unit and file lines come first; the table starts at 序号.
     let top = (0..range.height() as u32)
-        .find(|&r| {
-            range
-                .get_value((r, 0))
-                .is_some_and(|v| v.to_string() == "序号")
-        })
+        .find(|&r| range.get_value((r, 0)).is_some_and(|v| *v == "序号"))
         .expect("header row");
     let header: Vec<String> = (0..7)
         .map(|c| range.get_value((top, c)).unwrap().to_string())
