@@ -94,6 +94,8 @@ fn assert_all_accounted(env: &Env, n: usize) {
         let expected = 3;
         assert_eq!(outputs.len(), expected, "{e}");
         for o in outputs {
+            // The Windows build writes `out\…`.
+            let o = &o.replace('\\', "/");
             let path = env.dir.path().join(o);
             let p = if Path::new(o).is_absolute() {
                 PathBuf::from(o)
