@@ -23,6 +23,7 @@ struct SheetData {
     name: String,
     cells: Vec<((u32, u32), Value)>,
     merges: Vec<((u32, u32), (u32, u32))>,
+    hidden: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -109,7 +110,9 @@ fn into_sheet(s: SheetData) -> Sheet {
         .into_iter()
         .map(|(a, b)| calamine::Dimensions::new(a, b))
         .collect();
-    Sheet::new(s.name, cells, merges)
+    let mut sheet = Sheet::new(s.name, cells, merges);
+    sheet.hidden = s.hidden;
+    sheet
 }
 
 #[cfg(unix)]
@@ -239,6 +242,7 @@ pub fn child_main() -> u8 {
                     name: s.name,
                     cells: s.cells.into_iter().collect(),
                     merges: s.merges.iter().map(|m| (m.start, m.end)).collect(),
+                    hidden: s.hidden,
                 })
                 .collect(),
         ),

@@ -329,12 +329,7 @@ fn check_string_count(head: &[u8], size: u64) -> Result<(), Diagnostic> {
 
 fn read_xlsx(bytes: &[u8], recalc: bool, titles: &[String]) -> Result<Workbook, Diagnostic> {
     let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(corrupt)?;
-    let hidden: Vec<String> = wb
-        .sheets_metadata()
-        .iter()
-        .filter(|s| s.visible != calamine::SheetVisible::Visible)
-        .map(|s| s.name.clone())
-        .collect();
+    let hidden = hidden_sheets(wb.sheets_metadata());
     let names = wb.sheet_names();
     let mut sheets = Vec::with_capacity(names.len());
     for name in names {
@@ -395,12 +390,22 @@ fn value_of(v: DataRef<'_>, formula: Option<String>) -> Option<Value> {
 
 /// Parses an .xls in this process: only ever called in the isolated child
 /// (`isolated::child_main`).
+/// Names of the sheets the unit hid (hidden or very hidden).
+fn hidden_sheets(sheets: &[calamine::Sheet]) -> Vec<String> {
+    sheets
+        .iter()
+        .filter(|s| s.visible != calamine::SheetVisible::Visible)
+        .map(|s| s.name.clone())
+        .collect()
+}
+
 fn read_xls_in_process(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
     let mut wb: Xls<_> =
         calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| match e {
             calamine::XlsError::Password => encrypted(),
             other => corrupt(other),
         })?;
+    let hidden = hidden_sheets(wb.sheets_metadata());
     let mut sheets = Vec::new();
     for name in wb.sheet_names() {
         let range = wb.worksheet_range(&name).map_err(corrupt)?;
@@ -424,7 +429,9 @@ fn read_xls_in_process(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
                 }
             }
         }
-        sheets.push(Sheet::new(name, cells, merges));
+        let mut sheet = Sheet::new(name, cells, merges);
+        sheet.hidden = hidden.contains(&sheet.name);
+        sheets.push(sheet);
     }
     Ok(Workbook { sheets })
 }

@@ -458,6 +458,23 @@ fn hidden_old_copy_placed_first_is_not_read() {
         .contains("旧表"));
 }
 
+/// The same workbook saved as .xls by LibreOffice (the .xls is read in a
+/// child process, which passes on which sheets are hidden).
+#[test]
+fn hidden_old_copy_in_an_xls_is_not_read() {
+    let env = Env::new();
+    let v = read_path(
+        &env,
+        &repo().join("tests/fixtures/annex1-hidden-old-copy.xls"),
+    );
+    assert_valid(&v);
+    assert_eq!(v["data"]["fields"]["unit"], "上海市松江区某某局");
+    assert!(warning(&v, "form.hidden_sheet")["message"]
+        .as_str()
+        .unwrap()
+        .contains("旧表"));
+}
+
 /// Writes several forms as sheets of one workbook (hidden or not); `last`
 /// may add cells to the last sheet.
 fn write_book(
