@@ -347,21 +347,20 @@ fn write_changes(wb: &mut Workbook, outcome: &Outcome, st: &Styles) -> Result<()
 }
 
 /// Chinese punctuation in Chinese sentences: ASCII `,:;!?()` next to a
-/// Chinese character become their full-width forms (a bracket pair
-/// together); punctuation between Latin letters or digits (`9:00`,
-/// `SSD(GB)`, `a,b`) is left alone.
+/// Chinese character (or a bracket already made full-width) become their
+/// full-width forms, a bracket pair together; punctuation between Latin
+/// letters or digits (`9:00`, `SSD(GB)`, `a,b`, `1,000`) is left alone.
 pub fn zh_punct(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
     let is_cjk = |c: Option<&char>| {
         c.is_some_and(|c| matches!(*c as u32, 0x3000..=0x303F | 0x3400..=0x9FFF | 0xFF00..=0xFFEF | 0x201C | 0x201D))
     };
+    let chars: Vec<char> = text.chars().collect();
     let mut out: Vec<char> = chars.clone();
     let mut open: Vec<(usize, bool)> = Vec::new();
     for i in 0..chars.len() {
-        let (before, after) = (
-            i.checked_sub(1).and_then(|j| chars.get(j)),
-            chars.get(i + 1),
-        );
+        // What precedes as already converted, so `（核）:` counts as Chinese.
+        let before = i.checked_sub(1).and_then(|j| out.get(j)).copied();
+        let (before, after) = (before.as_ref(), chars.get(i + 1));
         let near = is_cjk(before) || is_cjk(after);
         match chars[i] {
             '(' => open.push((i, near)),
@@ -373,10 +372,7 @@ pub fn zh_punct(text: &str) -> String {
                     }
                 }
             }
-            c @ (',' | ':' | ';' | '!' | '?')
-                if is_cjk(before)
-                    || (near && !before.is_some_and(|b| b.is_ascii_alphanumeric())) =>
-            {
+            c @ (',' | ':' | ';' | '!' | '?') if near => {
                 out[i] = match c {
                     ',' => '，',
                     ':' => '：',
@@ -404,5 +400,10 @@ mod tests {
         assert_eq!(zh_punct("工作日 9:00-11:00"), "工作日 9:00-11:00");
         assert_eq!(zh_punct("SSD(GB)、a,b"), "SSD(GB)、a,b");
         assert_eq!(zh_punct("内存(GB)"), "内存（GB）");
+        assert_eq!(
+            zh_punct("主机CPU(核):32 8核/16GB,系统盘 100GB 共 1,000 元"),
+            "主机CPU（核）：32 8核/16GB，系统盘 100GB 共 1,000 元"
+        );
+        assert_eq!(zh_punct("校验码(SHA-256):ab12"), "校验码（SHA-256）：ab12");
     }
 }

@@ -104,7 +104,7 @@ fn application(
     if let Some(warning) = env.renderer.parties().sample_warning() {
         let _ = write!(text, "\n注意:{warning}\n");
     }
-    out.put("受理回执.txt", text.as_bytes())?;
+    out.put("受理回执.txt", report::zh_punct(&text).as_bytes())?;
     let drafts = env
         .renderer
         .test_agreement(app, months)
@@ -249,7 +249,7 @@ fn change_outputs(
     s.push_str("\n校验结果:通过。变更后资源总量均未超过批准配额的上限。\n\n");
     s.push_str(&report::change_table(&outcome.changes));
     s.push_str("\n本申请经区科创服务中心审核通过后,纳入三方《正式协议》,作为费用结算计量依据(细则 五(四))。\n");
-    out.put("变更核对摘要.txt", s.as_bytes())?;
+    out.put("变更核对摘要.txt", report::zh_punct(&s).as_bytes())?;
     let book = report::workbook_bytes(outcome).map_err(|e| e.to_string())?;
     out.put("变更核对.xlsx", &book)?;
     let identity = crate::identity::identify(projects, &change.header.project_key());

@@ -504,7 +504,7 @@ fn the_reply_counts_every_item_listed_in_sheet_order() {
         .iter()
         .filter_map(|l| {
             let (_, rest) = l.split_once("资源申请表 ")?;
-            let (cell, _) = rest.split_once(':')?;
+            let (cell, _) = rest.split_once('：')?;
             cell.trim_start_matches(|c: char| c.is_ascii_alphabetic())
                 .parse()
                 .ok()

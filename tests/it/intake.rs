@@ -346,7 +346,7 @@ fn outputs_per_kind_of_submission() {
     )
     .unwrap();
     assert!(
-        receipt.contains("5 个工作日") && receipt.contains("主机CPU(核):32"),
+        receipt.contains("5 个工作日") && receipt.contains("主机CPU（核）：32"),
         "{receipt}"
     );
 }
