@@ -261,60 +261,50 @@ pub struct Reply {
     pub eml: Option<String>,
 }
 
+/// A reply row selected as `id, recipients, subject, raw, state, attempts,
+/// next_attempt, last_error, eml`.
+fn reply_row(r: &rusqlite::Row) -> rusqlite::Result<Reply> {
+    let recipients: String = r.get(1)?;
+    Ok(Reply {
+        id: r.get(0)?,
+        recipients: serde_json::from_str(&recipients).unwrap_or_default(),
+        subject: r.get(2)?,
+        raw: r.get(3)?,
+        state: r.get(4)?,
+        attempts: r.get(5)?,
+        next_attempt: r.get(6)?,
+        last_error: r.get(7)?,
+        eml: r.get(8)?,
+    })
+}
+
 /// Replies to send now: queued and due; with `all`, also held and failed ones.
 pub fn due(conn: &Connection, all: bool) -> Result<Vec<Reply>> {
-    let sql = if all {
-        "SELECT id, recipients, subject, raw, state, attempts, next_attempt, last_error, eml FROM mail_replies
-         WHERE state IN ('queued', 'held', 'failed') ORDER BY id"
-    } else {
-        "SELECT id, recipients, subject, raw, state, attempts, next_attempt, last_error, eml FROM mail_replies
-         WHERE state = 'queued' AND next_attempt <= ?1 ORDER BY id"
-    };
-    let mut stmt = conn.prepare(sql)?;
-    let map = |r: &rusqlite::Row| {
-        let recipients: String = r.get(1)?;
-        Ok(Reply {
-            id: r.get(0)?,
-            recipients: serde_json::from_str(&recipients).unwrap_or_default(),
-            subject: r.get(2)?,
-            raw: r.get(3)?,
-            state: r.get(4)?,
-            attempts: r.get(5)?,
-            next_attempt: r.get(6)?,
-            last_error: r.get(7)?,
-            eml: r.get(8)?,
-        })
-    };
+    const COLUMNS: &str =
+        "SELECT id, recipients, subject, raw, state, attempts, next_attempt, last_error, eml FROM mail_replies";
     let rows = if all {
-        stmt.query_map([], map)?
-            .collect::<rusqlite::Result<Vec<_>>>()?
+        conn.prepare(&format!(
+            "{COLUMNS} WHERE state IN ('queued', 'held', 'failed') ORDER BY id"
+        ))?
+        .query_map([], reply_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?
     } else {
-        stmt.query_map([now()], map)?
-            .collect::<rusqlite::Result<Vec<_>>>()?
+        conn.prepare(&format!(
+            "{COLUMNS} WHERE state = 'queued' AND next_attempt <= ?1 ORDER BY id"
+        ))?
+        .query_map([now()], reply_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?
     };
     Ok(rows)
 }
 
-/// Unsent replies, for `status`.
+/// Unsent replies, for `status` (without their message bytes).
 pub fn unsent(conn: &Connection) -> Result<Vec<Reply>> {
     let mut stmt = conn.prepare(
-        "SELECT id, recipients, subject, raw, state, attempts, next_attempt, last_error, eml FROM mail_replies
+        "SELECT id, recipients, subject, x'', state, attempts, next_attempt, last_error, eml FROM mail_replies
          WHERE state NOT IN ('sent', 'withdrawn') ORDER BY id",
     )?;
-    let rows = stmt.query_map([], |r| {
-        let recipients: String = r.get(1)?;
-        Ok(Reply {
-            id: r.get(0)?,
-            recipients: serde_json::from_str(&recipients).unwrap_or_default(),
-            subject: r.get(2)?,
-            raw: Vec::new(),
-            state: r.get(4)?,
-            attempts: r.get(5)?,
-            next_attempt: r.get(6)?,
-            last_error: r.get(7)?,
-            eml: r.get(8)?,
-        })
-    })?;
+    let rows = stmt.query_map([], reply_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
