@@ -94,6 +94,8 @@ pub struct Options {
     pub n: usize,
     pub dir: PathBuf,
     pub fixtures: Option<PathBuf>,
+    /// The rule files the runs use (`--schemas`), passed on to them.
+    pub schemas: Option<PathBuf>,
 }
 
 /// Runs the benchmark; returns the report (Markdown).
@@ -124,6 +126,7 @@ pub fn run(opts: &Options, schemas: &Schemas) -> Result<String, String> {
     let (wall, peak, stdout) = timed(
         &exe,
         &ledger,
+        opts.schemas.as_deref(),
         &["process", path(&inbox), "--out", path(&dir.join("out"))],
     )?;
     let mut out = String::new();
@@ -154,7 +157,12 @@ pub fn run(opts: &Options, schemas: &Schemas) -> Result<String, String> {
     let _ = writeln!(out, "| process 输出 | {summary} |");
     let mut validate_times = Vec::new();
     for _ in 0..21 {
-        let (t, _, _) = timed(&exe, &ledger, &["validate", path(&one_copy)])?;
+        let (t, _, _) = timed(
+            &exe,
+            &ledger,
+            opts.schemas.as_deref(),
+            &["validate", path(&one_copy)],
+        )?;
         validate_times.push(t);
     }
     validate_times.sort();
@@ -167,6 +175,7 @@ pub fn run(opts: &Options, schemas: &Schemas) -> Result<String, String> {
         let (t, peak, stdout) = timed(
             &exe,
             &ledger,
+            opts.schemas.as_deref(),
             &["validate", "--format", "json", path(&file)],
         )?;
         let code = serde_json::from_str::<serde_json::Value>(stdout.trim())
@@ -196,12 +205,16 @@ fn mib(kib: Option<u64>) -> String {
 fn timed(
     exe: &Path,
     ledger: &Path,
+    schemas: Option<&Path>,
     args: &[&str],
 ) -> Result<(Duration, Option<u64>, String), String> {
+    let mut child = Command::new(exe);
+    child.arg("--ledger").arg(ledger);
+    if let Some(dir) = schemas {
+        child.arg("--schemas").arg(dir);
+    }
     let start = Instant::now();
-    let out = Command::new(exe)
-        .arg("--ledger")
-        .arg(ledger)
+    let out = child
         .args(args)
         .env(PEAK_ENV, "1")
         .output()

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum;
 
 use crate::ledger::{Ledger, Project, Projects};
+use crate::names::name_key;
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_PROBLEMS: u8 = 1;
@@ -80,21 +81,20 @@ pub fn open_or_create(path: &Path) -> Result<Ledger, String> {
 
 /// Finds a project by 项目编号, by `申请单位/项目名称` (or the
 /// `申请单位-项目名称` label `status` prints), or by 项目名称 alone when
-/// only one project has it; names compare without spaces and with
-/// full-width letters, digits and brackets made half-width.
+/// only one project has it; names compare by `names::name_key`.
 pub fn find_project(ledger: &Ledger, query: &str) -> Result<Project, String> {
     let projects = ledger.projects().map_err(|e| e.to_string())?;
     let all = projects.all();
-    let q = normalise(query);
+    let q = name_key(query);
     let exact = |p: &&Project| {
-        p.code.as_deref().map(normalise) == Some(q.clone())
-            || normalise(&format!("{}/{}", p.unit, p.name)) == q
-            || normalise(&p.label()) == q
+        p.code.as_deref().map(name_key) == Some(q.clone())
+            || name_key(&format!("{}/{}", p.unit, p.name)) == q
+            || name_key(&p.label()) == q
     };
     if let Some(p) = all.iter().find(exact) {
         return Ok(p.clone());
     }
-    let named: Vec<&Project> = all.iter().filter(|p| normalise(&p.name) == q).collect();
+    let named: Vec<&Project> = all.iter().filter(|p| name_key(&p.name) == q).collect();
     match named.as_slice() {
         [one] => Ok((*one).clone()),
         [] => Err(format!(
@@ -115,19 +115,6 @@ fn candidate(p: &Project) -> String {
         Some(code) => format!("{code}({}/{})", p.unit, p.name),
         None => format!("{}/{}", p.unit, p.name),
     }
-}
-
-/// A name as people type it: no spaces, full-width ASCII made half-width,
-/// full-width brackets included.
-pub fn normalise(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            c => c,
-        })
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
 }
 
 /// Parses a command-line date the way the forms accept dates:

@@ -37,7 +37,7 @@ pub fn run(cmd: MailCommand, ledger: &Path) -> Result<u8, String> {
                 Ok(EXIT_PROBLEMS)
             }
         }
-        MailCommand::Send { mail } => {
+        MailCommand::Send { mail, .. } => {
             let cfg = MailConfig::load(&mail)?;
             let mut summary = Summary::default();
             super::send_due(&cfg, ledger, true, &mut summary)?;

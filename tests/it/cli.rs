@@ -79,6 +79,101 @@ fn help_is_in_chinese_and_every_argument_has_a_line() {
 }
 
 #[test]
+fn each_command_lists_only_the_paths_it_uses() {
+    let env = Env::new();
+    // (command, uses --ledger, --schemas, --templates)
+    let table: [(&[&str], bool, bool, bool); 20] = [
+        (&["validate"], true, true, false),
+        (&["read"], true, true, false),
+        (&["approve"], true, true, false),
+        (&["process"], true, true, true),
+        (&["watch"], true, true, true),
+        (&["demo"], true, true, true),
+        (&["bench"], false, true, false),
+        (&["status"], true, false, false),
+        (&["blank"], false, true, false),
+        (&["deadline"], false, true, false),
+        (&["calendar"], false, true, false),
+        (&["assess"], false, false, false),
+        (&["settle"], true, true, false),
+        (&["ledger", "test-signed"], true, true, false),
+        (&["ledger", "formal-signed"], true, true, false),
+        (&["render", "test-agreement"], true, true, true),
+        (&["render", "formal-agreement"], true, true, true),
+        (&["render", "opening-table"], true, true, false),
+        (&["mail", "check"], false, false, false),
+        (&["mail", "send"], true, false, false),
+    ];
+    for (cmd, ledger, schemas, templates) in table {
+        let mut args = cmd.to_vec();
+        args.push("--help");
+        let help = env.run_ok(&args);
+        for (option, used) in [
+            ("--ledger <FILE>", ledger),
+            ("--schemas <DIR>", schemas),
+            ("--templates <DIR>", templates),
+        ] {
+            assert_eq!(help.contains(option), used, "{cmd:?} {option}:\n{help}");
+        }
+    }
+    // Top level: only what every command shares.
+    let top = env.run_ok(&["--help"]);
+    assert!(!top.contains("--ledger"), "{top}");
+    assert!(top.contains("--verbose"), "{top}");
+}
+
+#[test]
+fn paths_work_before_or_after_the_command_and_from_the_environment() {
+    let env = Env::new();
+    let example = s(&sample("annex1-example.xlsx")).to_string();
+    env.run_ok(&["approve", &example, "--ledger", "after.db"]);
+    env.run_ok(&["--ledger", "before.db", "approve", &example]);
+    for (args, ledger_env) in [
+        (vec!["status", "--ledger", "after.db"], None),
+        (vec!["--ledger", "before.db", "status"], None),
+        (vec!["status"], Some("after.db")),
+        // Given on the command line beats the environment.
+        (vec!["--ledger", "before.db", "status"], Some("nope.db")),
+        (vec!["status", "--ledger", "after.db"], Some("nope.db")),
+    ] {
+        let mut cmd = crate::common::zwyun();
+        cmd.args(&args).current_dir(env.dir.path());
+        cmd.env_remove("ZWYUN_LEDGER");
+        if let Some(l) = ledger_env {
+            cmd.env("ZWYUN_LEDGER", l);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    }
+    assert!(!env.path("zwyun.db").exists());
+    // A rule directory given after the command is used (and a broken one
+    // is reported), while a command without rules ignores ZWYUN_SCHEMAS.
+    let broken = env.path("broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("policy.yaml"), "delivery_working_days: [").unwrap();
+    let out = env.run(&[
+        "deadline",
+        "--signed",
+        "2026-09-30",
+        "--schemas",
+        s(&broken),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains("校验规则有误"), "{}", stderr(&out));
+    std::fs::write(env.path("a.yaml"), ASSESSMENT).unwrap();
+    let out = crate::common::zwyun()
+        .args(["assess", "a.yaml"])
+        .current_dir(env.dir.path())
+        .env("ZWYUN_SCHEMAS", &broken)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+const ASSESSMENT: &str =
+    "provider: 某云服务商\nyear: 2027\nA3: 0\nC1: 0\nE1: 0\nE4: 0\nJ2: 0\nH1: 0\n";
+
+#[test]
 fn usage_errors_are_in_chinese_with_exit_2() {
     let env = Env::new();
     let out = env.run(&["validate"]);
@@ -293,6 +388,17 @@ fn projects_are_named_by_code_name_or_unit_and_name() {
     let out = signed("甲单位/智慧城管平台");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("甲单位"), "{}", stdout(&out));
+    // Names compare as `names::name_key` does (the same rule as intake):
+    // full-width slash, NBSP, ideographic and zero-width spaces.
+    let out = env.run(&[
+        "render",
+        "opening-table",
+        "--project",
+        "乙单位／智慧\u{a0}城管　\u{200b}平台",
+        "--out",
+        "o",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = signed("没有的项目");
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("项目名称"), "{}", stderr(&out));
