@@ -126,15 +126,37 @@ pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
 
 /// An I/O error in Chinese, naming the path.
 pub fn io_error(path: &Path, e: &std::io::Error) -> String {
+    format!("{}:{}", io_reason(e), path.display())
+}
+
+/// What went wrong in an I/O operation, in Chinese (the English text of
+/// the operating system never reaches the clerk).
+pub fn io_reason(e: &std::io::Error) -> String {
     use std::io::ErrorKind::*;
-    let what = match e.kind() {
-        NotFound => "文件不存在".to_string(),
-        PermissionDenied => "没有访问权限".to_string(),
-        AlreadyExists => "文件已存在".to_string(),
-        IsADirectory => "这是一个目录,不是文件".to_string(),
-        NotADirectory => "路径中有一段不是目录".to_string(),
-        StorageFull => "磁盘已满".to_string(),
-        _ => format!("读写失败({e})"),
-    };
-    format!("{what}:{}", path.display())
+    match e.kind() {
+        NotFound => "文件不存在".into(),
+        PermissionDenied => "没有访问权限".into(),
+        AlreadyExists => "文件已存在".into(),
+        IsADirectory => "这是一个目录,不是文件".into(),
+        NotADirectory => "路径中有一段不是目录".into(),
+        DirectoryNotEmpty => "目录不是空的".into(),
+        StorageFull => "磁盘已满".into(),
+        ReadOnlyFilesystem => "文件系统只读".into(),
+        InvalidFilename => "文件名无效或过长".into(),
+        CrossesDevices => "不能跨磁盘移动".into(),
+        ResourceBusy | ExecutableFileBusy => "文件正被占用".into(),
+        FileTooLarge => "文件过大".into(),
+        TimedOut => "操作超时".into(),
+        Interrupted => "操作被中断".into(),
+        UnexpectedEof => "文件意外结束".into(),
+        InvalidData => "文件内容无效".into(),
+        BrokenPipe => "管道已关闭".into(),
+        OutOfMemory => "内存不足".into(),
+        _ => match (e.raw_os_error(), e.get_ref()) {
+            (Some(code), _) => format!("读写失败(系统错误码 {code})"),
+            // Our own messages are Chinese; a library's English one is not shown.
+            (None, Some(inner)) if !inner.to_string().is_ascii() => inner.to_string(),
+            _ => "读写失败".into(),
+        },
+    }
 }

@@ -28,12 +28,12 @@ pub fn run(cmd: MailCommand, ledger: &Path) -> Result<u8, String> {
         MailCommand::Check { mail } => {
             let cfg = MailConfig::load(&mail)?;
             let (ok, text) = super::check(&cfg);
-            print!("{text}");
+            crate::out!("{text}");
             if ok {
-                println!("邮件配置可用。");
+                crate::outln!("邮件配置可用。");
                 Ok(EXIT_OK)
             } else {
-                println!("邮件配置有问题,请按上面的说明修改后再试。");
+                crate::outln!("邮件配置有问题,请按上面的说明修改后再试。");
                 Ok(EXIT_PROBLEMS)
             }
         }
@@ -41,12 +41,13 @@ pub fn run(cmd: MailCommand, ledger: &Path) -> Result<u8, String> {
             let cfg = MailConfig::load(&mail)?;
             let mut summary = Summary::default();
             super::send_due(&cfg, ledger, true, &mut summary)?;
-            println!(
+            crate::outln!(
                 "已发送 {} 封回复,失败 {} 封。",
-                summary.sent, summary.failed
+                summary.sent,
+                summary.failed
             );
             for e in &summary.errors {
-                println!("{e}");
+                crate::outln!("{e}");
             }
             Ok(if summary.failed == 0 {
                 EXIT_OK

@@ -803,7 +803,7 @@ impl crate::intake::Source for Poller<'_> {
         }
         let busy = s.taken + s.replies_queued + s.replies_held + s.sent + s.failed > 0;
         if busy || !s.errors.is_empty() {
-            println!("{}", s.line());
+            crate::outln!("{}", s.line());
         }
         self.summary = Summary::default();
     }

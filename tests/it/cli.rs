@@ -235,22 +235,18 @@ fn dates_are_accepted_as_the_forms_write_them() {
     assert!(stderr(&out).contains("应为日期"), "{}", stderr(&out));
 }
 
-#[test]
-fn a_closed_pipe_ends_quietly() {
-    let env = Env::new();
-    let files: Vec<String> = (0..200)
-        .map(|_| s(&sample("annex1-example.xlsx")).to_string())
-        .collect();
+/// Runs `zwyun args…` with stdout read for a few bytes and then closed
+/// (like `| head -1`); its exit code and stderr.
+fn with_pipe_closed_early(env: &Env, args: &[String]) -> (Option<i32>, String) {
     let mut child = Command::new(crate::common::bin())
-        .arg("validate")
-        .args(&files)
+        .args(args)
         .current_dir(env.dir.path())
         .env("ZWYUN_SCHEMAS", repo().join("schemas"))
+        .env_remove("ZWYUN_LEDGER")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Read one line, then close the pipe (like `| head -1`).
     let mut stdout = child.stdout.take().unwrap();
     let mut first = [0u8; 16];
     stdout.read_exact(&mut first).unwrap();
@@ -262,12 +258,55 @@ fn a_closed_pipe_ends_quietly() {
         .unwrap()
         .read_to_string(&mut err)
         .unwrap();
-    let status = child.wait().unwrap();
+    (child.wait().unwrap().code(), err)
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_the_runs_exit_code() {
+    let env = Env::new();
+    let good = s(&sample("annex1-example.xlsx")).to_string();
+    let mut bad = annex1();
+    bad.clear("B3");
+    bad.write(&env.path("bad-first.xlsx"));
+    bad.write(&env.path("bad-last.xlsx"));
+    // More output than a pipe buffers (64 KiB), so the pipe is surely
+    // closed while zwyun still writes.
+    let many = |first: &str, last: &str| {
+        let mut args = vec!["validate".to_string(), first.to_string()];
+        args.extend((0..1000).map(|_| good.clone()));
+        args.push(last.to_string());
+        args
+    };
+    let (code, err) = with_pipe_closed_early(&env, &many(&good, &good));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.is_empty(), "nothing said about the pipe: {err}");
+    let (code, err) = with_pipe_closed_early(&env, &many("bad-first.xlsx", &good));
+    assert_eq!(code, Some(1), "a failed file before the pipe closed: {err}");
+    assert!(err.is_empty(), "{err}");
+    // The run finishes its files' work: the last file's problem list is
+    // written, and the exit code counts it.
+    let mut args = many(&good, "bad-last.xlsx");
+    args.extend(["--report".to_string(), "r".to_string()]);
+    let (code, err) = with_pipe_closed_early(&env, &args);
+    assert_eq!(code, Some(1), "{err}");
     assert!(
         !err.contains("panicked") && !err.contains("Broken pipe"),
         "{err}"
     );
-    assert_ne!(status.code(), Some(101), "{err}");
+    let written: Vec<String> = walk(&env.path("r"))
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(
+        written.iter().any(|p| p.contains("bad-last")),
+        "{written:?}"
+    );
+    // `read` prints more per file.
+    let mut args = vec!["read".to_string()];
+    args.extend((0..100).map(|_| good.clone()));
+    let (code, err) = with_pipe_closed_early(&env, &args);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
 }
 
 #[test]
