@@ -407,21 +407,22 @@ impl RenderDoc {
     }
 }
 
-/// The `--ledger`, `--schemas` and `--templates` given after a command
-/// name (`None` also where the command has no such option).
+/// The `--ledger`, `--schemas` and `--templates` of a command: `None`
+/// where the command has no such option, `Some(None)` where it has one
+/// but it was not given after the command name.
 #[derive(Default)]
 struct Given {
-    ledger: Option<PathBuf>,
-    schemas: Option<PathBuf>,
-    templates: Option<PathBuf>,
+    ledger: Option<Option<PathBuf>>,
+    schemas: Option<Option<PathBuf>>,
+    templates: Option<Option<PathBuf>>,
 }
 
 impl Given {
     fn new(l: Option<&LedgerFile>, s: Option<&SchemasDir>, t: Option<&TemplatesDir>) -> Self {
         Given {
-            ledger: l.and_then(|l| l.path.clone()),
-            schemas: s.and_then(|s| s.path.clone()),
-            templates: t.and_then(|t| t.path.clone()),
+            ledger: l.map(|l| l.path.clone()),
+            schemas: s.map(|s| s.path.clone()),
+            templates: t.map(|t| t.path.clone()),
         }
     }
 }
@@ -498,32 +499,48 @@ impl RenderDoc {
     }
 }
 
-/// A path from after the command name, else from before it, else from
-/// the environment variable.
-fn resolve(after: Option<PathBuf>, before: Option<PathBuf>, env: &str) -> Option<PathBuf> {
-    after.or(before).or_else(|| {
+/// For a command with the option: the path from after the command name,
+/// else from before it, else from the environment variable.
+fn resolve(after: Option<Option<PathBuf>>, before: Option<PathBuf>, env: &str) -> Option<PathBuf> {
+    after?.or(before).or_else(|| {
         std::env::var_os(env)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
     })
 }
 
-fn globals(args: &mut Args) -> Globals {
+/// A folder named on the command line (or by its variable) must exist:
+/// a typo would otherwise silently mean the built-in files.
+fn existing_dir(dir: Option<PathBuf>, what: &str, option: &str) -> Result<Option<PathBuf>, String> {
+    match &dir {
+        Some(d) if d.is_file() => Err(format!(
+            "{what}应是一个目录,这是一个文件:{};请检查 {option}",
+            d.display()
+        )),
+        Some(d) if !d.is_dir() => Err(format!("{what}不存在:{};请检查 {option}", d.display())),
+        _ => Ok(dir),
+    }
+}
+
+fn globals(args: &mut Args) -> Result<Globals, String> {
     let given = args.command.given();
     let ledger = resolve(given.ledger, args.ledger.take(), "ZWYUN_LEDGER");
-    Globals {
+    let schemas = resolve(given.schemas, args.schemas.take(), "ZWYUN_SCHEMAS");
+    let templates = resolve(given.templates, args.templates.take(), "ZWYUN_TEMPLATES");
+    Ok(Globals {
         ledger_given: ledger.is_some(),
         ledger: ledger.unwrap_or_else(|| PathBuf::from("zwyun.db")),
-        schemas: resolve(given.schemas, args.schemas.take(), "ZWYUN_SCHEMAS"),
-        templates: resolve(given.templates, args.templates.take(), "ZWYUN_TEMPLATES"),
-    }
+        schemas: existing_dir(schemas, "校验规则目录", "--schemas 或 ZWYUN_SCHEMAS")?,
+        templates: existing_dir(templates, "协议模板目录", "--templates 或 ZWYUN_TEMPLATES")?,
+    })
 }
 
 pub fn run(mut args: Args) -> u8 {
     init_tracing(args.verbose);
     crate::read::install_panic_hook();
-    let globals = globals(&mut args);
-    let code = dispatch(args.command, &globals).unwrap_or_else(fail);
+    let code = globals(&mut args)
+        .and_then(|g| dispatch(args.command, &g))
+        .unwrap_or_else(fail);
     crate::bench::report_peak_if_asked();
     code
 }
@@ -596,7 +613,7 @@ fn dispatch(command: Command, g: &Globals) -> Result<u8, String> {
                     crate::outln!("已生成空白表格:{}", output.display());
                     EXIT_OK
                 })
-                .map_err(|e| e.to_string())
+                .map_err(|e| crate::oserror::describe(&output, &e, "无法生成空白表格"))
         }
         Command::Deadline {
             signed,

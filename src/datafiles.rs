@@ -167,7 +167,10 @@ impl Folder {
     pub fn bytes(&self, file: &str) -> Result<Vec<u8>, ConfigError> {
         if let Some(path) = self.on_disk(file) {
             return std::fs::read(&path).map_err(|e| {
-                ConfigError::new(path.display().to_string(), format!("无法读取:{e}"))
+                ConfigError::new(
+                    path.display().to_string(),
+                    format!("无法读取:{}", crate::oserror::reason(&e)),
+                )
             });
         }
         self.embedded

@@ -51,28 +51,53 @@ pub fn load_projects(path: &Path) -> Result<Projects, String> {
     if !path.exists() {
         return Ok(Default::default());
     }
-    Ledger::open(path)
-        .and_then(|l| l.projects())
+    open_existing(path)?
+        .projects()
         .map_err(|e| format!("{}:{e}", path.display()))
 }
 
 /// Opens a ledger that must exist (commands that only read it, or need a
 /// project in it): a mistyped path is an error, not an empty ledger.
 pub fn open_existing(path: &Path) -> Result<Ledger, String> {
+    if path.is_dir() {
+        return Err(format!(
+            "账本应是一个文件,这是一个目录:{};请检查 --ledger 或 ZWYUN_LEDGER",
+            path.display()
+        ));
+    }
     if !path.is_file() {
         return Err(format!(
             "账本文件不存在:{};请检查 --ledger 或 ZWYUN_LEDGER,或先用 zwyun approve 登记项目",
             path.display()
         ));
     }
+    open_ledger(path)
+}
+
+/// Opens the ledger file, saying in Chinese why it cannot be: the OS's
+/// reason when the file cannot be opened at all, else SQLite's.
+fn open_ledger(path: &Path) -> Result<Ledger, String> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| format!("无法打开账本:{}", io_error(path, &e)))?;
     Ledger::open(path).map_err(|e| format!("{}:{e}", path.display()))
 }
 
 /// Opens the ledger a command writes to, creating it (and saying so once)
 /// when it does not exist yet.
 pub fn open_or_create(path: &Path) -> Result<Ledger, String> {
+    if path.is_dir() {
+        return Err(format!(
+            "账本应是一个文件,这是一个目录:{};请检查 --ledger 或 ZWYUN_LEDGER",
+            path.display()
+        ));
+    }
     let new = !path.exists();
-    let ledger = Ledger::open(path).map_err(|e| format!("{}:{e}", path.display()))?;
+    let ledger = open_ledger(path)?;
     if new {
         eprintln!("已新建账本:{}", path.display());
     }
@@ -124,39 +149,4 @@ pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
         .ok_or_else(|| "应为日期,如 2026-09-30、2026/09/30 或 2026年9月30日".to_string())
 }
 
-/// An I/O error in Chinese, naming the path.
-pub fn io_error(path: &Path, e: &std::io::Error) -> String {
-    format!("{}:{}", io_reason(e), path.display())
-}
-
-/// What went wrong in an I/O operation, in Chinese (the English text of
-/// the operating system never reaches the clerk).
-pub fn io_reason(e: &std::io::Error) -> String {
-    use std::io::ErrorKind::*;
-    match e.kind() {
-        NotFound => "文件不存在".into(),
-        PermissionDenied => "没有访问权限".into(),
-        AlreadyExists => "文件已存在".into(),
-        IsADirectory => "这是一个目录,不是文件".into(),
-        NotADirectory => "路径中有一段不是目录".into(),
-        DirectoryNotEmpty => "目录不是空的".into(),
-        StorageFull => "磁盘已满".into(),
-        ReadOnlyFilesystem => "文件系统只读".into(),
-        InvalidFilename => "文件名无效或过长".into(),
-        CrossesDevices => "不能跨磁盘移动".into(),
-        ResourceBusy | ExecutableFileBusy => "文件正被占用".into(),
-        FileTooLarge => "文件过大".into(),
-        TimedOut => "操作超时".into(),
-        Interrupted => "操作被中断".into(),
-        UnexpectedEof => "文件意外结束".into(),
-        InvalidData => "文件内容无效".into(),
-        BrokenPipe => "管道已关闭".into(),
-        OutOfMemory => "内存不足".into(),
-        _ => match (e.raw_os_error(), e.get_ref()) {
-            (Some(code), _) => format!("读写失败(系统错误码 {code})"),
-            // Our own messages are Chinese; a library's English one is not shown.
-            (None, Some(inner)) if !inner.to_string().is_ascii() => inner.to_string(),
-            _ => "读写失败".into(),
-        },
-    }
-}
+pub use crate::oserror::{at as io_error, reason as io_reason};

@@ -27,7 +27,7 @@ use crate::validate::{self, Context, Outcome, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
-    #[error("{path}:{err}")]
+    #[error("{}", crate::oserror::at(.path, .err))]
     Io { path: PathBuf, err: std::io::Error },
     #[error(transparent)]
     Ledger(#[from] crate::ledger::LedgerError),
@@ -216,7 +216,11 @@ fn partition(items: Vec<WorkItem>, ledger: &Ledger) -> Result<(Hashed, Hashed), 
         .filter_map(|item| match hash_file(&item.path) {
             Ok(sha) => Some((item, sha)),
             Err(e) => {
-                warn!("{}:无法读取,留待下次处理:{e}", item.name);
+                warn!(
+                    "{}:无法读取,留待下次处理:{}",
+                    item.name,
+                    crate::oserror::reason(&e)
+                );
                 None
             }
         })
@@ -307,7 +311,11 @@ impl Batch<'_> {
                 Ok((_, sha)) if give_up => Some(self.given_up(item, sha)),
                 Ok((bytes, sha)) => Some(self.prepare(item, &bytes, sha)),
                 Err(e) => {
-                    warn!("{}:无法读取,留待下次处理:{e}", item.name);
+                    warn!(
+                        "{}:无法读取,留待下次处理:{}",
+                        item.name,
+                        crate::oserror::reason(&e)
+                    );
                     None
                 }
             })

@@ -224,7 +224,7 @@ fn take(
             cfg.imap.done_folder
         );
         crate::names::write_atomic(&path, text.as_bytes())
-            .map_err(|e| format!("{}:{e}", path.display()))?;
+            .map_err(|e| crate::oserror::at(&path, &e))?;
     }
     let tx = ledger
         .conn()
@@ -280,16 +280,14 @@ fn save(
         .map(|b| format!("{b:02x}"))
         .collect();
     let name = safe_component(&a.name);
-    std::fs::create_dir_all(&folders.inbox)
-        .map_err(|e| format!("{}:{e}", folders.inbox.display()))?;
+    std::fs::create_dir_all(&folders.inbox).map_err(|e| crate::oserror::at(&folders.inbox, &e))?;
     let mut path = folders.inbox.join(&name);
     let same = std::fs::read(&path).is_ok_and(|b| b == a.bytes);
     if !same {
         if path.exists() {
             path = free_name(&folders.inbox, &name);
         }
-        crate::names::write_atomic(&path, &a.bytes)
-            .map_err(|e| format!("{}:{e}", path.display()))?;
+        crate::names::write_atomic(&path, &a.bytes).map_err(|e| crate::oserror::at(&path, &e))?;
         let when = timestamp
             .and_then(|t| u64::try_from(t).ok())
             .map(|t| SystemTime::UNIX_EPOCH + Duration::from_secs(t))
@@ -368,7 +366,7 @@ pub fn answer(
             );
             let path = free_name_or(&dir, &name);
             crate::names::write_atomic(&path, &draft.raw)
-                .map_err(|e| format!("{}:{e}", path.display()))?;
+                .map_err(|e| crate::oserror::at(&path, &e))?;
             Some(path.display().to_string())
         } else {
             None

@@ -142,7 +142,12 @@ pub struct Workbook {
 /// Reads a submission from disk, refusing what is not a sane workbook.
 pub fn open(path: &Path, titles: &[String]) -> Result<Workbook, Diagnostic> {
     let size = std::fs::metadata(path)
-        .map_err(|e| Diagnostic::error("file.io", format!("无法读取文件:{e}")))?
+        .map_err(|e| {
+            Diagnostic::error(
+                "file.io",
+                format!("无法读取文件:{}", crate::oserror::reason(&e)),
+            )
+        })?
         .len();
     if size > MAX_FILE_BYTES {
         return Err(too_large(format!(
@@ -151,8 +156,12 @@ pub fn open(path: &Path, titles: &[String]) -> Result<Workbook, Diagnostic> {
             MAX_FILE_BYTES / 1024 / 1024
         )));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| Diagnostic::error("file.io", format!("无法读取文件:{e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostic::error(
+            "file.io",
+            format!("无法读取文件:{}", crate::oserror::reason(&e)),
+        )
+    })?;
     parse(&bytes, titles)
 }
 

@@ -221,6 +221,172 @@ fn os_and_yaml_errors_are_in_chinese() {
     assert!(!err.contains("unknown variant"), "{err}");
 }
 
+#[test]
+fn os_errors_are_in_chinese_in_every_command_family() {
+    let env = Env::new();
+    // Tests run as root, who may write anywhere: a path under a regular
+    // file gives a real OS error all the same.
+    std::fs::write(env.path("afile"), "").unwrap();
+    std::fs::create_dir_all(env.path("adir")).unwrap();
+    std::fs::write(env.path("notdb.db"), "这不是数据库。".repeat(40)).unwrap();
+    std::fs::write(env.path("a.yaml"), ASSESSMENT).unwrap();
+    let a1 = s(&sample("annex1-example.xlsx")).to_string();
+    let a4 = s(&sample("annex4-example.xlsx")).to_string();
+    env.run_ok(&["approve", &a1, "--ledger", "ok.db"]);
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["validate", "nope.xlsx"], 1, "无法读取文件:文件不存在"),
+        (
+            vec!["validate", "adir"],
+            1,
+            "无法读取文件:这是一个目录,不是文件",
+        ),
+        (vec!["read", "nope.xlsx"], 1, "无法读取文件:文件不存在"),
+        (
+            vec!["validate", &a4, "--report", "afile/r"],
+            2,
+            "路径中有一段不是目录:afile/r",
+        ),
+        (
+            vec!["validate", &a1, "--ledger", "adir"],
+            2,
+            "这是一个目录:adir",
+        ),
+        (
+            vec!["approve", &a1, "--ledger", "afile/x.db"],
+            2,
+            "无法打开账本:路径中有一段不是目录:afile/x.db",
+        ),
+        (
+            vec!["status", "--ledger", "notdb.db"],
+            2,
+            "不是 zwyun 账本文件",
+        ),
+        (
+            vec!["process", "adir", "--out", "afile/out"],
+            2,
+            "路径中有一段不是目录:afile/out",
+        ),
+        (
+            vec!["process", "adir", "--out", "o", "--archive", "afile/a"],
+            2,
+            "路径中有一段不是目录:afile/a",
+        ),
+        (
+            vec!["process", "adir", "--out", "o", "--templates", "nope"],
+            2,
+            "协议模板目录不存在:nope",
+        ),
+        (
+            vec!["process", "adir", "--out", "o", "--mail", "nope.yaml"],
+            2,
+            "无法读取邮件配置:文件不存在:nope.yaml",
+        ),
+        (
+            vec!["watch", "adir", "--out", "afile/out"],
+            2,
+            "路径中有一段不是目录:afile/out",
+        ),
+        (
+            vec!["demo", "--dir", "afile/d"],
+            2,
+            "路径中有一段不是目录:afile/d",
+        ),
+        (
+            vec!["render", "test-agreement", &a1, "--out", "afile/o"],
+            2,
+            "路径中有一段不是目录:afile/o",
+        ),
+        (
+            vec!["render", "opening-table", "nope.xlsx", "--out", "o"],
+            1,
+            "无法读取文件:文件不存在",
+        ),
+        (
+            vec!["blank", "annex1", "-o", "adir"],
+            2,
+            "这是一个目录,不是文件:adir",
+        ),
+        (
+            vec!["blank", "annex4", "-o", "afile/x.xlsx"],
+            2,
+            "路径中有一段不是目录:afile/x.xlsx",
+        ),
+        (
+            vec!["deadline", "--signed", "2026-09-30", "--schemas", "afile"],
+            2,
+            "校验规则目录应是一个目录",
+        ),
+        (
+            vec!["calendar", "--export", "afile"],
+            2,
+            "路径中有一段不是目录:afile",
+        ),
+        (vec!["assess", "adir"], 2, "这是一个目录,不是文件:adir"),
+        (
+            vec!["assess", "a.yaml", "--out", "afile/x.xlsx"],
+            2,
+            "路径中有一段不是目录:afile/x.xlsx",
+        ),
+        (
+            vec![
+                "settle",
+                "--year",
+                "2026",
+                "--ledger",
+                "ok.db",
+                "--out",
+                "afile/x.xlsx",
+            ],
+            2,
+            "路径中有一段不是目录:afile/x.xlsx",
+        ),
+        (
+            vec![
+                "settle", "--year", "2026", "--ledger", "ok.db", "--prices", "adir",
+            ],
+            2,
+            "无法读取:这是一个目录,不是文件",
+        ),
+        (
+            vec![
+                "settle",
+                "--year",
+                "2026",
+                "--ledger",
+                "ok.db",
+                "--assessments",
+                "nope.yaml",
+            ],
+            2,
+            "文件不存在:nope.yaml",
+        ),
+        (
+            vec!["mail", "check", "--mail", "adir"],
+            2,
+            "无法读取邮件配置:这是一个目录,不是文件",
+        ),
+        (
+            vec!["bench", "--n", "1", "--dir", "afile/b"],
+            2,
+            "路径中有一段不是目录:afile/b",
+        ),
+    ];
+    for (args, code, expected) in cases {
+        let out = env.run(&args);
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {all}");
+        assert!(all.contains(expected), "{args:?}: {all}");
+        for english in [
+            "os error",
+            "No such file",
+            "Not a directory",
+            "Is a directory",
+        ] {
+            assert!(!all.contains(english), "{args:?}: {all}");
+        }
+    }
+}
+
 // ------------------------------------------------------------ dates, pipes, colour
 
 #[test]
