@@ -66,13 +66,13 @@ pub fn is_nothing(s: &str) -> bool {
 }
 
 /// A number as typed, split from the unit written after it: `16核` →
-/// (16, "核"), `500 GB` → (500, "gb"), `１６` → (16, ""), `1,000` → (1000, "").
-/// The unit is folded, lower case, without spaces or brackets.
+/// (16, "核"), `500 GB` → (500, "GB"), `１６` → (16, ""), `1,000` → (1000, "").
+/// The unit is folded, in its case (`Gb` is not `GB`), without spaces or
+/// brackets.
 pub fn split_number(s: &str) -> Option<(Decimal, String)> {
     let t: String = fold(s)
         .chars()
         .filter(|c| !c.is_whitespace() && *c != ',' && *c != '，')
-        .flat_map(char::to_lowercase)
         .collect();
     let digits = t
         .char_indices()
@@ -99,7 +99,7 @@ pub fn split_number(s: &str) -> Option<(Decimal, String)> {
 
 /// The length of an exponent (`e28`, `e-3`) at the start of `s`.
 fn exponent(s: &str) -> Option<usize> {
-    let rest = s.strip_prefix('e')?;
+    let rest = s.strip_prefix(['e', 'E'])?;
     let sign = usize::from(rest.starts_with(['+', '-']));
     let digits = rest[sign..]
         .chars()
@@ -312,14 +312,15 @@ mod tests {
     fn numbers_as_typed() {
         let d = |s: &str| split_number(s).map(|(d, u)| format!("{d}{u}"));
         assert_eq!(d("16核").as_deref(), Some("16核"));
-        assert_eq!(d("32G").as_deref(), Some("32g"));
-        assert_eq!(d("500 GB").as_deref(), Some("500gb"));
+        assert_eq!(d("32G").as_deref(), Some("32G"));
+        assert_eq!(d("500 Gb").as_deref(), Some("500Gb"));
         assert_eq!(d("１６").as_deref(), Some("16"));
-        assert_eq!(d("0.5T").as_deref(), Some("0.5t"));
+        assert_eq!(d("0.5T").as_deref(), Some("0.5T"));
         assert_eq!(d("1,000").as_deref(), Some("1000"));
         assert_eq!(d("2.50").as_deref(), Some("2.5"));
         assert_eq!(d("10(平米)").as_deref(), Some("10平米"));
-        assert_eq!(d("1e3GB").as_deref(), Some("1000gb"));
+        assert_eq!(d("1e3GB").as_deref(), Some("1000GB"));
+        assert_eq!(d("1E3").as_deref(), Some("1000"));
         assert_eq!(d("1e40"), None);
         assert_eq!(d("abc"), None);
         assert_eq!(d(""), None);

@@ -37,6 +37,14 @@ impl CatalogueItem {
         }
     }
 
+    /// The unit as printed, empty for a service without one.
+    pub fn unit_label(&self) -> &str {
+        match (&self.unit, &self.measure) {
+            (Some(_), Some(m)) => m.label(),
+            _ => "",
+        }
+    }
+
     fn matches(&self, key: &str) -> bool {
         self.keys.iter().any(|n| n == key)
     }
@@ -144,10 +152,7 @@ impl Catalogue {
         for item in &mut self.items {
             let unit = item.unit.clone().unwrap_or_else(|| UNITLESS.to_string());
             units.check(file, &format!("服务项 {}", item.key), &unit)?;
-            item.measure = Some(super::Measure {
-                unit,
-                units: std::sync::Arc::clone(&units),
-            });
+            item.measure = Some(super::Measure::new(unit, &units));
             item.keys = std::iter::once(&item.name)
                 .chain(&item.aliases)
                 .map(|n| label_key(n))

@@ -297,10 +297,7 @@ fn attach_measure(file: &str, f: &mut FieldSpec, units: &Arc<Units>) -> Result<(
         ));
     };
     units.check(file, &format!("字段 {}", f.key), unit)?;
-    f.measure = Some(Measure {
-        unit: unit.clone(),
-        units: Arc::clone(units),
-    });
+    f.measure = Some(Measure::new(unit.clone(), units));
     Ok(())
 }
 

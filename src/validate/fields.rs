@@ -234,15 +234,25 @@ pub fn measured(
             Err(not_a_number())
         };
     };
-    let unit = measure.unit.as_str();
+    let unit = measure.label();
     let raw = value.as_text();
     let raw = raw.trim();
+    // A bare number under a header that printed another unit is in that
+    // unit, and the messages say so.
+    let (typed, raw) = match &measure.assumed {
+        Some(header) if typed.is_empty() => (header.clone(), format!("{raw}(表头单位 {header})")),
+        _ => (typed, raw.to_string()),
+    };
+    let hint = |h: String| match measure.def().and_then(|u| u.note.as_deref()) {
+        Some(note) => format!("{h};{note}"),
+        None => h,
+    };
     match measure.classify(&typed) {
         Typed::Same => Ok((d, None)),
         Typed::Converted { from, factor } => {
             let converted = d
                 .checked_mul(factor)
-                .ok_or_else(|| too_big(name, raw))?
+                .ok_or_else(|| too_big(name, &raw))?
                 .normalize();
             let note = Diagnostic::warning(
                 "unit.converted",
@@ -257,19 +267,29 @@ pub fn measured(
             ));
             Ok((converted, Some(note)))
         }
-        Typed::OtherDimension(other) => Err(Diagnostic::error(
-            "unit.mismatch",
-            format!(
-                "“{name}”填写为“{raw}”:单位 {} 计量的是{},该栏应以 {unit} 计",
-                other.name, other.dimension
-            ),
-        )
-        .hint(format!("请填写以 {unit} 计的数字"))),
+        Typed::OtherDimension(others) => {
+            let what = match others.as_slice() {
+                [one] => format!("单位 {} 计量的是{}", one.name, one.dimension),
+                several => format!(
+                    "单位“{typed}”可指 {}",
+                    several
+                        .iter()
+                        .map(|u| format!("{}({})", u.name, u.dimension))
+                        .collect::<Vec<_>>()
+                        .join("或")
+                ),
+            };
+            Err(Diagnostic::error(
+                "unit.mismatch",
+                format!("“{name}”填写为“{raw}”:{what},该栏应以 {unit} 计,无法换算"),
+            )
+            .hint(hint(format!("请填写以 {unit} 计的数字"))))
+        }
         Typed::Unknown => Err(Diagnostic::error(
             "unit.unknown",
             format!("“{name}”填写为“{raw}”:无法识别单位“{typed}”"),
         )
-        .hint(format!("请填写以 {unit} 计的数字,不带其他文字"))),
+        .hint(hint(format!("请填写以 {unit} 计的数字,不带其他文字")))),
     }
 }
 
@@ -533,7 +553,7 @@ pub fn quantity(
         return Err(bad(Diagnostic::error("field.type", "")));
     }
     if d > max {
-        let unit = measure.map(|m| m.unit.as_str()).unwrap_or("");
+        let unit = measure.map(Measure::label).unwrap_or("");
         return Err(Diagnostic::error(
             "service.range",
             format!("“{name}”的数量为 {d} {unit},超过上限 {max} {unit}"),
@@ -545,7 +565,7 @@ pub fn quantity(
 
 /// A measured service ticked without a quantity: how much is not known.
 pub fn quantity_missing(name: &str, measure: Option<&Measure>) -> Diagnostic {
-    let unit = measure.map(|m| m.unit.as_str()).unwrap_or("");
+    let unit = measure.map(Measure::label).unwrap_or("");
     Diagnostic::error(
         "service.quantity_missing",
         format!("“{name}”已勾选,但没有填写数量"),

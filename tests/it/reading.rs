@@ -205,6 +205,58 @@ fn unit_of_another_dimension_or_unknown_is_an_error_quoting_it() {
 }
 
 #[test]
+fn bandwidth_is_not_storage_a_rate_unit_is_an_error_not_a_conversion() {
+    let env = Env::new();
+    let mut f = annex1();
+    for typed in ["100M", "100Mbps", "1Gbps", "100 兆", "1TB"] {
+        f.set("E28", typed);
+        let v = read(&env, &f);
+        let e = error(&v, "unit.mismatch");
+        assert_eq!(e["cell"], "E28", "{typed}: {v:#}");
+        assert!(e["message"].as_str().unwrap().contains(typed), "{e}");
+        // The hint says why nothing is converted and whom to ask.
+        assert!(
+            e["hint"].as_str().unwrap().contains("换算关系未确定"),
+            "{e}"
+        );
+        assert!(v["data"]["services"].get("bandwidth").is_none(), "{typed}");
+    }
+    // `M` is both MB and Mbps: the message names both.
+    f.set("E28", "100M");
+    let v = read(&env, &f);
+    let m = error(&v, "unit.mismatch")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(m.contains("MB(容量)") && m.contains("Mbps(速率)"), "{m}");
+    // The unit printed on the form is accepted as it is.
+    for typed in ["20GB", "20G", "20 gb"] {
+        f.set("E28", typed);
+        let v = read(&env, &f);
+        assert_valid(&v);
+        assert_eq!(v["data"]["services"]["bandwidth"], json!(20), "{typed}");
+        assert!(!has(&v, "unit.converted"), "{typed}");
+    }
+}
+
+#[test]
+fn gigabits_are_never_read_as_gigabytes() {
+    let env = Env::new();
+    let mut f = annex1();
+    f.set("F17", "500Gb");
+    let v = read(&env, &f);
+    let e = error(&v, "unit.mismatch");
+    assert_eq!(e["cell"], "F17");
+    assert!(e["message"].as_str().unwrap().contains("500Gb"), "{e}");
+    // Lower case throughout is how people type GB, and `M` is MB here.
+    f.set("F17", "500gb").set("D17", "16384M");
+    let v = read(&env, &f);
+    assert_valid(&v);
+    assert_eq!(v["data"]["hosts"][0]["data_disk_gb"], json!(500));
+    assert_eq!(v["data"]["hosts"][0]["memory_gb"], json!(16));
+}
+
+#[test]
 fn renamed_quantity_header_still_reads_every_service() {
     let env = Env::new();
     let base = read(&env, &annex1());
