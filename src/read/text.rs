@@ -5,7 +5,10 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 /// Characters units use to tick a box or a choice.
-pub const TICKS: [char; 8] = ['√', '☑', '■', '✓', '✔', '✅', '☒', '▣'];
+pub const TICKS: [char; 8] = ['√', '☑', '■', '✓', '✔', '✅', CROSSED_BOX, '▣'];
+/// A box with a cross: a tick in Word and WPS, a "no" to some people, so
+/// read as a tick with a warning.
+pub const CROSSED_BOX: char = '☒';
 /// Characters of an empty box, printed before an option.
 const BOXES: [char; 3] = ['□', '☐', '▢'];
 
@@ -36,6 +39,20 @@ pub fn label_key(s: &str) -> String {
         .filter(|c| !c.is_whitespace())
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// A label with a unit in brackets after it (`数据盘(TB)`, `☑SSD（T）`):
+/// the label's key without the unit, and the unit as written.
+pub fn split_label_unit(s: &str) -> Option<(String, String)> {
+    let is_mark = |c: char| TICKS.contains(&c) || BOXES.contains(&c) || c.is_whitespace();
+    let folded = fold(s);
+    let inner = folded
+        .trim_matches(is_mark)
+        .trim_end_matches([':', '*'])
+        .strip_suffix(')')?;
+    let (label, unit) = inner.rsplit_once('(')?;
+    let unit: String = unit.chars().filter(|c| !c.is_whitespace()).collect();
+    (!unit.is_empty() && !label.trim().is_empty()).then(|| (label_key(label), unit))
 }
 
 /// Is this text a tick alone (a box marked as requested)?
@@ -307,6 +324,16 @@ pub fn clean_text(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_with_units() {
+        let s = |t: &str| split_label_unit(t);
+        assert_eq!(s("数据盘(TB)"), Some(("数据盘".into(), "TB".into())));
+        assert_eq!(s("□SSD（ T ）√"), Some(("ssd".into(), "T".into())));
+        assert_eq!(s("数据盘"), None);
+        assert_eq!(s("(TB)"), None);
+        assert_eq!(s("数据盘()"), None);
+    }
 
     #[test]
     fn numbers_as_typed() {

@@ -100,6 +100,16 @@ pub struct FieldSpec {
 }
 
 impl FieldSpec {
+    /// This field with a bare number read in `unit` (its header's).
+    pub fn assuming(&self, unit: &String) -> FieldSpec {
+        FieldSpec {
+            measure: self.measure.as_ref().map(|m| m.assuming(Some(unit))),
+            ..self.clone()
+        }
+    }
+}
+
+impl FieldSpec {
     pub fn name(&self) -> &str {
         self.label.first()
     }

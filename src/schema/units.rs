@@ -172,6 +172,14 @@ impl Measure {
         }
     }
 
+    /// This measure with a bare number read in `unit` (a header's).
+    pub fn assuming(&self, unit: Option<&String>) -> Measure {
+        Measure {
+            assumed: unit.cloned(),
+            ..self.clone()
+        }
+    }
+
     pub fn classify(&self, typed: &str) -> Typed<'_> {
         self.units.classify(&self.unit, typed)
     }
