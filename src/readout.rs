@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::model::{Form, Host};
 use crate::report;
-use crate::schema::{FieldSpec, FieldType, Schemas};
+use crate::schema::{FieldSpec, FieldType, Measure, Schemas};
 use crate::validate::Outcome;
 
 /// validate's JSON object plus `"data"` (null when no form was recognised).
@@ -100,7 +100,7 @@ pub fn text(outcome: &Outcome, schemas: &Schemas) -> String {
     out.push_str("  读取的内容:\n");
     for spec in specs {
         if let Some(v) = values.get(&spec.key) {
-            let unit = spec.unit.as_deref().unwrap_or("");
+            let unit = spec.measure.as_ref().map(Measure::label).unwrap_or("");
             let _ = writeln!(out, "    {}:{v}{}", spec.name(), spaced(unit));
         }
     }
@@ -176,17 +176,13 @@ fn service_lines<'a>(
     items.sort_by_key(|(k, _)| schemas.catalogue.resource_order(k));
     let _ = writeln!(out, "    {title}:{} 项", items.len());
     for (key, q) in items {
-        let unit = schemas
-            .catalogue
-            .get(key)
-            .and_then(|i| i.unit.clone())
-            .unwrap_or_default();
+        let unit = schemas.catalogue.get(key).map_or("", |i| i.unit_label());
         let _ = writeln!(
             out,
             "      {}:{}{}",
             schemas.catalogue.resource_name(key),
             q.normalize(),
-            spaced(&unit)
+            spaced(unit)
         );
     }
 }

@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::text::{is_nothing, label_key};
+use super::text::{is_nothing, label_key, split_label_unit};
 use super::{Sheet, Value, Workbook};
 use crate::diag::{a1, Diagnostic};
 use crate::model::FormKind;
@@ -24,6 +24,9 @@ pub struct Spot<'a> {
 pub struct Row<'a> {
     pub row: u32,
     pub cells: BTreeMap<String, Spot<'a>>,
+    /// Units the header printed instead of the column's (`数据盘(TB)`),
+    /// by column key.
+    pub units: BTreeMap<String, String>,
 }
 
 /// A service quantity read from the service grid.
@@ -33,6 +36,8 @@ pub struct ServiceSpot<'a> {
     pub key: Option<String>,
     pub name_pos: (u32, u32),
     pub name: String,
+    /// A unit the name printed instead of the item's (`SSD(TB)`).
+    pub unit: Option<String>,
     pub qty: Spot<'a>,
 }
 
@@ -132,6 +137,9 @@ struct Column {
     key: String,
     labels: Vec<String>,
     required: bool,
+    /// Label keys without their unit (`数据盘`), for a numeric column whose
+    /// header may print another unit.
+    bases: Vec<String>,
 }
 
 pub fn locate<'a>(sheet: &'a Sheet, kind: FormKind, schemas: &Schemas) -> Located<'a> {
@@ -158,6 +166,7 @@ pub fn locate<'a>(sheet: &'a Sheet, kind: FormKind, schemas: &Schemas) -> Locate
             key: k.to_string(),
             labels: l.all().to_vec(),
             required,
+            bases: Vec::new(),
         };
         let cols = [
             col("name", &o.name, true),
@@ -309,6 +318,15 @@ impl<'a, 's> Finder<'a, 's> {
                 key: c.key.clone(),
                 labels: c.label.all().to_vec(),
                 required: c.required,
+                bases: match c.measure {
+                    Some(_) => c
+                        .label
+                        .all()
+                        .iter()
+                        .map(|l| split_label_unit(l).map_or_else(|| label_key(l), |(b, _)| b))
+                        .collect(),
+                    None => Vec::new(),
+                },
             })
             .collect()
     }
@@ -334,7 +352,7 @@ impl<'a, 's> Finder<'a, 's> {
     }
 
     fn rows_under(&self, header: u32, cols: &[Column], section: &str) -> Vec<Row<'a>> {
-        let columns = self.header_columns(header, cols, section);
+        let (columns, units) = self.header_columns(header, cols, section);
         let mut rows = Vec::new();
         let mut total_reported = false;
         for r in header + 1..=self.sheet.last_row() {
@@ -369,7 +387,11 @@ impl<'a, 's> Finder<'a, 's> {
                 .iter()
                 .map(|(key, c)| (key.clone(), self.spot_through_merge(r, *c)))
                 .collect();
-            rows.push(Row { row: r, cells });
+            rows.push(Row {
+                row: r,
+                cells,
+                units: units.clone(),
+            });
         }
         rows
     }
@@ -405,19 +427,43 @@ impl<'a, 's> Finder<'a, 's> {
             .any(|(_, k)| TOTALS.iter().any(|t| k.starts_with(t)))
     }
 
-    /// Column of each table column in the header row. A header cell that
-    /// names no column is an error at its cell, and so is a required
-    /// column that no header names.
-    fn header_columns(&self, header: u32, cols: &[Column], section: &str) -> Vec<(String, u32)> {
+    /// Column of each table column in the header row, and the units
+    /// headers printed instead of their column's (`数据盘(TB)`: the values
+    /// are read as TB). A header cell that names no column is an error at
+    /// its cell, and so is a required column that no header names.
+    fn header_columns(
+        &self,
+        header: u32,
+        cols: &[Column],
+        section: &str,
+    ) -> (Vec<(String, u32)>, BTreeMap<String, String>) {
         let mut found: Vec<(String, u32)> = Vec::new();
+        let mut units = BTreeMap::new();
         for (c, k) in self.sheet.row_keys(header) {
             self.consume((header, c));
-            let column = cols.iter().find(|col| {
-                !found.iter().any(|(key, _)| *key == col.key)
-                    && col.labels.iter().any(|l| label_key(l) == k)
-            });
-            match column {
-                Some(col) => found.push((col.key.clone(), c)),
+            let free = |col: &&Column| !found.iter().any(|(key, _)| *key == col.key);
+            let named = cols
+                .iter()
+                .filter(free)
+                .find(|col| col.labels.iter().any(|l| label_key(l) == k));
+            let with_unit = || {
+                let (base, unit) = split_label_unit(&self.sheet.text(header, c))?;
+                let col = cols
+                    .iter()
+                    .filter(free)
+                    .find(|col| col.bases.contains(&base))?;
+                Some((col, unit))
+            };
+            match named
+                .map(|col| (col, None))
+                .or_else(|| with_unit().map(|(col, u)| (col, Some(u))))
+            {
+                Some((col, unit)) => {
+                    found.push((col.key.clone(), c));
+                    if let Some(unit) = unit {
+                        units.insert(col.key.clone(), unit);
+                    }
+                }
                 None if !k.is_empty() => self.unknown_header(header, c, section, cols),
                 None => {}
             }
@@ -435,7 +481,7 @@ impl<'a, 's> Finder<'a, 's> {
                 self.report(d, (header, 0));
             }
         }
-        found
+        (found, units)
     }
 
     fn unknown_header(&self, r: u32, c: u32, section: &str, cols: &[Column]) {
@@ -534,18 +580,25 @@ impl<'a, 's> Finder<'a, 's> {
                 }
                 self.consume((r, item_col));
                 self.consume((r, qty_col));
-                let key = self
-                    .schemas
-                    .catalogue
+                let catalogue = &self.schemas.catalogue;
+                let printed = catalogue
                     .in_group(&group, &name)
-                    .or_else(|| match self.schemas.catalogue.lookup(&name) {
+                    .or_else(|| match catalogue.lookup(&name) {
                         crate::schema::Lookup::Found(i) => Some(i),
                         _ => None,
                     })
-                    .map(|i| i.key.clone());
+                    .map(|i| (i, None));
+                let (key, unit) = printed
+                    .or_else(|| {
+                        catalogue
+                            .with_unit(Some(&group), &name)
+                            .map(|(i, u)| (i, Some(u)))
+                    })
+                    .map_or((None, None), |(i, u)| (Some(i.key.clone()), u));
                 out.push(ServiceSpot {
                     key,
                     name_pos: (r, item_col),
+                    unit,
                     name,
                     qty: Spot {
                         pos: (r, qty_col),

@@ -5,7 +5,10 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 /// Characters units use to tick a box or a choice.
-pub const TICKS: [char; 8] = ['√', '☑', '■', '✓', '✔', '✅', '☒', '▣'];
+pub const TICKS: [char; 8] = ['√', '☑', '■', '✓', '✔', '✅', CROSSED_BOX, '▣'];
+/// A box with a cross: a tick in Word and WPS, a "no" to some people, so
+/// read as a tick with a warning.
+pub const CROSSED_BOX: char = '☒';
 /// Characters of an empty box, printed before an option.
 const BOXES: [char; 3] = ['□', '☐', '▢'];
 
@@ -38,6 +41,20 @@ pub fn label_key(s: &str) -> String {
         .collect()
 }
 
+/// A label with a unit in brackets after it (`数据盘(TB)`, `☑SSD（T）`):
+/// the label's key without the unit, and the unit as written.
+pub fn split_label_unit(s: &str) -> Option<(String, String)> {
+    let is_mark = |c: char| TICKS.contains(&c) || BOXES.contains(&c) || c.is_whitespace();
+    let folded = fold(s);
+    let inner = folded
+        .trim_matches(is_mark)
+        .trim_end_matches([':', '*'])
+        .strip_suffix(')')?;
+    let (label, unit) = inner.rsplit_once('(')?;
+    let unit: String = unit.chars().filter(|c| !c.is_whitespace()).collect();
+    (!unit.is_empty() && !label.trim().is_empty()).then(|| (label_key(label), unit))
+}
+
 /// Is this text a tick alone (a box marked as requested)?
 pub fn is_tick(s: &str) -> bool {
     let t = fold(s);
@@ -66,13 +83,13 @@ pub fn is_nothing(s: &str) -> bool {
 }
 
 /// A number as typed, split from the unit written after it: `16核` →
-/// (16, "核"), `500 GB` → (500, "gb"), `１６` → (16, ""), `1,000` → (1000, "").
-/// The unit is folded, lower case, without spaces or brackets.
+/// (16, "核"), `500 GB` → (500, "GB"), `１６` → (16, ""), `1,000` → (1000, "").
+/// The unit is folded, in its case (`Gb` is not `GB`), without spaces or
+/// brackets.
 pub fn split_number(s: &str) -> Option<(Decimal, String)> {
     let t: String = fold(s)
         .chars()
         .filter(|c| !c.is_whitespace() && *c != ',' && *c != '，')
-        .flat_map(char::to_lowercase)
         .collect();
     let digits = t
         .char_indices()
@@ -99,7 +116,7 @@ pub fn split_number(s: &str) -> Option<(Decimal, String)> {
 
 /// The length of an exponent (`e28`, `e-3`) at the start of `s`.
 fn exponent(s: &str) -> Option<usize> {
-    let rest = s.strip_prefix('e')?;
+    let rest = s.strip_prefix(['e', 'E'])?;
     let sign = usize::from(rest.starts_with(['+', '-']));
     let digits = rest[sign..]
         .chars()
@@ -309,17 +326,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn labels_with_units() {
+        let s = |t: &str| split_label_unit(t);
+        assert_eq!(s("数据盘(TB)"), Some(("数据盘".into(), "TB".into())));
+        assert_eq!(s("□SSD（ T ）√"), Some(("ssd".into(), "T".into())));
+        assert_eq!(s("数据盘"), None);
+        assert_eq!(s("(TB)"), None);
+        assert_eq!(s("数据盘()"), None);
+    }
+
+    #[test]
     fn numbers_as_typed() {
         let d = |s: &str| split_number(s).map(|(d, u)| format!("{d}{u}"));
         assert_eq!(d("16核").as_deref(), Some("16核"));
-        assert_eq!(d("32G").as_deref(), Some("32g"));
-        assert_eq!(d("500 GB").as_deref(), Some("500gb"));
+        assert_eq!(d("32G").as_deref(), Some("32G"));
+        assert_eq!(d("500 Gb").as_deref(), Some("500Gb"));
         assert_eq!(d("１６").as_deref(), Some("16"));
-        assert_eq!(d("0.5T").as_deref(), Some("0.5t"));
+        assert_eq!(d("0.5T").as_deref(), Some("0.5T"));
         assert_eq!(d("1,000").as_deref(), Some("1000"));
         assert_eq!(d("2.50").as_deref(), Some("2.5"));
         assert_eq!(d("10(平米)").as_deref(), Some("10平米"));
-        assert_eq!(d("1e3GB").as_deref(), Some("1000gb"));
+        assert_eq!(d("1e3GB").as_deref(), Some("1000GB"));
+        assert_eq!(d("1E3").as_deref(), Some("1000"));
         assert_eq!(d("1e40"), None);
         assert_eq!(d("abc"), None);
         assert_eq!(d(""), None);

@@ -133,7 +133,7 @@ pub fn services(config: &Config, schemas: &Schemas) -> BTreeMap<String, Service>
             let qty = config.services.get(&item.key).filter(|q| !q.is_zero());
             let service = Service {
                 name: item.name.clone(),
-                unit: item.unit.clone().unwrap_or_default(),
+                unit: item.unit_label().to_string(),
                 requested: qty.is_some(),
                 tick: if qty.is_some() { TICKED } else { UNTICKED },
                 qty: qty.map(|q| quantity(*q)).unwrap_or_default(),

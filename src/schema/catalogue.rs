@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::ConfigError;
-use crate::read::text::label_key;
+use crate::read::text::{label_key, split_label_unit};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -25,6 +25,10 @@ pub struct CatalogueItem {
     keys: Vec<String>,
     #[serde(skip)]
     group_key: String,
+    /// Label keys of the name and aliases without their unit (`ssd`), for
+    /// an item with a unit.
+    #[serde(skip)]
+    bases: Vec<String>,
 }
 
 impl CatalogueItem {
@@ -34,6 +38,14 @@ impl CatalogueItem {
             self.name.clone()
         } else {
             format!("{} {}", self.group, self.name)
+        }
+    }
+
+    /// The unit as printed, empty for a service without one.
+    pub fn unit_label(&self) -> &str {
+        match (&self.unit, &self.measure) {
+            (Some(_), Some(m)) => m.label(),
+            _ => "",
         }
     }
 
@@ -137,6 +149,35 @@ impl Catalogue {
         }
     }
 
+    /// The measured item a name denotes when it prints another unit than
+    /// the item's (`SSD(TB)` in group 数据盘, `数据盘SSD(TB)`), with that unit.
+    pub fn with_unit(&self, group: Option<&str>, name: &str) -> Option<(&CatalogueItem, String)> {
+        let (base, unit) = split_label_unit(name)?;
+        let group = group.map(label_key);
+        let named = |i: &&CatalogueItem| {
+            i.bases.iter().any(|b| {
+                *b == base
+                    || base
+                        .strip_prefix(i.group_key.as_str())
+                        .is_some_and(|rest| rest == b)
+            })
+        };
+        let in_group: Vec<_> = self
+            .items
+            .iter()
+            .filter(|i| group.as_ref() == Some(&i.group_key))
+            .filter(named)
+            .collect();
+        let candidates = match in_group.as_slice() {
+            [_] => in_group,
+            _ => self.items.iter().filter(named).collect(),
+        };
+        match candidates.as_slice() {
+            [one] => Some((*one, unit)),
+            _ => None,
+        }
+    }
+
     /// Checks keys are unique and computes the matching keys once.
     pub(super) fn prepare(&mut self, file: &str) -> Result<(), ConfigError> {
         self.units.prepare(file)?;
@@ -144,15 +185,18 @@ impl Catalogue {
         for item in &mut self.items {
             let unit = item.unit.clone().unwrap_or_else(|| UNITLESS.to_string());
             units.check(file, &format!("服务项 {}", item.key), &unit)?;
-            item.measure = Some(super::Measure {
-                unit,
-                units: std::sync::Arc::clone(&units),
-            });
+            item.measure = Some(super::Measure::new(unit, &units));
             item.keys = std::iter::once(&item.name)
                 .chain(&item.aliases)
                 .map(|n| label_key(n))
                 .collect();
             item.group_key = label_key(&item.group);
+            if item.unit.is_some() {
+                item.bases = std::iter::once(&item.name)
+                    .chain(&item.aliases)
+                    .map(|n| split_label_unit(n).map_or_else(|| label_key(n), |(b, _)| b))
+                    .collect();
+            }
         }
         let mut seen = std::collections::BTreeSet::new();
         for item in &self.items {

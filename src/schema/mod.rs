@@ -100,6 +100,16 @@ pub struct FieldSpec {
 }
 
 impl FieldSpec {
+    /// This field with a bare number read in `unit` (its header's).
+    pub fn assuming(&self, unit: &String) -> FieldSpec {
+        FieldSpec {
+            measure: self.measure.as_ref().map(|m| m.assuming(Some(unit))),
+            ..self.clone()
+        }
+    }
+}
+
+impl FieldSpec {
     pub fn name(&self) -> &str {
         self.label.first()
     }
@@ -297,10 +307,7 @@ fn attach_measure(file: &str, f: &mut FieldSpec, units: &Arc<Units>) -> Result<(
         ));
     };
     units.check(file, &format!("字段 {}", f.key), unit)?;
-    f.measure = Some(Measure {
-        unit: unit.clone(),
-        units: Arc::clone(units),
-    });
+    f.measure = Some(Measure::new(unit.clone(), units));
     Ok(())
 }
 

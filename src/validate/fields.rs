@@ -10,7 +10,7 @@ use crate::diag::{a1, Diagnostic};
 use crate::read::locate::Spot;
 use crate::read::text::{
     clean_text, date_from_serial, decimal_from_f64, fold, is_tick, label_key, parse_choice,
-    parse_date, split_number, ChoiceError,
+    parse_date, split_number, ChoiceError, CROSSED_BOX,
 };
 use crate::read::Value;
 use crate::schema::{FieldSpec, FieldType, Measure, Typed};
@@ -153,7 +153,7 @@ pub fn convert(
             number(spec, value).map(|(d, note)| (d.to_string(), note))
         }
         FieldType::Date => date(name, value),
-        FieldType::Choice => plain(choice(spec, value)),
+        FieldType::Choice => choice(spec, value).map(|v| (v, crossed_box(name, &value.as_text()))),
         FieldType::Phone => phone(name, value),
         FieldType::Email => plain(email(name, value)),
     }
@@ -234,42 +234,62 @@ pub fn measured(
             Err(not_a_number())
         };
     };
-    let unit = measure.unit.as_str();
+    let unit = measure.label();
     let raw = value.as_text();
     let raw = raw.trim();
+    // A bare number under a header that printed another unit is in that
+    // unit, and the messages say so.
+    let (typed, raw) = match &measure.assumed {
+        Some(header) if typed.is_empty() => (header.clone(), format!("{raw}(表头单位 {header})")),
+        _ => (typed, raw.to_string()),
+    };
+    let hint = |h: String| match measure.def().and_then(|u| u.note.as_deref()) {
+        Some(note) => format!("{h};{note}"),
+        None => h,
+    };
     match measure.classify(&typed) {
         Typed::Same => Ok((d, None)),
         Typed::Converted { from, factor } => {
             let converted = d
                 .checked_mul(factor)
-                .ok_or_else(|| too_big(name, raw))?
+                .ok_or_else(|| too_big(name, &raw))?
                 .normalize();
+            // `1 TB = 1024 GB`, `1 GB = 1024 MB`: whole numbers either way.
+            let rate = match Decimal::ONE.checked_div(factor) {
+                Some(inverse) if factor < Decimal::ONE && inverse.fract().is_zero() => {
+                    format!("1 {unit} = {} {}", inverse.normalize(), from.name)
+                }
+                _ => format!("1 {} = {} {unit}", from.name, factor.normalize()),
+            };
             let note = Diagnostic::warning(
                 "unit.converted",
-                format!(
-                    "“{name}”填写为“{raw}”,已按 1 {} = {} {unit} 换算为 {converted} {unit}",
-                    from.name,
-                    factor.normalize()
-                ),
+                format!("“{name}”填写为“{raw}”,已按 {rate} 换算为 {converted} {unit}"),
             )
             .hint(format!(
                 "该栏以 {unit} 为单位;换算有误时请直接填写以 {unit} 计的数字"
             ));
             Ok((converted, Some(note)))
         }
-        Typed::OtherDimension(other) => Err(Diagnostic::error(
-            "unit.mismatch",
-            format!(
-                "“{name}”填写为“{raw}”:单位 {} 计量的是{},该栏应以 {unit} 计",
-                other.name, other.dimension
-            ),
-        )
-        .hint(format!("请填写以 {unit} 计的数字"))),
+        Typed::OtherDimension(others) => {
+            let meanings: Vec<String> = others
+                .iter()
+                .map(|u| format!("{}单位 {}", u.dimension, u.name))
+                .collect();
+            let what = match meanings.as_slice() {
+                [one] => format!("单位“{typed}”是{one}"),
+                several => format!("单位“{typed}”可指{}", several.join(" 或")),
+            };
+            Err(Diagnostic::error(
+                "unit.mismatch",
+                format!("“{name}”填写为“{raw}”:{what},该栏应以 {unit} 计,无法换算"),
+            )
+            .hint(hint(format!("请填写以 {unit} 计的数字"))))
+        }
         Typed::Unknown => Err(Diagnostic::error(
             "unit.unknown",
             format!("“{name}”填写为“{raw}”:无法识别单位“{typed}”"),
         )
-        .hint(format!("请填写以 {unit} 计的数字,不带其他文字"))),
+        .hint(hint(format!("请填写以 {unit} 计的数字,不带其他文字")))),
     }
 }
 
@@ -500,7 +520,7 @@ pub fn quantity(
     if let Value::Text(t) = value {
         if is_tick(t) {
             return if unitless {
-                Ok((Decimal::ONE, None))
+                Ok((Decimal::ONE, crossed_box(name, t)))
             } else {
                 Err(quantity_missing(name, measure))
             };
@@ -533,7 +553,7 @@ pub fn quantity(
         return Err(bad(Diagnostic::error("field.type", "")));
     }
     if d > max {
-        let unit = measure.map(|m| m.unit.as_str()).unwrap_or("");
+        let unit = measure.map(Measure::label).unwrap_or("");
         return Err(Diagnostic::error(
             "service.range",
             format!("“{name}”的数量为 {d} {unit},超过上限 {max} {unit}"),
@@ -543,9 +563,23 @@ pub fn quantity(
     Ok((d, note))
 }
 
+/// A warning when `text` ticks with ☒: Word and WPS print a checked box so,
+/// but some people cross out what they do not choose.
+pub fn crossed_box(name: &str, text: &str) -> Option<Diagnostic> {
+    text.contains(CROSSED_BOX).then(|| {
+        Diagnostic::warning(
+            "tick.crossed_box",
+            format!("“{name}”中的 {CROSSED_BOX} 已按“选中”理解"),
+        )
+        .hint(format!(
+            "{CROSSED_BOX} 在 Word/WPS 中表示已勾选;如表示“不选”,请改为 □ 或删除,并用 √ 勾选所选项"
+        ))
+    })
+}
+
 /// A measured service ticked without a quantity: how much is not known.
 pub fn quantity_missing(name: &str, measure: Option<&Measure>) -> Diagnostic {
-    let unit = measure.map(|m| m.unit.as_str()).unwrap_or("");
+    let unit = measure.map(Measure::label).unwrap_or("");
     Diagnostic::error(
         "service.quantity_missing",
         format!("“{name}”已勾选,但没有填写数量"),

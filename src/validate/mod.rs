@@ -239,7 +239,15 @@ fn read_host(row: &Row, schemas: &Schemas, sink: &mut Sink) -> Option<Host> {
             ok &= !col.required;
             continue;
         };
-        match fields::read_field(col, Some(spot), sink) {
+        let assumed;
+        let spec = match row.units.get(&col.key) {
+            Some(unit) => {
+                assumed = col.assuming(unit);
+                &assumed
+            }
+            None => col,
+        };
+        match fields::read_field(spec, Some(spot), sink) {
             Some(v) => {
                 values.insert(col.key.as_str(), v);
             }
@@ -306,7 +314,8 @@ fn read_services(
             }
             continue;
         };
-        match fields::quantity(&name, item.measure.as_ref(), item.max, value) {
+        let measure = item.measure.as_ref().map(|m| m.assuming(s.unit.as_ref()));
+        match fields::quantity(&name, measure.as_ref(), item.max, value) {
             Ok((q, note)) => {
                 if let Some(note) = note {
                     sink.push(note, Some(s.qty.pos), &name);
@@ -344,6 +353,9 @@ fn ticked_name(
     )
     .hint("请在数量栏填写 1 或 √ 表示申请;不申请请取消勾选");
     sink.push(d, Some(s.name_pos), name);
+    if let Some(d) = fields::crossed_box(name, &s.name) {
+        sink.push(d, Some(s.name_pos), name);
+    }
     Some(Decimal::ONE)
 }
 
@@ -380,7 +392,15 @@ fn read_other_services(
             sink.push(d, Some(pos("name")), "服务项名称");
             continue;
         }
-        let item = match catalogue.lookup(&name) {
+        // `OSS(GB)`: the item, its quantities read in the unit printed.
+        let (lookup, printed_unit) = match catalogue.lookup(&name) {
+            Lookup::Unknown => match catalogue.with_unit(None, &name) {
+                Some((i, unit)) => (Lookup::Found(i), Some(unit)),
+                None => (Lookup::Unknown, None),
+            },
+            found => (found, None),
+        };
+        let item = match lookup {
             Lookup::Found(i) => i,
             Lookup::Unknown => {
                 let d = Diagnostic::error("service.unknown", format!("“{}”不是服务目录中的服务项", name.trim()))
@@ -404,10 +424,13 @@ fn read_other_services(
             let Some(spot) = row.cells.get(k) else {
                 return Some(Decimal::ZERO);
             };
-            let measure = item.measure.as_ref();
+            let measure = item
+                .measure
+                .as_ref()
+                .map(|m| m.assuming(printed_unit.as_ref()));
             match spot
                 .value
-                .map(|v| fields::quantity(&full, measure, item.max, v))
+                .map(|v| fields::quantity(&full, measure.as_ref(), item.max, v))
             {
                 None => Some(Decimal::ZERO),
                 Some(Ok((q, note))) => {

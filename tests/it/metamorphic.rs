@@ -200,6 +200,66 @@ fn numbers(v: &mut Variants, kind: &str) {
     }
 }
 
+/// Units printed in a header or a service name instead of the form's:
+/// the column read in that unit, and typed units that look alike but
+/// measure something else (`Gb`, `M` for bandwidth).
+fn unit_headers(v: &mut Variants, kind: &str) {
+    use Meaning::*;
+    type Cells = Vec<(&'static str, Cell)>;
+    let (preserved, changed): (Vec<Cells>, Vec<Cells>) = match kind {
+        "annex1" => (
+            vec![
+                vec![
+                    ("F16", "数据盘(TB)".into()),
+                    ("F17", 0.48828125.into()),
+                    ("F18", 1.953125.into()),
+                ],
+                vec![("F16", "数据盘(GiB)".into())],
+                vec![
+                    ("C16", "内存(MB)".into()),
+                    ("C17", 16384.0.into()),
+                    ("C18", 65536.0.into()),
+                ],
+                vec![("C23", "□SSD(TB)".into()), ("E23", 2.9296875.into())],
+                vec![("C24", "□OSS(GB)".into())],
+            ],
+            vec![
+                vec![("F16", "数据盘(TB)".into())],
+                vec![("C16", "内存(核)".into())],
+                vec![("C23", "□SSD(TB)".into())],
+                vec![("C28", "□互联网带宽(M)".into())],
+                vec![("E28", "10M".into())],
+                vec![("E28", "10Mbps".into())],
+                vec![("E28", "10TB".into())],
+                vec![("F17", "500Gb".into())],
+                vec![("C17", "16Gb".into())],
+            ],
+        ),
+        _ => (
+            vec![vec![
+                ("F13", "数据盘(TB)".into()),
+                ("F14", 0.48828125.into()),
+                ("F15", 2.34375.into()),
+            ]],
+            vec![
+                vec![("A19", "互联网带宽(Mbps)".into())],
+                vec![("E19", "12M".into())],
+                vec![("F15", "2400Gb".into())],
+            ],
+        ),
+    };
+    for (meaning, list) in [(Preserved, preserved), (Changed, changed)] {
+        for cells in list {
+            let name = format!("{cells:?}");
+            v.add(meaning, name, |f| {
+                for (cell, value) in cells {
+                    f.set(cell, value);
+                }
+            });
+        }
+    }
+}
+
 fn inserted_rows(v: &mut Variants, last_row: u32) {
     for at in 2..=last_row {
         for n in [1, 3] {
@@ -354,6 +414,7 @@ fn check(env: &Env, kind: &str, base: Form, last_row: u32) -> (usize, usize) {
     numbers(&mut v, kind);
     inserted_rows(&mut v, last_row);
     headers(&mut v, kind);
+    unit_headers(&mut v, kind);
     layout(&mut v, kind);
     let base_path = env.path(&format!("{kind}-base.xlsx"));
     base.write(&base_path);

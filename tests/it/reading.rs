@@ -127,6 +127,21 @@ fn ownership_tick_after_city_reads_city() {
 }
 
 #[test]
+fn crossed_box_is_a_tick_said_at_its_cell() {
+    let env = Env::new();
+    let mut f = annex1();
+    f.set("B5", "☒区级 □市级 □自费").set("E30", "☒");
+    let v = read(&env, &f);
+    assert_valid(&v);
+    assert_eq!(v["data"]["fields"]["ownership"], "区级");
+    assert_eq!(v["data"]["services"]["cloud_firewall"], json!(1));
+    assert_eq!(cells_with(&v, "tick.crossed_box"), ["B5", "E30"], "{v:#}");
+    // A cross beside a tick is two marks: which one is meant is asked.
+    f.set("B5", "√市级 ☒区级");
+    assert_eq!(error(&read(&env, &f), "field.choice")["cell"], "B5");
+}
+
+#[test]
 fn ambiguous_ticks_are_an_error_at_the_cell() {
     let env = Env::new();
     for cell in ["市级√区级", "√市级 √区级", "□市级 □区级 □自费"] {
@@ -202,6 +217,123 @@ fn unit_of_another_dimension_or_unknown_is_an_error_quoting_it() {
     let e = error(&v, "unit.unknown");
     assert_eq!(e["cell"], "C17");
     assert!(e["message"].as_str().unwrap().contains("16箱"));
+}
+
+#[test]
+fn bandwidth_is_not_storage_a_rate_unit_is_an_error_not_a_conversion() {
+    let env = Env::new();
+    let mut f = annex1();
+    for typed in ["100M", "100Mbps", "1Gbps", "100 兆", "1TB"] {
+        f.set("E28", typed);
+        let v = read(&env, &f);
+        let e = error(&v, "unit.mismatch");
+        assert_eq!(e["cell"], "E28", "{typed}: {v:#}");
+        assert!(e["message"].as_str().unwrap().contains(typed), "{e}");
+        // The hint says why nothing is converted and whom to ask.
+        assert!(
+            e["hint"].as_str().unwrap().contains("换算关系未确定"),
+            "{e}"
+        );
+        assert!(v["data"]["services"].get("bandwidth").is_none(), "{typed}");
+    }
+    // `M` is both MB and Mbps: the message names both.
+    f.set("E28", "100M");
+    let v = read(&env, &f);
+    let m = error(&v, "unit.mismatch")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        m.contains("容量单位 MB") && m.contains("速率单位 Mbps"),
+        "{m}"
+    );
+    // The unit printed on the form is accepted as it is.
+    for typed in ["20GB", "20G", "20 gb"] {
+        f.set("E28", typed);
+        let v = read(&env, &f);
+        assert_valid(&v);
+        assert_eq!(v["data"]["services"]["bandwidth"], json!(20), "{typed}");
+        assert!(!has(&v, "unit.converted"), "{typed}");
+    }
+}
+
+#[test]
+fn gigabits_are_never_read_as_gigabytes() {
+    let env = Env::new();
+    let mut f = annex1();
+    f.set("F17", "500Gb");
+    let v = read(&env, &f);
+    let e = error(&v, "unit.mismatch");
+    assert_eq!(e["cell"], "F17");
+    assert!(e["message"].as_str().unwrap().contains("500Gb"), "{e}");
+    // Lower case throughout is how people type GB, and `M` is MB here.
+    f.set("F17", "500gb").set("D17", "16384M");
+    let v = read(&env, &f);
+    assert_valid(&v);
+    assert_eq!(v["data"]["hosts"][0]["data_disk_gb"], json!(500));
+    assert_eq!(v["data"]["hosts"][0]["memory_gb"], json!(16));
+}
+
+#[test]
+fn header_printing_another_unit_reads_the_column_in_that_unit() {
+    let env = Env::new();
+    let mut f = annex1();
+    f.set("F16", "数据盘(TB)").set("F17", 1.0).set("F18", 2.0);
+    let v = read(&env, &f);
+    assert_valid(&v);
+    assert_eq!(v["data"]["hosts"][0]["data_disk_gb"], json!(1024));
+    assert_eq!(v["data"]["hosts"][1]["data_disk_gb"], json!(2048));
+    let w = warning(&v, "unit.converted");
+    assert_eq!(w["cell"], "F17");
+    assert!(
+        w["message"].as_str().unwrap().contains("表头单位 TB"),
+        "{w}"
+    );
+    // A unit typed in the cell still wins over the header's.
+    f.set("F18", "500GB");
+    let v = read(&env, &f);
+    assert_eq!(v["data"]["hosts"][1]["data_disk_gb"], json!(500));
+    // A header unit of another dimension, or unknown: an error at each cell.
+    let mut f = annex1();
+    f.set("C16", "内存(核)").set("F16", "数据盘(箱)");
+    let v = read(&env, &f);
+    let mismatch: Vec<&str> = cells_with(&v, "unit.mismatch");
+    assert_eq!(mismatch, ["C17", "C18"], "{v:#}");
+    assert_eq!(cells_with(&v, "unit.unknown"), ["F17", "F18"]);
+    assert!(!has(&v, "form.header_unknown"));
+}
+
+#[test]
+fn service_name_printing_another_unit_is_read_in_that_unit() {
+    let env = Env::new();
+    let mut f = annex1();
+    f.set("C23", "□SSD(TB)").set("E23", 3.0);
+    let v = read(&env, &f);
+    assert_valid(&v);
+    assert_eq!(v["data"]["services"]["data_disk_ssd"], json!(3072));
+    assert_eq!(warning(&v, "unit.converted")["cell"], "E23");
+    f.set("C28", "□互联网带宽(M)");
+    let v = read(&env, &f);
+    assert_eq!(error(&v, "unit.mismatch")["cell"], "E28");
+    // In an 附件4 row the same holds for both quantities.
+    let mut f = annex4();
+    f.set("A19", "互联网带宽(Mbps)");
+    let v = read(&env, &f);
+    assert_eq!(cells_with(&v, "unit.mismatch"), ["D19", "E19"], "{v:#}");
+    f.set("A19", "OSS(GB)").set("D19", 512.0).set("E19", 1024.0);
+    let v = read(&env, &f);
+    assert_eq!(v["data"]["current"]["services"]["oss"], json!(0.5));
+    assert_eq!(v["data"]["proposed"]["services"]["oss"], json!(1));
+}
+
+fn cells_with<'a>(v: &'a Value, code: &str) -> Vec<&'a str> {
+    v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == code)
+        .map(|d| d["cell"].as_str().unwrap())
+        .collect()
 }
 
 #[test]

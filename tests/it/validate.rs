@@ -1,6 +1,8 @@
 //! `zwyun validate` on real workbooks: every variation of FORMS.md "What
 //! real submissions look like", every rule, the JSON contract, exit codes.
 
+use std::path::Path;
+
 use crate::common::*;
 
 /// Writes `form` as `name` in the env and validates it.
@@ -538,4 +540,42 @@ fn value_below_its_label() {
     );
     let v = env.validate_json_with(&["--schemas", schemas.to_str().unwrap()], &path);
     assert_eq!(v["status"], "valid", "{v:#}");
+}
+
+/// Codes are a public interface: every code the program can report is in
+/// the README's table, so a unit's system can look it up.
+#[test]
+fn every_diagnostic_code_is_documented_in_the_readme() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let code = regex::Regex::new(
+        r#"(?:Diagnostic::(?:error|warning)\(\s*|code:\s*(?:if [^{]*\{\s*)?)"([a-z_0-9]+\.[a-z_0-9]+)""#,
+    )
+    .unwrap();
+    let mut found = std::collections::BTreeSet::new();
+    let mut dirs = vec![root.join("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                found.extend(code.captures_iter(&text).map(|c| c[1].to_string()));
+            }
+        }
+    }
+    assert!(
+        found.len() > 40,
+        "only {} codes found: {found:?}",
+        found.len()
+    );
+    let missing: Vec<&String> = found
+        .iter()
+        .filter(|c| !readme.contains(&format!("| `{c}` |")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes not in the README table: {missing:?}"
+    );
 }
