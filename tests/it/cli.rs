@@ -387,6 +387,115 @@ fn os_errors_are_in_chinese_in_every_command_family() {
     }
 }
 
+// ------------------------------------------------------------ assessment year, provisional deadlines
+
+#[test]
+fn a_quoted_assessment_year_is_the_same_year() {
+    let env = Env::new();
+    let plain = ASSESSMENT.replace("A3: 0", "A3: 2");
+    let quoted = plain.replace("year: 2027", "year: \"2027\"");
+    assert_ne!(plain, quoted);
+    std::fs::write(env.path("plain.yaml"), &plain).unwrap();
+    std::fs::write(env.path("quoted.yaml"), &quoted).unwrap();
+    let a = env.run_ok(&["assess", "plain.yaml", "--format", "json"]);
+    let b = env.run_ok(&["assess", "quoted.yaml", "--format", "json"]);
+    assert_eq!(a, b);
+    let text = env.run_ok(&["assess", "quoted.yaml"]);
+    assert!(
+        text.contains("2027年度(2026-07-01 至 2027-06-30)"),
+        "{text}"
+    );
+    // `settle` takes it as the 2027 service year, and not as 2026.
+    env.run_ok(&["approve", s(&sample("annex1-example.xlsx"))]);
+    let out = env.run_ok(&[
+        "settle",
+        "--year",
+        "2027",
+        "--assessments",
+        "quoted.yaml",
+        "--out",
+        "s.xlsx",
+    ]);
+    assert!(out.contains("2027年度"), "{out}");
+    let out = env.run(&["settle", "--year", "2026", "--assessments", "quoted.yaml"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("考核年度为 2027年度,与结算的服务年度 2026年度 不符"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A rule folder whose calendar covers only `years` (2022's holidays).
+fn calendar_of(env: &Env, name: &str, years: &[i32]) -> std::path::PathBuf {
+    let dir = env.path(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let full = std::fs::read_to_string(repo().join("schemas/calendar.yaml")).unwrap();
+    let days: Vec<&str> = full.lines().filter(|l| l.contains("date: 2022-")).collect();
+    let years: Vec<String> = years.iter().map(i32::to_string).collect();
+    let text = format!(
+        "years: [{}]\ndays:\n{}\n",
+        years.join(", "),
+        days.join("\n")
+    );
+    std::fs::write(dir.join("calendar.yaml"), text).unwrap();
+    dir
+}
+
+fn receipt_after_process(env: &Env, schemas: &std::path::Path) -> String {
+    let inbox = env.path("inbox");
+    let _ = std::fs::remove_dir_all(&inbox);
+    let _ = std::fs::remove_dir_all(env.path("out"));
+    let _ = std::fs::remove_file(env.path("zwyun.db"));
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::copy(sample("annex1-example.xlsx"), inbox.join("申请.xlsx")).unwrap();
+    let out = env.run(&[
+        "process",
+        "inbox",
+        "--out",
+        "out",
+        "--stable",
+        "0",
+        "--schemas",
+        s(schemas),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let receipt = walk(&env.path("out"))
+        .into_iter()
+        .find(|p| p.ends_with("受理回执.txt"))
+        .expect("a receipt");
+    std::fs::read_to_string(receipt).unwrap()
+}
+
+#[test]
+fn the_receipt_says_which_calendar_year_is_missing_and_how_to_add_it() {
+    use chrono::Datelike;
+    let env = Env::new();
+    let year = chrono::Local::now().year();
+    // Today is past this calendar: the example deadline is provisional.
+    let old = calendar_of(&env, "old", &[2022]);
+    let text = receipt_after_process(&env, &old);
+    for part in [
+        "暂定".to_string(),
+        format!("没有 {year} 年的节假日安排"),
+        "zwyun calendar --export".to_string(),
+        format!("加入 {year} 年的放假和调休日期"),
+    ] {
+        assert!(text.contains(&part), "{part}: {text}");
+    }
+    // The same calendar naming this year and the next: not provisional.
+    let covered = calendar_of(&env, "covered", &[2022, year, year + 1]);
+    let text = receipt_after_process(&env, &covered);
+    assert!(text.contains("协议若于今日"), "{text}");
+    assert!(!text.contains("暂定"), "{text}");
+}
+
 // ------------------------------------------------------------ dates, pipes, colour
 
 #[test]
