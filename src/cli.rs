@@ -623,7 +623,8 @@ fn dispatch(command: Command, g: &Globals) -> Result<u8, String> {
         } => command::settle::deadline(signed, days, format, &load_schemas(g)?, dir),
         Command::Calendar { export, .. } => command::calendar::run(export.as_deref(), dir),
         Command::Ledger(cmd) => run_ledger(cmd, &load_schemas(g)?, &g.ledger, dir),
-        Command::Mail(cmd) => crate::mail::cmd::run(cmd, &g.ledger),
+        Command::Mail(MailCommand::Check { mail }) => command::mail::check(&mail),
+        Command::Mail(MailCommand::Send { mail, .. }) => command::mail::send(&mail, &g.ledger),
         Command::Assess {
             file, format, out, ..
         } => command::settle::assess(&file, format, out.as_deref()),

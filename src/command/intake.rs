@@ -55,13 +55,20 @@ pub fn process(
         calendar: &calendar,
         ledger: &args.ledger,
     };
-    let mail = crate::mail::cmd::load(a.mail.as_deref(), &opts)?;
+    let mail = super::mail::load(a.mail.as_deref(), &opts)?;
     if let Some(poll) = watch {
         let poll = poll.map(secs).transpose()?;
         let mut poller = mail
             .map(|(cfg, folders)| {
                 secs(a.mail_poll).map(|every| {
-                    crate::mail::Poller::new(cfg, folders, args.ledger.clone(), schemas, every)
+                    crate::mail::Poller::new(
+                        cfg,
+                        folders,
+                        args.ledger.clone(),
+                        schemas,
+                        every,
+                        |line| crate::outln!("{line}"),
+                    )
                 })
             })
             .transpose()?;

@@ -7,6 +7,7 @@
 pub mod calendar;
 pub mod check;
 pub mod intake;
+pub mod mail;
 pub mod out;
 pub mod render;
 pub mod settle;

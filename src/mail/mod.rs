@@ -2,7 +2,6 @@
 //! the drop folder's normal path), replies out over SMTP from a queue in
 //! the ledger. A pass is: `fetch` → the folder pass → `answer` → `send_due`.
 
-pub mod cmd;
 mod compose;
 pub mod config;
 mod imap;
@@ -750,6 +749,8 @@ pub struct Poller<'a> {
     pub ledger: PathBuf,
     pub schemas: &'a Schemas,
     pub every: Duration,
+    /// Prints a round's summary line (the command layer's stdout).
+    pub print: fn(&str),
     last: Option<std::time::Instant>,
     summary: Summary,
 }
@@ -761,6 +762,7 @@ impl<'a> Poller<'a> {
         ledger: PathBuf,
         schemas: &'a Schemas,
         every: Duration,
+        print: fn(&str),
     ) -> Poller<'a> {
         Poller {
             cfg,
@@ -768,6 +770,7 @@ impl<'a> Poller<'a> {
             ledger,
             schemas,
             every,
+            print,
             last: None,
             summary: Summary::default(),
         }
@@ -801,7 +804,7 @@ impl crate::intake::Source for Poller<'_> {
         }
         let busy = s.taken + s.replies_queued + s.replies_held + s.sent + s.failed > 0;
         if busy || !s.errors.is_empty() {
-            crate::outln!("{}", s.line());
+            (self.print)(&s.line());
         }
         self.summary = Summary::default();
     }

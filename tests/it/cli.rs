@@ -978,3 +978,50 @@ fn bundled_blanks_are_what_zwyun_blank_writes() {
         );
     }
 }
+
+// ------------------------------------------------------------ code layout
+
+/// The stages (read, validate, render, ledger, intake, settle, mail …)
+/// stay below the command layer: only `cli.rs`, `main.rs`, `lib.rs` and
+/// `src/command/` may name `crate::command` or `crate::cli`.
+#[test]
+fn no_stage_reaches_up_into_the_command_layer() {
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                rust_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let src = repo().join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() > 20, "{files:?}");
+    let mut offenders = Vec::new();
+    for f in files {
+        let rel = f
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if rel.starts_with("command/") || ["cli.rs", "main.rs", "lib.rs"].contains(&rel.as_str()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        for needle in [
+            "crate::command",
+            "crate::cli",
+            "crate::out!",
+            "crate::outln!",
+            "zwyun::cli",
+        ] {
+            if text.contains(needle) {
+                offenders.push(format!("{rel}: {needle}"));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:?}");
+}
