@@ -317,6 +317,11 @@ fn os_errors_are_in_chinese_in_every_command_family() {
             "校验规则目录应是一个目录",
         ),
         (
+            vec!["calendar", "--schemas", "nope"],
+            2,
+            "校验规则目录不存在:nope",
+        ),
+        (
             vec!["calendar", "--export", "afile"],
             2,
             "路径中有一段不是目录:afile",
