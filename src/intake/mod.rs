@@ -846,6 +846,18 @@ pub fn watch(
     }
 }
 
+/// A file-watching failure as an I/O error the clerk can read.
+fn watch_error(e: notify::Error) -> std::io::Error {
+    match e.kind {
+        notify::ErrorKind::Io(io) => io,
+        notify::ErrorKind::PathNotFound => std::io::ErrorKind::NotFound.into(),
+        notify::ErrorKind::MaxFilesWatch => {
+            std::io::Error::other("已达到系统可监视的文件数上限,请改用 --poll 轮询")
+        }
+        _ => std::io::Error::other("无法监视该目录的文件事件,请改用 --poll 轮询"),
+    }
+}
+
 fn start_watcher(
     inbox: &Path,
     tx: std::sync::mpsc::Sender<()>,
@@ -856,14 +868,14 @@ fn start_watcher(
         })
         .map_err(|e| IntakeError::Io {
             path: inbox.to_path_buf(),
-            err: std::io::Error::other(e),
+            err: watch_error(e),
         })?;
     debouncer
         .watcher()
         .watch(inbox, notify::RecursiveMode::NonRecursive)
         .map_err(|e| IntakeError::Io {
             path: inbox.to_path_buf(),
-            err: std::io::Error::other(e),
+            err: watch_error(e),
         })?;
     Ok(debouncer)
 }

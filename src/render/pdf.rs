@@ -43,7 +43,7 @@ pub fn to_pdf(file: &Path, out_dir: &Path) -> Result<PathBuf, String> {
         .arg(out_dir)
         .arg(file)
         .output()
-        .map_err(|e| format!("无法运行 {}:{e}", program.display()))?;
+        .map_err(|e| format!("无法运行 LibreOffice:{}", crate::oserror::at(&program, &e)))?;
     let pdf = out_dir.join(file.with_extension("pdf").file_name().unwrap_or_default());
     if !output.status.success() || !pdf.is_file() {
         return Err(format!(

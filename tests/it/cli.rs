@@ -230,6 +230,8 @@ fn os_errors_are_in_chinese_in_every_command_family() {
     std::fs::create_dir_all(env.path("adir")).unwrap();
     std::fs::write(env.path("notdb.db"), "这不是数据库。".repeat(40)).unwrap();
     std::fs::write(env.path("a.yaml"), ASSESSMENT).unwrap();
+    std::fs::create_dir_all(env.path("badt")).unwrap();
+    std::fs::write(env.path("badt/test-agreement.docx"), "不是 zip").unwrap();
     let a1 = s(&sample("annex1-example.xlsx")).to_string();
     let a4 = s(&sample("annex4-example.xlsx")).to_string();
     env.run_ok(&["approve", &a1, "--ledger", "ok.db"]);
@@ -315,6 +317,19 @@ fn os_errors_are_in_chinese_in_every_command_family() {
             vec!["deadline", "--signed", "2026-09-30", "--schemas", "afile"],
             2,
             "校验规则目录应是一个目录",
+        ),
+        (
+            vec![
+                "render",
+                "test-agreement",
+                &a1,
+                "--out",
+                "o",
+                "--templates",
+                "badt",
+            ],
+            2,
+            "不是有效的 .docx 文件:压缩包已损坏",
         ),
         (
             vec!["calendar", "--schemas", "nope"],
