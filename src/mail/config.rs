@@ -95,13 +95,8 @@ impl MailConfig {
     pub fn load(path: &Path) -> Result<MailConfig, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("无法读取邮件配置:{}", crate::oserror::at(path, &e)))?;
-        let config: MailConfig = serde_yaml::from_str(&text).map_err(|e| {
-            let place = e
-                .location()
-                .map(|l| format!(":{}:{}", l.line(), l.column()))
-                .unwrap_or_default();
-            format!("邮件配置 {}{place} 有误:{e}", path.display())
-        })?;
+        let config: MailConfig = crate::datafiles::parse_yaml(&path.display().to_string(), &text)
+            .map_err(|e| format!("邮件配置有误:{e}"))?;
         for (name, server) in [("imap", &config.imap), ("smtp", &config.smtp)] {
             if server.password.is_some() {
                 return Err(format!(

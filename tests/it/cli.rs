@@ -407,6 +407,38 @@ fn os_errors_are_in_chinese_in_every_command_family() {
     }
 }
 
+#[test]
+fn yaml_and_damaged_file_errors_are_in_chinese() {
+    let env = Env::new();
+    let truncated = std::fs::read(sample("annex1-example.xlsx")).unwrap();
+    std::fs::write(env.path("cut.xlsx"), &truncated[..3000]).unwrap();
+    std::fs::write(env.path("flow.yaml"), "provider: p\nyear: [\n").unwrap();
+    std::fs::write(env.path("colon.yaml"), "provider: a: b\n").unwrap();
+    std::fs::write(env.path("quote.yaml"), "provider: \"p\n").unwrap();
+    std::fs::write(env.path("mail.yaml"), "imap: [1]\n").unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (&["validate", "cut.xlsx"], "文件已损坏或不完整,无法读取"),
+        (
+            &["assess", "flow.yaml"],
+            "flow.yaml:3:1: 格式错误:此处缺少应有的内容",
+        ),
+        (&["assess", "colon.yaml"], "colon.yaml:1:"),
+        (&["assess", "quote.yaml"], "引号没有闭合"),
+        (
+            &["mail", "check", "--mail", "mail.yaml"],
+            "mail.yaml:1:7: 格式错误:类型不对:实为 列表,应为 键值表",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = env.run(args);
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(all.contains(expected), "{args:?}: {all}");
+        for english in ["EOCD", "Zip", "expected", "while", "sequence", "struct"] {
+            assert!(!all.contains(english), "{args:?}: {english} in {all}");
+        }
+    }
+}
+
 // ------------------------------------------------------------ assessment year, provisional deadlines
 
 #[test]
