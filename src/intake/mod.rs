@@ -805,6 +805,10 @@ pub trait Source {
     fn every(&self) -> Duration;
 }
 
+/// How long `watch` waits after a failed pass, doubling up to the longest.
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+const RETRY_LONGEST: Duration = Duration::from_secs(300);
+
 /// `watch`: the same pass, again whenever the inbox changes (or every
 /// `poll` for network shares where file events do not arrive).
 pub fn watch(
@@ -825,11 +829,34 @@ pub fn watch(
     if let Some(every) = source.as_ref().map(|s| s.every()) {
         tick = tick.min(every);
     }
+    let mut failures = 0u32;
     loop {
         if let Some(s) = source.as_mut() {
             s.before();
         }
-        let summary = process_once(opts, env, &mut worker, &mut stability, false)?;
+        // A pass that fails as a whole (the out folder or the ledger cannot
+        // be opened) is said and retried, waiting longer each time, so a
+        // share that comes back or a ledger another program held is picked
+        // up without a restart.
+        let summary = match process_once(opts, env, &mut worker, &mut stability, false) {
+            Ok(summary) => {
+                failures = 0;
+                summary
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                let wait = RETRY_FIRST
+                    .saturating_mul(1 << failures.min(9).saturating_sub(1))
+                    .min(RETRY_LONGEST);
+                tracing::error!("watch pass failed: {e}");
+                eprintln!(
+                    "zwyun: 本轮处理失败({e}),{} 秒后重试;收件目录中的文件未被处理,也不会丢失",
+                    wait.as_secs()
+                );
+                std::thread::sleep(wait);
+                continue;
+            }
+        };
         if let Some(s) = source.as_mut() {
             s.after();
         }

@@ -83,12 +83,18 @@ pub fn read_xls(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
     };
     let _ = writer.join();
     let out = reader.join().ok().and_then(Result::ok).unwrap_or_default();
+    // Killed at a limit, or no reply: the file is damaged, or a cell far
+    // out (row 65536) makes the reader lay out the whole sheet.
     let refused = || {
-        corrupt(format!(
-            "无法在限定的内存({} MB)和时间({} 秒)内读取,文件可能已损坏或异常",
-            MEMORY_LIMIT / 1024 / 1024,
-            TIME_LIMIT.as_secs()
-        ))
+        Diagnostic::error(
+            "file.too_large",
+            format!(
+                "此 .xls 文件无法在限定的内存({} MB)和时间({} 秒)内读取:文件可能已损坏,或工作表远处(如第 65536 行)有内容或格式",
+                MEMORY_LIMIT / 1024 / 1024,
+                TIME_LIMIT.as_secs()
+            ),
+        )
+        .hint("请删除表格以外多余的行列,或在 Excel/WPS 中另存为 .xlsx 格式后重新提交")
     };
     match status {
         Some(s) if s.success() => {}

@@ -114,6 +114,34 @@ fn one_stray_far_cell_does_not_allocate_a_grid() {
     assert_eq!(env.validate_json(&path)["status"], "valid");
 }
 
+/// An .xls with one cell at IV65536 (saved by LibreOffice): the reader
+/// would lay out all 16 million cells, so the limited child process dies and
+/// the file is refused with advice, while the batch goes on.
+#[test]
+fn xls_with_a_far_cell_is_refused_by_the_limited_reader() {
+    let env = Env::new();
+    let far = repo().join("tests/fixtures/annex1-far-cell.xls");
+    let good = sample("annex1-example.xls");
+    let out = env.run(&[
+        "validate",
+        "--format",
+        "json",
+        far.to_str().unwrap(),
+        good.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["status"], "unreadable");
+    let e = &lines[0]["errors"][0];
+    assert_eq!(e["code"], "file.too_large");
+    assert!(e["hint"].as_str().unwrap().contains(".xlsx"), "{e}");
+    assert_eq!(lines[1]["status"], "valid");
+}
+
 #[test]
 fn xls_saved_by_libreoffice() {
     let env = Env::new();

@@ -384,3 +384,60 @@ fn watch_processes_files_as_they_arrive() {
         assert_eq!(journal(&env)[0]["status"], "valid");
     }
 }
+
+/// A `watch` pass that fails as a whole (here the out folder is a file) is
+/// said on stderr and retried; once the cause is gone, waiting files are
+/// processed without a restart.
+#[test]
+fn watch_survives_a_failed_pass_and_retries() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.path("inbox")).unwrap();
+    std::fs::write(env.path("out"), "not a folder").unwrap();
+    std::fs::copy(sample("annex1-example.xlsx"), env.path("inbox/新提交.xlsx")).unwrap();
+    let mut child = zwyun()
+        .args([
+            "watch", "inbox", "--out", "out", "--stable", "0.2", "--poll", "0.2",
+        ])
+        .current_dir(env.dir.path())
+        .env("ZWYUN_SCHEMAS", repo().join("schemas"))
+        .env("ZWYUN_TEMPLATES", repo().join("templates"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let said = std::iter::from_fn(|| rx.recv_timeout(Duration::from_secs(30)).ok())
+        .find(|line| line.contains("本轮处理失败"))
+        .unwrap_or_default();
+    assert!(said.contains("重试"), "{said}");
+    assert!(
+        env.path("inbox/新提交.xlsx").exists(),
+        "nothing is taken in a failed pass"
+    );
+    std::fs::remove_file(env.path("out")).unwrap();
+    let started = Instant::now();
+    let archived = loop {
+        let n = files_under(&env.path("archive")).len();
+        if n > 0 || started.elapsed() > Duration::from_secs(30) {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        archived, 1,
+        "the file waiting in the inbox was not processed"
+    );
+    assert_eq!(journal(&env)[0]["status"], "valid");
+}

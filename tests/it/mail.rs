@@ -1096,3 +1096,53 @@ fn mail_deleting_a_held_eml_withdraws_the_reply() {
     w.zwyun(&["mail", "send", "--mail", "mail.yaml"], &[]);
     assert!(replies(&w.smtp).is_empty());
 }
+
+/// Where the 已处理 folder cannot be created (here its name is longer than
+/// the server's file system allows), taken messages stay in the inbox
+/// marked seen and flagged, and a second pass neither takes them again nor
+/// replies twice.
+#[test]
+fn mail_unmovable_messages_are_flagged_and_taken_once() {
+    let w = World::new("starttls", 0);
+    let config = w.config("starttls", "starttls", "");
+    let long = "已处理".repeat(40);
+    let yaml = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        yaml.replace("done_folder: 已处理", &format!("done_folder: {long}")),
+    )
+    .unwrap();
+    let book = workbook("上海市松江区某某局", "SJ-2026-111");
+    w.imap.deliver(
+        "1",
+        &webmail(
+            "flag-1@example.cn",
+            "unit@example.cn",
+            "申请",
+            &[("附件1.xlsx", &book)],
+            "",
+        ),
+    );
+    for pass in 1..=2 {
+        let out = w.process(&[]);
+        assert_eq!(out.status.code(), Some(0), "pass {pass}: {}", text(&out));
+        assert_eq!(replies(&w.smtp).len(), 1, "pass {pass}");
+        assert_eq!(
+            w.count("SELECT COUNT(*) FROM submissions"),
+            1,
+            "pass {pass}"
+        );
+        assert_eq!(w.imap.count("INBOX"), 1, "pass {pass}: {}", w.imap.tree());
+    }
+    let tree = w.imap.tree();
+    let message = tree
+        .lines()
+        .find(|l| l.contains("/cur/"))
+        .unwrap_or_else(|| panic!("no message in cur: {tree}"));
+    let flags = message.rsplit(":2,").next().unwrap();
+    assert!(flags.contains('F') && flags.contains('S'), "{message}");
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mail_messages WHERE state = 'flagged'"),
+        1
+    );
+}

@@ -105,6 +105,65 @@ fn classified_tick_after_yes_is_rejected() {
 }
 
 #[test]
+fn classified_written_as_words_reads_as_meant() {
+    let env = Env::new();
+    let mut f = annex1();
+    for typed in ["不涉密", "非涉密", "非涉密系统", "√非涉密 □涉密"] {
+        f.set("G12", typed);
+        let v = read(&env, &f);
+        assert_valid(&v);
+        assert_eq!(v["data"]["fields"]["classified"], "否", "{typed}");
+    }
+    for typed in ["涉密", "□非涉密 ☑涉密"] {
+        f.set("G12", typed);
+        let v = read(&env, &f);
+        assert_eq!(error(&v, "policy.classified")["cell"], "G12", "{typed}");
+    }
+    f.set("G12", "无");
+    assert_eq!(error(&read(&env, &f), "field.choice")["cell"], "G12");
+}
+
+#[test]
+fn common_names_of_choices_read_as_meant_others_are_asked() {
+    let env = Env::new();
+    let mut f = annex1();
+    let cases = [
+        ("B5", "市本级", "ownership", "市级"),
+        ("B5", "区本级", "ownership", "区级"),
+        ("B5", "单位自费", "ownership", "自费"),
+        ("G5", "x86架构", "arch", "X86"),
+        ("G5", "X86_64", "arch", "X86"),
+        ("G5", "信创架构", "arch", "XC"),
+    ];
+    for (cell, typed, key, want) in cases {
+        let mut g = f.clone();
+        g.set(cell, typed);
+        let v = read(&env, &g);
+        assert_valid(&v);
+        assert_eq!(v["data"]["fields"][key], want, "{typed}");
+    }
+    for (typed, want) in [
+        ("电子政务外网", "政务外网"),
+        ("互联网", "互联网区"),
+        ("电子政务专网", "政务专网"),
+    ] {
+        f.set("G17", typed);
+        let v = read(&env, &f);
+        assert_eq!(v["data"]["hosts"][0]["zone"], want, "{typed}");
+    }
+    // Which one is meant cannot be told: asked at the cell.
+    for (cell, typed) in [("G17", "外网"), ("G5", "ARM"), ("B5", "自筹")] {
+        let mut g = annex1();
+        g.set(cell, typed);
+        assert_eq!(
+            error(&read(&env, &g), "field.choice")["cell"],
+            cell,
+            "{typed}"
+        );
+    }
+}
+
+#[test]
 fn ownership_tick_after_city_reads_city() {
     let env = Env::new();
     let mut f = annex1();
