@@ -284,11 +284,6 @@ fn os_errors_are_in_chinese_in_every_command_family() {
             "无法读取邮件配置:文件不存在:nope.yaml",
         ),
         (
-            vec!["watch", "adir", "--out", "afile/out"],
-            2,
-            "路径中有一段不是目录:afile/out",
-        ),
-        (
             vec!["demo", "--dir", "afile/d"],
             2,
             "路径中有一段不是目录:afile/d",
