@@ -78,13 +78,16 @@ pub fn open_existing(path: &Path) -> Result<Ledger, String> {
 /// Opens the ledger file, saying in Chinese why it cannot be: the OS's
 /// reason when the file cannot be opened at all, else SQLite's.
 fn open_ledger(path: &Path) -> Result<Ledger, String> {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(|e| format!("无法打开账本:{}", io_error(path, &e)))?;
+    let probe = if path.exists() {
+        std::fs::File::open(path)
+    } else {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+    };
+    probe.map_err(|e| format!("无法打开账本:{}", io_error(path, &e)))?;
     Ledger::open(path).map_err(|e| format!("{}:{e}", path.display()))
 }
 
