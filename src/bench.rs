@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 
 use crate::blank;
 use crate::model::{Application, Config, FormKind, Header, Host};
+use crate::oserror::at;
 use crate::schema::Schemas;
 
 /// Peak resident memory of this process (VmHWM), in KiB, where /proc has it.
@@ -94,36 +95,39 @@ pub struct Options {
     pub n: usize,
     pub dir: PathBuf,
     pub fixtures: Option<PathBuf>,
+    /// The rule files the runs use (`--schemas`), passed on to them.
+    pub schemas: Option<PathBuf>,
 }
 
 /// Runs the benchmark; returns the report (Markdown).
 pub fn run(opts: &Options, schemas: &Schemas) -> Result<String, String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().map_err(|e| crate::oserror::reason(&e))?;
     let dir = &opts.dir;
     let _ = std::fs::remove_dir_all(dir);
     let inbox = dir.join("inbox");
-    std::fs::create_dir_all(&inbox).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&inbox).map_err(|e| at(&inbox, &e))?;
     let gen_start = Instant::now();
     let past = SystemTime::now() - Duration::from_secs(60);
     for i in 0..opts.n {
         let bytes = blank::workbook(FormKind::Annex1, schemas, Some(&application(i)))
             .map_err(|e| e.to_string())?;
         let path = inbox.join(format!("申请-{i:04}.xlsx"));
-        std::fs::write(&path, bytes).map_err(|e| e.to_string())?;
+        std::fs::write(&path, bytes).map_err(|e| at(&path, &e))?;
         let f = std::fs::File::options()
             .write(true)
             .open(&path)
-            .map_err(|e| e.to_string())?;
-        f.set_modified(past).map_err(|e| e.to_string())?;
+            .map_err(|e| at(&path, &e))?;
+        f.set_modified(past).map_err(|e| at(&path, &e))?;
     }
     let generated = gen_start.elapsed();
     let one = inbox.join("申请-0000.xlsx");
     let one_copy = dir.join("one.xlsx");
-    std::fs::copy(&one, &one_copy).map_err(|e| e.to_string())?;
+    std::fs::copy(&one, &one_copy).map_err(|e| at(&one_copy, &e))?;
     let ledger = dir.join("bench.db");
     let (wall, peak, stdout) = timed(
         &exe,
         &ledger,
+        opts.schemas.as_deref(),
         &["process", path(&inbox), "--out", path(&dir.join("out"))],
     )?;
     let mut out = String::new();
@@ -154,7 +158,12 @@ pub fn run(opts: &Options, schemas: &Schemas) -> Result<String, String> {
     let _ = writeln!(out, "| process 输出 | {summary} |");
     let mut validate_times = Vec::new();
     for _ in 0..21 {
-        let (t, _, _) = timed(&exe, &ledger, &["validate", path(&one_copy)])?;
+        let (t, _, _) = timed(
+            &exe,
+            &ledger,
+            opts.schemas.as_deref(),
+            &["validate", path(&one_copy)],
+        )?;
         validate_times.push(t);
     }
     validate_times.sort();
@@ -167,6 +176,7 @@ pub fn run(opts: &Options, schemas: &Schemas) -> Result<String, String> {
         let (t, peak, stdout) = timed(
             &exe,
             &ledger,
+            opts.schemas.as_deref(),
             &["validate", "--format", "json", path(&file)],
         )?;
         let code = serde_json::from_str::<serde_json::Value>(stdout.trim())
@@ -196,16 +206,20 @@ fn mib(kib: Option<u64>) -> String {
 fn timed(
     exe: &Path,
     ledger: &Path,
+    schemas: Option<&Path>,
     args: &[&str],
 ) -> Result<(Duration, Option<u64>, String), String> {
+    let mut child = Command::new(exe);
+    child.arg("--ledger").arg(ledger);
+    if let Some(dir) = schemas {
+        child.arg("--schemas").arg(dir);
+    }
     let start = Instant::now();
-    let out = Command::new(exe)
-        .arg("--ledger")
-        .arg(ledger)
+    let out = child
         .args(args)
         .env(PEAK_ENV, "1")
         .output()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| at(exe, &e))?;
     let wall = start.elapsed();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let peak = stderr
@@ -233,7 +247,8 @@ fn hostile_inputs(dir: &Path, fixtures: Option<&Path>) -> Result<Vec<(String, Pa
                 .map_err(|e| e.to_string())?;
         }
     }
-    wb.save(&huge).map_err(|e| e.to_string())?;
+    wb.save(&huge)
+        .map_err(|e| crate::oserror::describe(&huge, &e, "无法写出"))?;
     let mut inputs = vec![("恶意输入:300,000 个单元格的工作表".to_string(), huge)];
     if let Some(bomb) = fixtures
         .map(|f| f.join("zip-bomb.xlsx"))

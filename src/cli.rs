@@ -20,38 +20,45 @@ use crate::schema::Schemas;
     about = "松江区市级政务云:申请表校验、协议生成、收件处理与年度结算"
 )]
 pub struct Args {
-    /// 账本(SQLite)文件(默认 zwyun.db)
-    #[arg(
-        long,
-        global = true,
-        env = "ZWYUN_LEDGER",
-        hide_env_values = true,
-        value_name = "FILE"
-    )]
+    /// `--ledger` before the command name (as in `zwyun --ledger x.db
+    /// status`); each command that uses the ledger lists it in its help.
+    #[arg(long, hide = true, value_name = "FILE")]
     pub ledger: Option<PathBuf>,
-    /// 校验规则目录(默认 ./schemas,不存在时用内置规则)
-    #[arg(
-        long,
-        global = true,
-        env = "ZWYUN_SCHEMAS",
-        hide_env_values = true,
-        value_name = "DIR"
-    )]
+    /// `--schemas` before the command name.
+    #[arg(long, hide = true, value_name = "DIR")]
     pub schemas: Option<PathBuf>,
-    /// 协议模板目录(默认 ./templates,不存在时用内置模板)
-    #[arg(
-        long,
-        global = true,
-        env = "ZWYUN_TEMPLATES",
-        hide_env_values = true,
-        value_name = "DIR"
-    )]
+    /// `--templates` before the command name.
+    #[arg(long, hide = true, value_name = "DIR")]
     pub templates: Option<PathBuf>,
     /// 输出详细日志(-v 信息,-vv 调试)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--ledger`, for the commands that read or write the ledger.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LedgerFile {
+    /// 账本(SQLite)文件(默认 zwyun.db;也可用环境变量 ZWYUN_LEDGER 指定)
+    #[arg(id = "ledger", long = "ledger", value_name = "FILE")]
+    path: Option<PathBuf>,
+}
+
+/// `--schemas`, for the commands that use the rule files.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SchemasDir {
+    /// 校验规则目录(默认 ./schemas,不存在时用内置规则;也可用环境变量 ZWYUN_SCHEMAS 指定)
+    #[arg(id = "schemas", long = "schemas", value_name = "DIR")]
+    path: Option<PathBuf>,
+}
+
+/// `--templates`, for the commands that render agreements.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TemplatesDir {
+    /// 协议模板目录(默认 ./templates,不存在时用内置模板;也可用环境变量 ZWYUN_TEMPLATES 指定)
+    #[arg(id = "templates", long = "templates", value_name = "DIR")]
+    path: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -73,6 +80,10 @@ pub enum Command {
         /// 另为每个未通过的文件在此目录写出给单位的问题清单(.xlsx 与 .json)
         #[arg(long, value_name = "DIR")]
         report: Option<PathBuf>,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
     },
     /// 显示从附件1/附件4 中读取到的内容(JSON 键为 schemas/ 中的 key),以及发现的问题
     Read {
@@ -82,6 +93,10 @@ pub enum Command {
         /// 输出格式:text 文字摘要,json 每个文件一行 JSON(含 data)
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
     },
     /// 将校验通过的附件1 登记为项目的批准配额,或将附件4 登记为已批准的变更
     Approve {
@@ -93,6 +108,10 @@ pub enum Command {
         /// 附件4 变更的生效日期(默认今天),如 2026-09-30 或 2026年9月30日
         #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
         effective: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
     },
     /// 处理收件箱中的全部提交(一次),输出回执、协议草稿或问题清单
     Process {
@@ -103,6 +122,12 @@ pub enum Command {
         out: PathBuf,
         #[command(flatten)]
         intake: IntakeArgs,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
+        #[command(flatten)]
+        templates: TemplatesDir,
     },
     /// 持续监视收件箱,新文件到达即处理
     Watch {
@@ -116,12 +141,24 @@ pub enum Command {
         poll: Option<f64>,
         #[command(flatten)]
         intake: IntakeArgs,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
+        #[command(flatten)]
+        templates: TemplatesDir,
     },
     /// 演示:把内置样例放入 DIR/inbox,按 process 的同一流程处理到 DIR/out
     Demo {
         /// 演示目录(其下建 inbox、out、archive)
         #[arg(long, default_value = "zwyun-demo")]
         dir: PathBuf,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
+        #[command(flatten)]
+        templates: TemplatesDir,
     },
     /// 性能基准:生成 N 份申请表,测量 process 吞吐量、峰值内存、单文件校验用时与恶意输入
     Bench {
@@ -134,6 +171,8 @@ pub enum Command {
         /// 恶意输入样本目录(含 zip-bomb.xlsx;默认 tests/fixtures)
         #[arg(long, default_value = "tests/fixtures")]
         fixtures: PathBuf,
+        #[command(flatten)]
+        schemas: SchemasDir,
     },
     /// 列出最近处理的提交
     Status {
@@ -143,6 +182,8 @@ pub enum Command {
         /// 输出格式:text 文字,json 每条一行 JSON
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        #[command(flatten)]
+        ledger: LedgerFile,
     },
     /// 由校验通过的附件1(或账本中的项目)生成协议文件
     Render {
@@ -157,6 +198,8 @@ pub enum Command {
         /// 输出文件(.xlsx)
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
+        #[command(flatten)]
+        schemas: SchemasDir,
     },
     /// 计算协议签订后若干个工作日的到期日(按国家法定节假日与调休)
     Deadline {
@@ -169,6 +212,8 @@ pub enum Command {
         /// 输出格式:text 文字,json 一行 JSON
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        #[command(flatten)]
+        schemas: SchemasDir,
     },
     /// 账本:登记测试协议、正式协议
     #[command(subcommand)]
@@ -181,6 +226,8 @@ pub enum Command {
         /// 导出到此目录下的 schemas/ 与 templates/(已有文件不覆盖)
         #[arg(long, value_name = "DIR")]
         export: Option<PathBuf>,
+        #[command(flatten)]
+        schemas: SchemasDir,
     },
     /// 按附件5 松江区云服务商绩效考核表计算考核得分与结算扣减比例
     Assess {
@@ -190,7 +237,7 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// 另写出填好的附件5 考核表(.xlsx)
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
     /// 计量一个服务年度(上一年7月1日至当年6月30日)的正式资源,生成结算项目工作簿草稿
@@ -202,11 +249,15 @@ pub enum Command {
         #[arg(long, num_args = 1..)]
         assessments: Vec<PathBuf>,
         /// 价格表(默认 schemas/prices.yaml)
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         prices: Option<PathBuf>,
         /// 输出工作簿(默认 松江区电子政务云资源结算项目-2026年度.xlsx 之类)
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
     },
 }
 
@@ -223,6 +274,10 @@ pub enum LedgerCommand {
         /// 测试期限(月)
         #[arg(long)]
         months: u32,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
     },
     /// 登记已签订的正式协议(附件3),须在测试期满后
     FormalSigned {
@@ -232,6 +287,10 @@ pub enum LedgerCommand {
         /// 签订日期(起租日),如 2026-09-30 或 2026年9月30日
         #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
         date: chrono::NaiveDate,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
     },
 }
 
@@ -248,6 +307,8 @@ pub enum MailCommand {
         /// 邮件配置(YAML)
         #[arg(long, env = "ZWYUN_MAIL", value_name = "FILE")]
         mail: PathBuf,
+        #[command(flatten)]
+        ledger: LedgerFile,
     },
 }
 
@@ -297,6 +358,10 @@ pub struct RenderArgs {
     /// 另用 LibreOffice 转换为 PDF
     #[arg(long)]
     pub pdf: bool,
+    #[command(flatten)]
+    pub ledger: LedgerFile,
+    #[command(flatten)]
+    pub schemas: SchemasDir,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -308,11 +373,15 @@ pub enum RenderDoc {
         /// 测试期限(月,1~3;默认按 policy.yaml 的 test_months.default)
         #[arg(long, value_name = "MONTHS")]
         months: Option<u32>,
+        #[command(flatten)]
+        templates: TemplatesDir,
     },
     /// 附件3 松江区市政务云资源服务使用正式协议(.docx,附开通情况表)
     FormalAgreement {
         #[command(flatten)]
         args: RenderArgs,
+        #[command(flatten)]
+        templates: TemplatesDir,
     },
     /// 政务云资源开通情况表(.xlsx)
     OpeningTable {
@@ -324,8 +393,8 @@ pub enum RenderDoc {
 impl RenderDoc {
     fn request(self) -> Request {
         let (args, doc) = match self {
-            RenderDoc::TestAgreement { args, months } => (args, Doc::TestAgreement { months }),
-            RenderDoc::FormalAgreement { args } => (args, Doc::FormalAgreement),
+            RenderDoc::TestAgreement { args, months, .. } => (args, Doc::TestAgreement { months }),
+            RenderDoc::FormalAgreement { args, .. } => (args, Doc::FormalAgreement),
             RenderDoc::OpeningTable { args } => (args, Doc::OpeningTable),
         };
         Request {
@@ -338,104 +407,243 @@ impl RenderDoc {
     }
 }
 
-pub fn run(args: Args) -> u8 {
+/// The `--ledger`, `--schemas` and `--templates` of a command: `None`
+/// where the command has no such option, `Some(None)` where it has one
+/// but it was not given after the command name.
+#[derive(Default)]
+struct Given {
+    ledger: Option<Option<PathBuf>>,
+    schemas: Option<Option<PathBuf>>,
+    templates: Option<Option<PathBuf>>,
+}
+
+impl Given {
+    fn new(l: Option<&LedgerFile>, s: Option<&SchemasDir>, t: Option<&TemplatesDir>) -> Self {
+        Given {
+            ledger: l.map(|l| l.path.clone()),
+            schemas: s.map(|s| s.path.clone()),
+            templates: t.map(|t| t.path.clone()),
+        }
+    }
+}
+
+impl Command {
+    /// The paths given to this command; each command lists in its help
+    /// only the options it uses.
+    fn given(&self) -> Given {
+        use Command as C;
+        match self {
+            C::Validate {
+                ledger, schemas, ..
+            }
+            | C::Read {
+                ledger, schemas, ..
+            }
+            | C::Approve {
+                ledger, schemas, ..
+            }
+            | C::Settle {
+                ledger, schemas, ..
+            } => Given::new(Some(ledger), Some(schemas), None),
+            C::Process {
+                ledger,
+                schemas,
+                templates,
+                ..
+            }
+            | C::Watch {
+                ledger,
+                schemas,
+                templates,
+                ..
+            }
+            | C::Demo {
+                ledger,
+                schemas,
+                templates,
+                ..
+            } => Given::new(Some(ledger), Some(schemas), Some(templates)),
+            C::Bench { schemas, .. }
+            | C::Blank { schemas, .. }
+            | C::Deadline { schemas, .. }
+            | C::Calendar { schemas, .. } => Given::new(None, Some(schemas), None),
+            C::Status { ledger, .. } => Given::new(Some(ledger), None, None),
+            C::Render { doc } => doc.given(),
+            C::Ledger(
+                LedgerCommand::TestSigned {
+                    ledger, schemas, ..
+                }
+                | LedgerCommand::FormalSigned {
+                    ledger, schemas, ..
+                },
+            ) => Given::new(Some(ledger), Some(schemas), None),
+            C::Mail(MailCommand::Send { ledger, .. }) => Given::new(Some(ledger), None, None),
+            C::Mail(MailCommand::Check { .. }) | C::Assess { .. } => Given::default(),
+        }
+    }
+}
+
+impl RenderDoc {
+    fn given(&self) -> Given {
+        match self {
+            RenderDoc::TestAgreement {
+                args, templates, ..
+            }
+            | RenderDoc::FormalAgreement { args, templates } => {
+                Given::new(Some(&args.ledger), Some(&args.schemas), Some(templates))
+            }
+            RenderDoc::OpeningTable { args } => {
+                Given::new(Some(&args.ledger), Some(&args.schemas), None)
+            }
+        }
+    }
+}
+
+/// For a command with the option: the path from after the command name,
+/// else from before it, else from the environment variable.
+fn resolve(after: Option<Option<PathBuf>>, before: Option<PathBuf>, env: &str) -> Option<PathBuf> {
+    after?.or(before).or_else(|| {
+        std::env::var_os(env)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
+}
+
+/// A folder named on the command line (or by its variable) must exist:
+/// a typo would otherwise silently mean the built-in files.
+fn existing_dir(dir: Option<PathBuf>, what: &str, option: &str) -> Result<Option<PathBuf>, String> {
+    match &dir {
+        Some(d) if d.is_file() => Err(format!(
+            "{what}应是一个目录,这是一个文件:{};请检查 {option}",
+            d.display()
+        )),
+        Some(d) if !d.is_dir() => Err(format!("{what}不存在:{};请检查 {option}", d.display())),
+        _ => Ok(dir),
+    }
+}
+
+fn globals(args: &mut Args) -> Result<Globals, String> {
+    let given = args.command.given();
+    let ledger = resolve(given.ledger, args.ledger.take(), "ZWYUN_LEDGER");
+    let schemas = resolve(given.schemas, args.schemas.take(), "ZWYUN_SCHEMAS");
+    let templates = resolve(given.templates, args.templates.take(), "ZWYUN_TEMPLATES");
+    Ok(Globals {
+        ledger_given: ledger.is_some(),
+        ledger: ledger.unwrap_or_else(|| PathBuf::from("zwyun.db")),
+        schemas: existing_dir(schemas, "校验规则目录", "--schemas 或 ZWYUN_SCHEMAS")?,
+        templates: existing_dir(templates, "协议模板目录", "--templates 或 ZWYUN_TEMPLATES")?,
+    })
+}
+
+pub fn run(mut args: Args) -> u8 {
     init_tracing(args.verbose);
     crate::read::install_panic_hook();
-    let args_command = args.command;
-    let schemas = match Schemas::load(args.schemas.as_deref()) {
-        Ok(s) => s,
-        Err(e) => return fail(format!("校验规则有误:{e}")),
-    };
-    let globals = Globals {
-        ledger_given: args.ledger.is_some(),
-        ledger: args.ledger.unwrap_or_else(|| PathBuf::from("zwyun.db")),
-        schemas: args.schemas,
-        templates: args.templates,
-    };
-    let args = &globals;
-    let result = match args_command {
+    let code = globals(&mut args)
+        .and_then(|g| dispatch(args.command, &g))
+        .unwrap_or_else(fail);
+    crate::bench::report_peak_if_asked();
+    code
+}
+
+/// The rule files, loaded only by the commands that use them.
+fn load_schemas(g: &Globals) -> Result<Schemas, String> {
+    Schemas::load(g.schemas.as_deref()).map_err(|e| format!("校验规则有误:{e}"))
+}
+
+fn dispatch(command: Command, g: &Globals) -> Result<u8, String> {
+    let dir = g.schemas.as_deref();
+    match command {
         Command::Validate {
             files,
             format,
             report,
-        } => command::check::validate(&files, format, report.as_deref(), &schemas, args),
-        Command::Read { files, format } => command::check::read(&files, format, &schemas, args),
+            ..
+        } => command::check::validate(&files, format, report.as_deref(), &load_schemas(g)?, g),
+        Command::Read { files, format, .. } => {
+            command::check::read(&files, format, &load_schemas(g)?, g)
+        }
         Command::Approve {
             file,
             replace,
             effective,
-        } => command::check::approve(&file, replace, effective, &schemas, &args.ledger),
-        Command::Process { inbox, out, intake } => {
-            command::intake::process(inbox, out, &intake.options(), None, &schemas, args)
-        }
+            ..
+        } => command::check::approve(&file, replace, effective, &load_schemas(g)?, &g.ledger),
+        Command::Process {
+            inbox, out, intake, ..
+        } => command::intake::process(inbox, out, &intake.options(), None, &load_schemas(g)?, g),
         Command::Watch {
             inbox,
             out,
             poll,
             intake,
-        } => command::intake::process(inbox, out, &intake.options(), Some(poll), &schemas, args),
-        Command::Bench { n, dir, fixtures } => {
+            ..
+        } => {
+            let schemas = load_schemas(g)?;
+            command::intake::process(inbox, out, &intake.options(), Some(poll), &schemas, g)
+        }
+        Command::Bench {
+            n, dir, fixtures, ..
+        } => {
             let opts = crate::bench::Options {
                 n,
                 dir,
                 fixtures: Some(fixtures),
+                schemas: g.schemas.clone(),
             };
-            crate::bench::run(&opts, &schemas).map(|report| {
+            crate::bench::run(&opts, &load_schemas(g)?).map(|report| {
                 crate::out!("{report}");
                 EXIT_OK
             })
         }
-        Command::Demo { dir } => command::intake::demo(&dir, &schemas, args),
-        Command::Status { limit, format } => command::intake::status(limit, format, &args.ledger),
+        Command::Demo { dir, .. } => command::intake::demo(&dir, &load_schemas(g)?, g),
+        Command::Status { limit, format, .. } => command::intake::status(limit, format, &g.ledger),
         Command::Render { doc } => command::render::run(
             &doc.request(),
-            args.templates.as_deref(),
-            &schemas,
-            &args.ledger,
+            g.templates.as_deref(),
+            &load_schemas(g)?,
+            &g.ledger,
         ),
-        Command::Blank { form, output } => {
+        Command::Blank { form, output, .. } => {
             let kind = match form {
                 BlankForm::Annex1 => FormKind::Annex1,
                 BlankForm::Annex4 => FormKind::Annex4,
             };
-            blank::write(kind, &schemas, &output)
+            blank::write(kind, &load_schemas(g)?, &output)
                 .map(|()| {
                     crate::outln!("已生成空白表格:{}", output.display());
                     EXIT_OK
                 })
-                .map_err(|e| e.to_string())
+                .map_err(|e| crate::oserror::describe(&output, &e, "无法生成空白表格"))
         }
         Command::Deadline {
             signed,
             days,
             format,
-        } => command::settle::deadline(signed, days, format, &schemas, args.schemas.as_deref()),
-        Command::Calendar { export } => {
-            command::calendar::run(export.as_deref(), args.schemas.as_deref())
-        }
-        Command::Ledger(cmd) => run_ledger(cmd, &schemas, &args.ledger, args.schemas.as_deref()),
-        Command::Mail(cmd) => crate::mail::cmd::run(cmd, &args.ledger),
-        Command::Assess { file, format, out } => {
-            command::settle::assess(&file, format, out.as_deref())
-        }
+            ..
+        } => command::settle::deadline(signed, days, format, &load_schemas(g)?, dir),
+        Command::Calendar { export, .. } => command::calendar::run(export.as_deref(), dir),
+        Command::Ledger(cmd) => run_ledger(cmd, &load_schemas(g)?, &g.ledger, dir),
+        Command::Mail(MailCommand::Check { mail }) => command::mail::check(&mail),
+        Command::Mail(MailCommand::Send { mail, .. }) => command::mail::send(&mail, &g.ledger),
+        Command::Assess {
+            file, format, out, ..
+        } => command::settle::assess(&file, format, out.as_deref()),
         Command::Settle {
             year,
             assessments,
             prices,
             out,
+            ..
         } => command::settle::settle_year(
             year,
             &assessments,
             prices.as_deref(),
             out.as_deref(),
-            &schemas,
-            &args.ledger,
-            args.schemas.as_deref(),
+            &load_schemas(g)?,
+            &g.ledger,
+            dir,
         ),
-    };
-    let code = result.unwrap_or_else(fail);
-    crate::bench::report_peak_if_asked();
-    code
+    }
 }
 
 fn run_ledger(
@@ -449,8 +657,9 @@ fn run_ledger(
             project,
             date,
             months,
+            ..
         } => command::settle::test_signed(&project, date, months, schemas, ledger, dir),
-        LedgerCommand::FormalSigned { project, date } => {
+        LedgerCommand::FormalSigned { project, date, .. } => {
             command::settle::formal_signed(&project, date, schemas, ledger, dir)
         }
     }

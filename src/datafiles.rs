@@ -35,8 +35,9 @@ pub fn parse_yaml<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, Conf
     })
 }
 
-/// serde's English messages in Chinese (the place is given separately).
-fn yaml_message_zh(en: &str) -> String {
+/// serde's and the YAML reader's English messages in Chinese (the place
+/// is given separately).
+pub fn yaml_message_zh(en: &str) -> String {
     let en = AT_LINE.replace(en, "");
     let rules: [(&Regex, &str); 8] = [
         (&UNKNOWN_VARIANT, "未知的取值“$1”,应为以下之一:$2"),
@@ -50,10 +51,74 @@ fn yaml_message_zh(en: &str) -> String {
     ];
     for (re, zh) in rules {
         if re.is_match(&en) {
-            return re.replace(&en, zh).replace('`', "");
+            let zh_text = re.replace(&en, zh).replace('`', "");
+            // Only the shape messages name serde's types; key lists stay as written.
+            let shape = ["类型不对", "取值不对", "长度不对"]
+                .iter()
+                .any(|p| zh.starts_with(p));
+            return if shape {
+                type_words_zh(&zh_text)
+            } else {
+                zh_text
+            };
         }
     }
-    en.into_owned()
+    syntax_message_zh(&en)
+}
+
+/// serde's names of YAML shapes and Rust types, as the clerk knows them.
+fn type_words_zh(text: &str) -> String {
+    let text = STRUCT_NAME.replace_all(text, "键值表");
+    let words: [(&str, &str); 12] = [
+        ("a sequence", "列表"),
+        ("sequence", "列表"),
+        ("a map", "键值表"),
+        ("map", "键值表"),
+        ("a string", "文本"),
+        ("string", "文本"),
+        ("a boolean", "true/false"),
+        ("boolean", "true/false"),
+        ("unit value", "空值"),
+        ("integer", "整数"),
+        ("floating point", "小数"),
+        ("a date", "日期"),
+    ];
+    words
+        .iter()
+        .fold(text.into_owned(), |t, (en, zh)| t.replace(en, zh))
+}
+
+/// The YAML reader's syntax errors: what to look for at that place.
+fn syntax_message_zh(en: &str) -> String {
+    let rules: [(&str, &str); 7] = [
+        (
+            "unexpected end of stream",
+            "文件意外结束:括号或引号没有闭合",
+        ),
+        (
+            "mapping values are not allowed",
+            "此处不能再写“键: 值”:可能缺少引号、缩进不对或冒号后少了空格",
+        ),
+        (
+            "did not find expected",
+            "此处缺少应有的内容:请检查括号、引号、逗号和缩进",
+        ),
+        (
+            "cannot start any token",
+            "此处的字符不能作为取值的开头(如 Tab、@、`):请给取值加上引号",
+        ),
+        ("duplicate key", "键重复出现"),
+        (
+            "found unknown escape character",
+            "引号中的转义字符无效:请改用单引号",
+        ),
+        ("tab", "缩进中不能使用 Tab,请改用空格"),
+    ];
+    rules
+        .iter()
+        .find(|(key, _)| en.contains(key))
+        .map(|(_, zh)| zh.to_string())
+        .unwrap_or_else(|| "YAML 格式有误:请检查此处的括号、引号、冒号和缩进".to_string())
 }
 
 macro_rules! regex {
@@ -63,6 +128,7 @@ macro_rules! regex {
     };
 }
 regex!(AT_LINE, r" at line \d+ column \d+$");
+regex!(STRUCT_NAME, r"(?:struct|enum) [A-Za-z]+");
 regex!(
     UNKNOWN_VARIANT,
     r"^(?:[^:]*: )?unknown variant `([^`]*)`, expected (?:one of )?(.*)$"
@@ -167,7 +233,10 @@ impl Folder {
     pub fn bytes(&self, file: &str) -> Result<Vec<u8>, ConfigError> {
         if let Some(path) = self.on_disk(file) {
             return std::fs::read(&path).map_err(|e| {
-                ConfigError::new(path.display().to_string(), format!("无法读取:{e}"))
+                ConfigError::new(
+                    path.display().to_string(),
+                    format!("无法读取:{}", crate::oserror::reason(&e)),
+                )
             });
         }
         self.embedded

@@ -24,7 +24,7 @@ pub fn validate(
     globals: &Globals,
 ) -> Result<u8, String> {
     if let Some(dir) = report_dir {
-        std::fs::create_dir_all(dir).map_err(|e| format!("无法创建目录 {}:{e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| super::io_error(dir, &e))?;
     }
     check_each(files, schemas, globals, |file, outcome| {
         match format {
@@ -36,7 +36,8 @@ pub fn validate(
                 eprintln!("{}:校验通过,不写问题清单。", file.display());
             }
             Some(dir) => {
-                report::write_files(outcome, dir).map_err(|e| e.to_string())?;
+                report::write_files(outcome, dir)
+                    .map_err(|e| crate::oserror::describe(dir, &e, "无法写出问题清单"))?;
             }
             None => {}
         }

@@ -55,13 +55,20 @@ pub fn process(
         calendar: &calendar,
         ledger: &args.ledger,
     };
-    let mail = crate::mail::cmd::load(a.mail.as_deref(), &opts)?;
+    let mail = super::mail::load(a.mail.as_deref(), &opts)?;
     if let Some(poll) = watch {
         let poll = poll.map(secs).transpose()?;
         let mut poller = mail
             .map(|(cfg, folders)| {
                 secs(a.mail_poll).map(|every| {
-                    crate::mail::Poller::new(cfg, folders, args.ledger.clone(), schemas, every)
+                    crate::mail::Poller::new(
+                        cfg,
+                        folders,
+                        args.ledger.clone(),
+                        schemas,
+                        every,
+                        |line| crate::outln!("{line}"),
+                    )
                 })
             })
             .transpose()?;
@@ -71,7 +78,8 @@ pub fn process(
             .map_err(|e| e.to_string())?;
         return Ok(EXIT_OK);
     }
-    let mut worker = intake::Worker::start(&opts.inbox).map_err(|e| e.to_string())?;
+    let mut worker =
+        intake::Worker::start(&opts.inbox).map_err(|e| super::io_error(&opts.inbox, &e))?;
     let mut stability = Default::default();
     let mut pass = || intake::process_once(&opts, &env, &mut worker, &mut stability, true);
     let (summary, mail_summary) = match &mail {
@@ -99,7 +107,7 @@ pub fn process(
 
 pub fn demo(dir: &Path, schemas: &Schemas, args: &Globals) -> Result<u8, String> {
     let inbox = dir.join("inbox");
-    intake::demo::fill_inbox(&inbox).map_err(|e| format!("{}:{e}", inbox.display()))?;
+    intake::demo::fill_inbox(&inbox).map_err(|e| super::io_error(&inbox, &e))?;
     let ledger = open_or_create(&args.ledger)?;
     let projects = ledger.projects().map_err(|e| e.to_string())?;
     let ctx = Context {

@@ -7,6 +7,7 @@
 pub mod calendar;
 pub mod check;
 pub mod intake;
+pub mod mail;
 pub mod out;
 pub mod render;
 pub mod settle;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum;
 
 use crate::ledger::{Ledger, Project, Projects};
+use crate::names::name_key;
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_PROBLEMS: u8 = 1;
@@ -50,28 +52,53 @@ pub fn load_projects(path: &Path) -> Result<Projects, String> {
     if !path.exists() {
         return Ok(Default::default());
     }
-    Ledger::open(path)
-        .and_then(|l| l.projects())
+    open_existing(path)?
+        .projects()
         .map_err(|e| format!("{}:{e}", path.display()))
 }
 
 /// Opens a ledger that must exist (commands that only read it, or need a
 /// project in it): a mistyped path is an error, not an empty ledger.
 pub fn open_existing(path: &Path) -> Result<Ledger, String> {
+    if path.is_dir() {
+        return Err(format!(
+            "账本应是一个文件,这是一个目录:{};请检查 --ledger 或 ZWYUN_LEDGER",
+            path.display()
+        ));
+    }
     if !path.is_file() {
         return Err(format!(
             "账本文件不存在:{};请检查 --ledger 或 ZWYUN_LEDGER,或先用 zwyun approve 登记项目",
             path.display()
         ));
     }
+    open_ledger(path)
+}
+
+/// Opens the ledger file, saying in Chinese why it cannot be: the OS's
+/// reason when the file cannot be opened at all, else SQLite's.
+fn open_ledger(path: &Path) -> Result<Ledger, String> {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| format!("无法打开账本:{}", io_error(path, &e)))?;
     Ledger::open(path).map_err(|e| format!("{}:{e}", path.display()))
 }
 
 /// Opens the ledger a command writes to, creating it (and saying so once)
 /// when it does not exist yet.
 pub fn open_or_create(path: &Path) -> Result<Ledger, String> {
+    if path.is_dir() {
+        return Err(format!(
+            "账本应是一个文件,这是一个目录:{};请检查 --ledger 或 ZWYUN_LEDGER",
+            path.display()
+        ));
+    }
     let new = !path.exists();
-    let ledger = Ledger::open(path).map_err(|e| format!("{}:{e}", path.display()))?;
+    let ledger = open_ledger(path)?;
     if new {
         eprintln!("已新建账本:{}", path.display());
     }
@@ -80,21 +107,20 @@ pub fn open_or_create(path: &Path) -> Result<Ledger, String> {
 
 /// Finds a project by 项目编号, by `申请单位/项目名称` (or the
 /// `申请单位-项目名称` label `status` prints), or by 项目名称 alone when
-/// only one project has it; names compare without spaces and with
-/// full-width letters, digits and brackets made half-width.
+/// only one project has it; names compare by `names::name_key`.
 pub fn find_project(ledger: &Ledger, query: &str) -> Result<Project, String> {
     let projects = ledger.projects().map_err(|e| e.to_string())?;
     let all = projects.all();
-    let q = normalise(query);
+    let q = name_key(query);
     let exact = |p: &&Project| {
-        p.code.as_deref().map(normalise) == Some(q.clone())
-            || normalise(&format!("{}/{}", p.unit, p.name)) == q
-            || normalise(&p.label()) == q
+        p.code.as_deref().map(name_key) == Some(q.clone())
+            || name_key(&format!("{}/{}", p.unit, p.name)) == q
+            || name_key(&p.label()) == q
     };
     if let Some(p) = all.iter().find(exact) {
         return Ok(p.clone());
     }
-    let named: Vec<&Project> = all.iter().filter(|p| normalise(&p.name) == q).collect();
+    let named: Vec<&Project> = all.iter().filter(|p| name_key(&p.name) == q).collect();
     match named.as_slice() {
         [one] => Ok((*one).clone()),
         [] => Err(format!(
@@ -117,19 +143,6 @@ fn candidate(p: &Project) -> String {
     }
 }
 
-/// A name as people type it: no spaces, full-width ASCII made half-width,
-/// full-width brackets included.
-pub fn normalise(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            c => c,
-        })
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
-}
-
 /// Parses a command-line date the way the forms accept dates:
 /// `2026-09-30`, `2026/09/30`, `2026.09.30`, `2026年9月30日`, `20260930`.
 pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
@@ -137,17 +150,4 @@ pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
         .ok_or_else(|| "应为日期,如 2026-09-30、2026/09/30 或 2026年9月30日".to_string())
 }
 
-/// An I/O error in Chinese, naming the path.
-pub fn io_error(path: &Path, e: &std::io::Error) -> String {
-    use std::io::ErrorKind::*;
-    let what = match e.kind() {
-        NotFound => "文件不存在".to_string(),
-        PermissionDenied => "没有访问权限".to_string(),
-        AlreadyExists => "文件已存在".to_string(),
-        IsADirectory => "这是一个目录,不是文件".to_string(),
-        NotADirectory => "路径中有一段不是目录".to_string(),
-        StorageFull => "磁盘已满".to_string(),
-        _ => format!("读写失败({e})"),
-    };
-    format!("{what}:{}", path.display())
-}
+pub use crate::oserror::{at as io_error, reason as io_reason};

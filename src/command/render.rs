@@ -83,7 +83,7 @@ pub fn run(
         Err(e) => return Err(e.to_string()),
     };
     let path = args.out.join(output_name(&data.app, name, ext));
-    write_atomic(&path, &bytes).map_err(|e| format!("无法写入 {}:{e}", path.display()))?;
+    write_atomic(&path, &bytes).map_err(|e| super::io_error(&path, &e))?;
     crate::outln!("已生成:{}", path.display());
     if ext == "docx" {
         warn_sample_parties(templates, schemas);

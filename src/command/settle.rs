@@ -200,7 +200,7 @@ pub fn assess(file: &Path, format: Format, out: Option<&Path>) -> Result<u8, Str
     }
     if let Some(out) = out {
         workbook::write_assessment(&input, &scored, out)
-            .map_err(|e| format!("无法写出 {}:{e}", out.display()))?;
+            .map_err(|e| crate::oserror::describe(out, &e, "无法写出考核表"))?;
         eprintln!("已写出考核表:{}", out.display());
     }
     Ok(EXIT_OK)
@@ -276,7 +276,7 @@ pub fn settle_year(
     let default_out = PathBuf::from(format!("{SETTLEMENT_TITLE}-{year}年度.xlsx"));
     let out = out.unwrap_or(&default_out);
     workbook::write_settlement(&settlement, out)
-        .map_err(|e| format!("无法写出 {}:{e}", out.display()))?;
+        .map_err(|e| crate::oserror::describe(out, &e, "无法写出结算工作簿"))?;
     crate::out!("{}", settlement_text(&settlement));
     crate::outln!("已写出结算工作簿(草稿):{}", out.display());
     Ok(EXIT_OK)
@@ -326,8 +326,7 @@ fn load_assessments(
 }
 
 fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("无法读取目录 {}:{e}", dir.display()))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| super::io_error(dir, &e))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))

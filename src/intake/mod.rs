@@ -27,7 +27,7 @@ use crate::validate::{self, Context, Outcome, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
-    #[error("{path}:{err}")]
+    #[error("{}", crate::oserror::at(.path, .err))]
     Io { path: PathBuf, err: std::io::Error },
     #[error(transparent)]
     Ledger(#[from] crate::ledger::LedgerError),
@@ -216,7 +216,11 @@ fn partition(items: Vec<WorkItem>, ledger: &Ledger) -> Result<(Hashed, Hashed), 
         .filter_map(|item| match hash_file(&item.path) {
             Ok(sha) => Some((item, sha)),
             Err(e) => {
-                warn!("{}:无法读取,留待下次处理:{e}", item.name);
+                warn!(
+                    "{}:无法读取,留待下次处理:{}",
+                    item.name,
+                    crate::oserror::reason(&e)
+                );
                 None
             }
         })
@@ -307,7 +311,11 @@ impl Batch<'_> {
                 Ok((_, sha)) if give_up => Some(self.given_up(item, sha)),
                 Ok((bytes, sha)) => Some(self.prepare(item, &bytes, sha)),
                 Err(e) => {
-                    warn!("{}:无法读取,留待下次处理:{e}", item.name);
+                    warn!(
+                        "{}:无法读取,留待下次处理:{}",
+                        item.name,
+                        crate::oserror::reason(&e)
+                    );
                     None
                 }
             })
@@ -865,6 +873,18 @@ pub fn watch(
     }
 }
 
+/// A file-watching failure as an I/O error the clerk can read.
+fn watch_error(e: notify::Error) -> std::io::Error {
+    match e.kind {
+        notify::ErrorKind::Io(io) => io,
+        notify::ErrorKind::PathNotFound => std::io::ErrorKind::NotFound.into(),
+        notify::ErrorKind::MaxFilesWatch => {
+            std::io::Error::other("已达到系统可监视的文件数上限,请改用 --poll 轮询")
+        }
+        _ => std::io::Error::other("无法监视该目录的文件事件,请改用 --poll 轮询"),
+    }
+}
+
 fn start_watcher(
     inbox: &Path,
     tx: std::sync::mpsc::Sender<()>,
@@ -875,14 +895,14 @@ fn start_watcher(
         })
         .map_err(|e| IntakeError::Io {
             path: inbox.to_path_buf(),
-            err: std::io::Error::other(e),
+            err: watch_error(e),
         })?;
     debouncer
         .watcher()
         .watch(inbox, notify::RecursiveMode::NonRecursive)
         .map_err(|e| IntakeError::Io {
             path: inbox.to_path_buf(),
-            err: std::io::Error::other(e),
+            err: watch_error(e),
         })?;
     Ok(debouncer)
 }

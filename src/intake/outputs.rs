@@ -26,7 +26,7 @@ pub fn write(
     name: &str,
     sha: &str,
 ) -> Res<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(dir).map_err(|e| crate::oserror::at(dir, &e))?;
     remove_stale_temporaries(dir);
     let mut out = Out {
         dir,
@@ -56,7 +56,7 @@ impl Out<'_> {
     fn put(&mut self, name: &str, bytes: &[u8]) -> Res<String> {
         let name = self.unused_name(&crate::names::safe_file_name(name));
         let path = self.dir.join(&name);
-        write_replace(&path, bytes, false).map_err(|e| format!("{}:{e}", path.display()))?;
+        write_replace(&path, bytes, false).map_err(|e| crate::oserror::at(&path, &e))?;
         self.files.push(path);
         Ok(name)
     }

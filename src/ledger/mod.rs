@@ -13,7 +13,7 @@ use crate::model::{Application, Config, ProjectKey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
-    #[error("账本数据库错误:{0}")]
+    #[error("{}", sql_reason(.0))]
     Sql(#[from] rusqlite::Error),
     #[error("账本数据损坏:{0}")]
     Json(#[from] serde_json::Error),
@@ -22,6 +22,27 @@ pub enum LedgerError {
 }
 
 pub type Result<T> = std::result::Result<T, LedgerError>;
+
+/// A database error in Chinese: the conditions a clerk can act on by
+/// name, anything else (a fault of zwyun) with SQLite's own text.
+fn sql_reason(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode::*;
+    let code = match e {
+        rusqlite::Error::SqliteFailure(f, _) => f.code,
+        other => return format!("账本数据库错误:{other}"),
+    };
+    match code {
+        NotADatabase => "这不是 zwyun 账本文件(SQLite 数据库),或文件已损坏".into(),
+        DatabaseCorrupt => "账本文件已损坏".into(),
+        CannotOpen => "无法打开账本文件(请检查路径与访问权限)".into(),
+        PermissionDenied => "没有访问账本文件的权限".into(),
+        ReadOnly => "账本文件只读,无法写入".into(),
+        DiskFull => "磁盘已满,账本无法写入".into(),
+        DatabaseBusy | DatabaseLocked => "账本正被其他 zwyun 进程占用,请稍后再试".into(),
+        SystemIoFailure => "读写账本文件失败".into(),
+        _ => format!("账本数据库错误:{e}"),
+    }
+}
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS projects (

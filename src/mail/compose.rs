@@ -101,7 +101,7 @@ fn new_message_id(from: &Mailbox, seed: &str) -> String {
 }
 
 fn attachment(path: &Path) -> Result<SinglePart, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}:{e}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|e| crate::oserror::at(path, &e))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

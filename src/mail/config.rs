@@ -94,14 +94,9 @@ impl MailConfig {
     /// Reads and checks the YAML file; errors name the file (and line:column).
     pub fn load(path: &Path) -> Result<MailConfig, String> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("无法读取邮件配置 {}:{e}", path.display()))?;
-        let config: MailConfig = serde_yaml::from_str(&text).map_err(|e| {
-            let place = e
-                .location()
-                .map(|l| format!(":{}:{}", l.line(), l.column()))
-                .unwrap_or_default();
-            format!("邮件配置 {}{place} 有误:{e}", path.display())
-        })?;
+            .map_err(|e| format!("无法读取邮件配置:{}", crate::oserror::at(path, &e)))?;
+        let config: MailConfig = crate::datafiles::parse_yaml(&path.display().to_string(), &text)
+            .map_err(|e| format!("邮件配置有误:{e}"))?;
         for (name, server) in [("imap", &config.imap), ("smtp", &config.smtp)] {
             if server.password.is_some() {
                 return Err(format!(
@@ -144,7 +139,7 @@ impl Server {
             (None, Some(file)) => std::fs::read_to_string(file)
                 .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
                 .map_err(|e| {
-                    format!("{what} 密码:无法读取密码文件 {}:{e}", file.display())
+                    format!("{what} 密码:无法读取密码文件:{}", crate::oserror::at(file, &e))
                 })?,
             (None, None) => {
                 return Err(format!(

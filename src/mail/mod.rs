@@ -2,7 +2,6 @@
 //! the drop folder's normal path), replies out over SMTP from a queue in
 //! the ledger. A pass is: `fetch` → the folder pass → `answer` → `send_due`.
 
-pub mod cmd;
 mod compose;
 pub mod config;
 mod imap;
@@ -224,7 +223,7 @@ fn take(
             cfg.imap.done_folder
         );
         crate::names::write_atomic(&path, text.as_bytes())
-            .map_err(|e| format!("{}:{e}", path.display()))?;
+            .map_err(|e| crate::oserror::at(&path, &e))?;
     }
     let tx = ledger
         .conn()
@@ -280,16 +279,14 @@ fn save(
         .map(|b| format!("{b:02x}"))
         .collect();
     let name = safe_component(&a.name);
-    std::fs::create_dir_all(&folders.inbox)
-        .map_err(|e| format!("{}:{e}", folders.inbox.display()))?;
+    std::fs::create_dir_all(&folders.inbox).map_err(|e| crate::oserror::at(&folders.inbox, &e))?;
     let mut path = folders.inbox.join(&name);
     let same = std::fs::read(&path).is_ok_and(|b| b == a.bytes);
     if !same {
         if path.exists() {
             path = free_name(&folders.inbox, &name);
         }
-        crate::names::write_atomic(&path, &a.bytes)
-            .map_err(|e| format!("{}:{e}", path.display()))?;
+        crate::names::write_atomic(&path, &a.bytes).map_err(|e| crate::oserror::at(&path, &e))?;
         let when = timestamp
             .and_then(|t| u64::try_from(t).ok())
             .map(|t| SystemTime::UNIX_EPOCH + Duration::from_secs(t))
@@ -368,7 +365,7 @@ pub fn answer(
             );
             let path = free_name_or(&dir, &name);
             crate::names::write_atomic(&path, &draft.raw)
-                .map_err(|e| format!("{}:{e}", path.display()))?;
+                .map_err(|e| crate::oserror::at(&path, &e))?;
             Some(path.display().to_string())
         } else {
             None
@@ -752,6 +749,8 @@ pub struct Poller<'a> {
     pub ledger: PathBuf,
     pub schemas: &'a Schemas,
     pub every: Duration,
+    /// Prints a round's summary line (the command layer's stdout).
+    pub print: fn(&str),
     last: Option<std::time::Instant>,
     summary: Summary,
 }
@@ -763,6 +762,7 @@ impl<'a> Poller<'a> {
         ledger: PathBuf,
         schemas: &'a Schemas,
         every: Duration,
+        print: fn(&str),
     ) -> Poller<'a> {
         Poller {
             cfg,
@@ -770,6 +770,7 @@ impl<'a> Poller<'a> {
             ledger,
             schemas,
             every,
+            print,
             last: None,
             summary: Summary::default(),
         }
@@ -803,7 +804,7 @@ impl crate::intake::Source for Poller<'_> {
         }
         let busy = s.taken + s.replies_queued + s.replies_held + s.sent + s.failed > 0;
         if busy || !s.errors.is_empty() {
-            println!("{}", s.line());
+            (self.print)(&s.line());
         }
         self.summary = Summary::default();
     }

@@ -43,8 +43,8 @@ pub fn extra_roots(mail: &MailConfig) -> Result<Vec<CertificateDer<'static>>, St
     let Some(path) = &mail.ca_file else {
         return Ok(Vec::new());
     };
-    let pem =
-        std::fs::read(path).map_err(|e| format!("无法读取 ca_file {}:{e}", path.display()))?;
+    let pem = std::fs::read(path)
+        .map_err(|e| format!("无法读取 ca_file:{}", crate::oserror::at(path, &e)))?;
     let certs: Vec<_> = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<_, _>>()
         .map_err(|e| format!("ca_file {} 不是有效的 PEM 证书:{e}", path.display()))?;

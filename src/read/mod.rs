@@ -142,7 +142,12 @@ pub struct Workbook {
 /// Reads a submission from disk, refusing what is not a sane workbook.
 pub fn open(path: &Path, titles: &[String]) -> Result<Workbook, Diagnostic> {
     let size = std::fs::metadata(path)
-        .map_err(|e| Diagnostic::error("file.io", format!("无法读取文件:{e}")))?
+        .map_err(|e| {
+            Diagnostic::error(
+                "file.io",
+                format!("无法读取文件:{}", crate::oserror::reason(&e)),
+            )
+        })?
         .len();
     if size > MAX_FILE_BYTES {
         return Err(too_large(format!(
@@ -151,8 +156,12 @@ pub fn open(path: &Path, titles: &[String]) -> Result<Workbook, Diagnostic> {
             MAX_FILE_BYTES / 1024 / 1024
         )));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| Diagnostic::error("file.io", format!("无法读取文件:{e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Diagnostic::error(
+            "file.io",
+            format!("无法读取文件:{}", crate::oserror::reason(&e)),
+        )
+    })?;
     parse(&bytes, titles)
 }
 
@@ -225,12 +234,17 @@ fn encrypted() -> Diagnostic {
     )
 }
 
+/// A damaged file; the reader library's own (English) words go to the
+/// log (`-v`), only our Chinese detail reaches the unit.
 fn corrupt(detail: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic::error(
-        "file.corrupt",
-        format!("文件已损坏或不完整,无法读取({detail})"),
-    )
-    .hint("文件可能在传输中被截断;请重新保存并重新发送")
+    let detail = detail.to_string();
+    tracing::info!("file.corrupt: {detail}");
+    let message = if detail.chars().any(|c| c.is_ascii_alphabetic()) {
+        "文件已损坏或不完整,无法读取".to_string()
+    } else {
+        format!("文件已损坏或不完整,无法读取({detail})")
+    };
+    Diagnostic::error("file.corrupt", message).hint("文件可能在传输中被截断;请重新保存并重新发送")
 }
 
 fn too_large(message: String) -> Diagnostic {

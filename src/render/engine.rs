@@ -34,6 +34,12 @@ fn is_text_part(name: &str) -> bool {
             && name.ends_with(".xml")
 }
 
+/// Why a .docx could not be opened as a zip archive, in Chinese.
+fn zip_reason(e: &zip::result::ZipError) -> String {
+    crate::oserror::in_chain(e)
+        .unwrap_or_else(|| "压缩包已损坏、不完整或不是 Word 保存的 .docx".to_string())
+}
+
 impl DocxTemplate {
     /// Reads the archive and registers its templated parts in `tera`.
     pub fn parse(file: &str, bytes: Vec<u8>, tera: &mut Tera) -> Result<DocxTemplate, RenderError> {
@@ -42,13 +48,19 @@ impl DocxTemplate {
             message,
         };
         let mut archive = ZipArchive::new(Cursor::new(&bytes))
-            .map_err(|e| broken(format!("不是有效的 .docx 文件:{e}")))?;
+            .map_err(|e| broken(format!("不是有效的 .docx 文件:{}", zip_reason(&e))))?;
         let mut parts = HashMap::new();
         for i in 0..archive.len() {
-            let mut entry = archive.by_index(i).map_err(|e| broken(e.to_string()))?;
+            let mut entry = archive.by_index(i).map_err(|e| {
+                broken(format!(
+                    "文件中的第 {} 个部件无法读取:{}",
+                    i + 1,
+                    zip_reason(&e)
+                ))
+            })?;
             let name = entry
                 .name()
-                .map_err(|e| broken(e.to_string()))?
+                .map_err(|e| broken(format!("部件名称无效:{}", zip_reason(&e))))?
                 .into_owned();
             if !is_text_part(&name) {
                 continue;
@@ -56,7 +68,7 @@ impl DocxTemplate {
             let mut text = String::new();
             entry
                 .read_to_string(&mut text)
-                .map_err(|e| broken(format!("{name} 无法读取:{e}")))?;
+                .map_err(|e| broken(format!("{name} 无法读取:{}", crate::oserror::reason(&e))))?;
             let converted = xml::convert(&text).map_err(|e| RenderError::Located {
                 file: file.to_string(),
                 place: e.place,

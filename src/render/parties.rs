@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::RenderError;
+use crate::names::name_key;
 use crate::schema::{parse_yaml, ConfigError};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -93,10 +94,10 @@ impl Parties {
 
     /// The provider a submission names; unknown names list the known ones.
     pub fn provider(&self, name: &str) -> Result<&Provider, RenderError> {
-        let wanted = normalise(name);
+        let wanted = name_key(name);
         self.providers
             .iter()
-            .find(|p| normalise(&p.name) == wanted)
+            .find(|p| name_key(&p.name) == wanted)
             .ok_or_else(|| RenderError::UnknownProvider {
                 name: name.to_string(),
                 known: self
@@ -107,16 +108,4 @@ impl Parties {
                     .join("、"),
             })
     }
-}
-
-/// Names compare without spaces and with full-width brackets as half-width.
-fn normalise(name: &str) -> String {
-    name.chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| match c {
-            '\u{ff08}' => '(',
-            '\u{ff09}' => ')',
-            c => c,
-        })
-        .collect()
 }

@@ -31,11 +31,11 @@ const FONT_ALIASES: &str = r#"<?xml version="1.0"?>
 /// (so parallel conversions do not lock each other out).
 pub fn to_pdf(file: &Path, out_dir: &Path) -> Result<PathBuf, String> {
     let program = soffice().ok_or(NO_SOFFICE)?;
-    let profile = tempfile::tempdir().map_err(|e| format!("无法创建临时目录:{e}"))?;
+    let profile = tempfile::tempdir()
+        .map_err(|e| format!("无法创建临时目录:{}", crate::oserror::reason(&e)))?;
     let profile_url = format!("-env:UserInstallation=file://{}", profile.path().display());
     let fonts = profile.path().join("fonts.conf");
-    std::fs::write(&fonts, FONT_ALIASES)
-        .map_err(|e| format!("无法写入 {}:{e}", fonts.display()))?;
+    std::fs::write(&fonts, FONT_ALIASES).map_err(|e| crate::oserror::at(&fonts, &e))?;
     let output = Command::new(&program)
         .env("FONTCONFIG_FILE", &fonts)
         .arg(profile_url)
@@ -43,7 +43,7 @@ pub fn to_pdf(file: &Path, out_dir: &Path) -> Result<PathBuf, String> {
         .arg(out_dir)
         .arg(file)
         .output()
-        .map_err(|e| format!("无法运行 {}:{e}", program.display()))?;
+        .map_err(|e| format!("无法运行 LibreOffice:{}", crate::oserror::at(&program, &e)))?;
     let pdf = out_dir.join(file.with_extension("pdf").file_name().unwrap_or_default());
     if !output.status.success() || !pdf.is_file() {
         return Err(format!(

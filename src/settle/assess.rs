@@ -102,13 +102,7 @@ pub struct Assessment {
 impl AssessmentInput {
     /// Reads the YAML mapping; every problem names its key.
     pub fn parse(file: &str, text: &str) -> Result<AssessmentInput, String> {
-        let value: Value = serde_yaml::from_str(text).map_err(|e| {
-            let at = e
-                .location()
-                .map(|l| format!(":{}:{}", l.line(), l.column()))
-                .unwrap_or_default();
-            format!("{file}{at}: 格式错误:{e}")
-        })?;
+        let value: Value = crate::datafiles::parse_yaml(file, text).map_err(|e| e.to_string())?;
         let map = value
             .as_mapping()
             .ok_or(format!("{file}: 考核表应为“键: 值”的列表"))?;

@@ -64,8 +64,9 @@ impl PriceList {
         let (name, text) = match file {
             Some(f) => {
                 let name = f.display().to_string();
-                let text = std::fs::read_to_string(f)
-                    .map_err(|e| ConfigError::new(&name, format!("无法读取:{e}")))?;
+                let text = std::fs::read_to_string(f).map_err(|e| {
+                    ConfigError::new(&name, format!("无法读取:{}", crate::oserror::reason(&e)))
+                })?;
                 (name, text)
             }
             None => {
