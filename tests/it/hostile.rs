@@ -119,6 +119,12 @@ fn one_stray_far_cell_does_not_allocate_a_grid() {
 /// the file is refused with advice, while the batch goes on.
 #[test]
 fn xls_with_a_far_cell_is_refused_by_the_limited_reader() {
+    if windows_exe().is_some() {
+        // Wine creates the Job Object but does not enforce its memory
+        // limit: there the child lays the sheet out and the file reads.
+        eprintln!("skipped under Wine: Job Object memory limits are not enforced");
+        return;
+    }
     let env = Env::new();
     let far = repo().join("tests/fixtures/annex1-far-cell.xls");
     let good = sample("annex1-example.xls");

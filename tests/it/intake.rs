@@ -370,18 +370,23 @@ fn watch_processes_files_as_they_arrive() {
             .unwrap();
         std::thread::sleep(Duration::from_millis(300));
         std::fs::copy(sample("annex1-example.xlsx"), env.path("inbox/新提交.xlsx")).unwrap();
-        let started = Instant::now();
-        let archived = loop {
-            let n = files_under(&env.path("archive")).len();
-            if n > 0 || started.elapsed() > Duration::from_secs(30) {
-                break n;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
+        let archived = archived_within(&env, Duration::from_secs(30));
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(archived, 1, "watch {extra:?} did not process the file");
         assert_eq!(journal(&env)[0]["status"], "valid");
+    }
+}
+
+/// How many originals are archived once one is, or when `limit` is up.
+fn archived_within(env: &Env, limit: Duration) -> usize {
+    let started = Instant::now();
+    loop {
+        let n = files_under(&env.path("archive")).len();
+        if n > 0 || started.elapsed() > limit {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
@@ -425,14 +430,7 @@ fn watch_survives_a_failed_pass_and_retries() {
         "nothing is taken in a failed pass"
     );
     std::fs::remove_file(env.path("out")).unwrap();
-    let started = Instant::now();
-    let archived = loop {
-        let n = files_under(&env.path("archive")).len();
-        if n > 0 || started.elapsed() > Duration::from_secs(30) {
-            break n;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let archived = archived_within(&env, Duration::from_secs(30));
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(

@@ -194,7 +194,7 @@ fn crossed_box_is_a_tick_said_at_its_cell() {
     assert_valid(&v);
     assert_eq!(v["data"]["fields"]["ownership"], "区级");
     assert_eq!(v["data"]["services"]["cloud_firewall"], json!(1));
-    assert_eq!(cells_with(&v, "tick.crossed_box"), ["B5", "E30"], "{v:#}");
+    assert_eq!(cells_of(&v, "tick.crossed_box"), ["B5", "E30"], "{v:#}");
     // A cross beside a tick is two marks: which one is meant is asked.
     f.set("B5", "√市级 ☒区级");
     assert_eq!(error(&read(&env, &f), "field.choice")["cell"], "B5");
@@ -356,9 +356,9 @@ fn header_printing_another_unit_reads_the_column_in_that_unit() {
     let mut f = annex1();
     f.set("C16", "内存(核)").set("F16", "数据盘(箱)");
     let v = read(&env, &f);
-    let mismatch: Vec<&str> = cells_with(&v, "unit.mismatch");
+    let mismatch: Vec<&str> = cells_of(&v, "unit.mismatch");
     assert_eq!(mismatch, ["C17", "C18"], "{v:#}");
-    assert_eq!(cells_with(&v, "unit.unknown"), ["F17", "F18"]);
+    assert_eq!(cells_of(&v, "unit.unknown"), ["F17", "F18"]);
     assert!(!has(&v, "form.header_unknown"));
 }
 
@@ -378,21 +378,11 @@ fn service_name_printing_another_unit_is_read_in_that_unit() {
     let mut f = annex4();
     f.set("A19", "互联网带宽(Mbps)");
     let v = read(&env, &f);
-    assert_eq!(cells_with(&v, "unit.mismatch"), ["D19", "E19"], "{v:#}");
+    assert_eq!(cells_of(&v, "unit.mismatch"), ["D19", "E19"], "{v:#}");
     f.set("A19", "OSS(GB)").set("D19", 512.0).set("E19", 1024.0);
     let v = read(&env, &f);
     assert_eq!(v["data"]["current"]["services"]["oss"], json!(0.5));
     assert_eq!(v["data"]["proposed"]["services"]["oss"], json!(1));
-}
-
-fn cells_with<'a>(v: &'a Value, code: &str) -> Vec<&'a str> {
-    v["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|d| d["code"] == code)
-        .map(|d| d["cell"].as_str().unwrap())
-        .collect()
 }
 
 #[test]
