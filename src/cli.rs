@@ -246,7 +246,7 @@ pub enum Command {
         #[arg(long)]
         year: i32,
         /// 考核结果:YAML 文件或存放它们的目录(可多个)
-        #[arg(long, num_args = 1..)]
+        #[arg(long, num_args = 1.., value_name = "FILE|DIR")]
         assessments: Vec<PathBuf>,
         /// 价格表(默认 schemas/prices.yaml)
         #[arg(long, value_name = "FILE")]
@@ -299,13 +299,13 @@ pub enum MailCommand {
     /// 连接 IMAP 与 SMTP 服务器,逐项说明哪些可用、哪些不可用
     Check {
         /// 邮件配置(YAML)
-        #[arg(long, env = "ZWYUN_MAIL", value_name = "FILE")]
+        #[arg(long, env = "ZWYUN_MAIL", hide_env_values = true, value_name = "FILE")]
         mail: PathBuf,
     },
     /// 发送暂存待审(reply: hold)、待重试与发送失败的全部回复
     Send {
         /// 邮件配置(YAML)
-        #[arg(long, env = "ZWYUN_MAIL", value_name = "FILE")]
+        #[arg(long, env = "ZWYUN_MAIL", hide_env_values = true, value_name = "FILE")]
         mail: PathBuf,
         #[command(flatten)]
         ledger: LedgerFile,
@@ -324,7 +324,7 @@ pub struct IntakeArgs {
     #[arg(long, value_name = "MONTHS")]
     months: Option<u32>,
     /// 邮件配置(YAML):从 IMAP 邮箱收取提交,经 SMTP 回复
-    #[arg(long, env = "ZWYUN_MAIL", value_name = "FILE")]
+    #[arg(long, env = "ZWYUN_MAIL", hide_env_values = true, value_name = "FILE")]
     mail: Option<PathBuf>,
     /// watch 时每隔若干秒收取一次邮件
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
