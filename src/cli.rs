@@ -524,6 +524,24 @@ fn existing_dir(dir: Option<PathBuf>, what: &str, option: &str) -> Result<Option
 
 fn globals(args: &mut Args) -> Result<Globals, String> {
     let given = args.command.given();
+    // Before the command name, an option the command does not use is said,
+    // as clap says it after the name: it would otherwise do nothing.
+    let unused = [
+        ("--ledger", args.ledger.is_some() && given.ledger.is_none()),
+        (
+            "--schemas",
+            args.schemas.is_some() && given.schemas.is_none(),
+        ),
+        (
+            "--templates",
+            args.templates.is_some() && given.templates.is_none(),
+        ),
+    ];
+    if let Some((option, _)) = unused.iter().find(|(_, unused)| *unused) {
+        return Err(format!(
+            "此命令不使用 {option};请去掉该选项(用 zwyun 命令 --help 查看该命令的选项)"
+        ));
+    }
     let ledger = resolve(given.ledger, args.ledger.take(), "ZWYUN_LEDGER");
     let schemas = resolve(given.schemas, args.schemas.take(), "ZWYUN_SCHEMAS");
     let templates = resolve(given.templates, args.templates.take(), "ZWYUN_TEMPLATES");

@@ -168,6 +168,16 @@ fn paths_work_before_or_after_the_command_and_from_the_environment() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Before the command name, an option the command does not use is said.
+    for (args, option) in [
+        (vec!["--ledger", "x.db", "assess", "a.yaml"], "--ledger"),
+        (vec!["--templates", "t", "status"], "--templates"),
+    ] {
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains(&format!("此命令不使用 {option}")), "{err}");
+    }
 }
 
 const ASSESSMENT: &str =
