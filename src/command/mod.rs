@@ -72,6 +72,14 @@ pub fn open_existing(path: &Path) -> Result<Ledger, String> {
             path.display()
         ));
     }
+    // zwyun writes its tables as it creates a ledger: an empty file is
+    // another file (a typo that `touch` or an editor made), not a ledger.
+    if path.metadata().is_ok_and(|m| m.len() == 0) {
+        return Err(format!(
+            "账本文件是空文件(0 字节),不是 zwyun 的账本:{};请检查 --ledger 或 ZWYUN_LEDGER",
+            path.display()
+        ));
+    }
     open_ledger(path)
 }
 

@@ -695,6 +695,11 @@ fn a_missing_ledger_is_an_error_for_reading_commands() {
         !env.path("typo.db").exists(),
         "no ledger created by reading"
     );
+    // An empty file is not a ledger either.
+    std::fs::write(env.path("empty.db"), "").unwrap();
+    let out = env.run(&["--ledger", "empty.db", "status"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("空文件"), "{}", stderr(&out));
     // Writing commands create it and say so once.
     let first = env.run(&["approve", s(&sample("annex1-example.xlsx"))]);
     assert_eq!(first.status.code(), Some(0));
