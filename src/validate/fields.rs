@@ -275,9 +275,10 @@ pub fn measured(
                 .iter()
                 .map(|u| format!("{}单位 {}", u.dimension, u.name))
                 .collect();
-            let what = match meanings.as_slice() {
-                [one] => format!("单位“{typed}”是{one}"),
-                several => format!("单位“{typed}”可指{}", several.join(" 或")),
+            let what = match (others.as_slice(), meanings.as_slice()) {
+                ([u], _) if u.name == typed => format!("单位“{typed}”计量的是{}", u.dimension),
+                (_, [one]) => format!("单位“{typed}”是{one}"),
+                (_, several) => format!("单位“{typed}”可指{}", several.join(" 或")),
             };
             Err(Diagnostic::error(
                 "unit.mismatch",
