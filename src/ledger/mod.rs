@@ -395,14 +395,22 @@ impl Ledger {
     }
 }
 
-/// Adds a column that ledgers made by earlier versions lack.
+/// Adds a column that ledgers made by earlier versions lack. The check and
+/// the change are one write transaction: two processes opening an old
+/// ledger at once must not both add it.
 fn add_column(conn: &Connection, table: &str, column: &str, ty: &str) -> Result<()> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
-    ))?;
-    if !stmt.exists([column])? {
-        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
+    let has = |conn: &Connection| -> Result<bool> {
+        let sql = format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1");
+        Ok(conn.prepare(&sql)?.exists([column])?)
+    };
+    if has(conn)? {
+        return Ok(());
     }
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    if !has(&tx)? {
+        tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
+    }
+    tx.commit()?;
     Ok(())
 }
 
