@@ -210,19 +210,23 @@ pub fn process_once(
 /// next pass.
 type Hashed = Vec<(WorkItem, String)>;
 
+/// A claimed file that cannot be read now stays in the work folder: said,
+/// and taken up by the next pass.
+fn left_for_later<T>(item: &WorkItem, e: &std::io::Error) -> Option<T> {
+    warn!(
+        "{}:无法读取,留待下次处理:{}",
+        item.name,
+        crate::oserror::reason(e)
+    );
+    None
+}
+
 fn partition(items: Vec<WorkItem>, ledger: &Ledger) -> Result<(Hashed, Hashed), IntakeError> {
     let hashed: Hashed = items
         .into_par_iter()
         .filter_map(|item| match hash_file(&item.path) {
             Ok(sha) => Some((item, sha)),
-            Err(e) => {
-                warn!(
-                    "{}:无法读取,留待下次处理:{}",
-                    item.name,
-                    crate::oserror::reason(&e)
-                );
-                None
-            }
+            Err(e) => left_for_later(&item, &e),
         })
         .collect();
     let (mut suspects, mut fresh) = (Vec::new(), Vec::new());
@@ -310,14 +314,7 @@ impl Batch<'_> {
             .filter_map(|item| match read_item(&item.path) {
                 Ok((_, sha)) if give_up => Some(self.given_up(item, sha)),
                 Ok((bytes, sha)) => Some(self.prepare(item, &bytes, sha)),
-                Err(e) => {
-                    warn!(
-                        "{}:无法读取,留待下次处理:{}",
-                        item.name,
-                        crate::oserror::reason(&e)
-                    );
-                    None
-                }
+                Err(e) => left_for_later(item, &e),
             })
             .collect();
         let claims = self.claim_all(&prepared, ledger)?;

@@ -291,6 +291,19 @@ fn cells(list: &[(&str, Cell)]) -> Vec<(String, Cell)> {
 }
 
 /// The filled 附件1 of `../shared/forms/annex1-example.xlsx`, cell by cell.
+/// The host table's header, as the form prints it.
+pub const HOST_HEADERS: [&str; 9] = [
+    "服务类型",
+    "CPU(核)",
+    "内存(GB)",
+    "操作系统(版本)",
+    "系统盘(GB)",
+    "数据盘(GB)",
+    "网络区域",
+    "台数",
+    "备注(主机用途、数据库版本、中间件版本)",
+];
+
 pub fn annex1() -> Form {
     use Cell::*;
     let t = |s: &str| Text(s.to_string());
@@ -458,21 +471,11 @@ pub fn annex4() -> Form {
     use Cell::*;
     let t = |s: &str| Text(s.to_string());
     let host_header = |row: u32| -> Vec<(String, Cell)> {
-        [
-            "服务类型",
-            "CPU(核)",
-            "内存(GB)",
-            "操作系统(版本)",
-            "系统盘(GB)",
-            "数据盘(GB)",
-            "网络区域",
-            "台数",
-            "备注(主机用途、数据库版本、中间件版本)",
-        ]
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (a1(row - 1, i as u16), t(h)))
-        .collect()
+        HOST_HEADERS
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (a1(row - 1, i as u16), t(h)))
+            .collect()
     };
     let host =
         |row: u32, cpu: f64, mem: f64, data: f64, n: f64, note: &str| -> Vec<(String, Cell)> {

@@ -449,17 +449,7 @@ fn continued_host_table_below_the_form_is_read() {
     let env = Env::new();
     let mut f = annex1();
     f.set("A46", "计算资源(续)");
-    let headers = [
-        "服务类型",
-        "CPU(核)",
-        "内存(GB)",
-        "操作系统(版本)",
-        "系统盘(GB)",
-        "数据盘(GB)",
-        "网络区域",
-        "台数",
-    ];
-    for (i, h) in headers.iter().enumerate() {
+    for (i, h) in HOST_HEADERS[..8].iter().enumerate() {
         f.set(&format!("{}47", (b'A' + i as u8) as char), *h);
     }
     let row: [Cell; 8] = [
