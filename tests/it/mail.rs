@@ -187,7 +187,7 @@ impl Dovecot {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(root.join("stderr.txt")).unwrap())
             .spawn()
-            .expect("dovecot (apt install dovecot-imapd)");
+            .expect("dovecot missing: run bash scripts/test.sh, which installs what the tests need");
         let why = || {
             let read = |n: &str| std::fs::read_to_string(root.join(n)).unwrap_or_default();
             format!("dovecot: {}{}", read("stderr.txt"), read("dovecot.log"))
@@ -270,7 +270,7 @@ impl Smtpd {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("python3-aiosmtpd");
+            .expect("python3 with aiosmtpd missing: run bash scripts/test.sh, which installs what the tests need");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)

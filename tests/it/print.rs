@@ -65,7 +65,7 @@ fn read_pdf(pdf: &Path) -> Pdf {
         .arg(pdf)
         .arg("-")
         .output()
-        .expect("pdftotext (poppler-utils) is installed");
+        .expect("pdftotext missing: run bash scripts/test.sh, which installs what the tests need");
     assert!(out.status.success(), "pdftotext {}", pdf.display());
     let html = String::from_utf8(out.stdout).unwrap();
     let mut reader = quick_xml::Reader::from_str(&html);
@@ -189,7 +189,7 @@ fn convert(files: &[PathBuf], out: &Path) {
         .arg(out)
         .args(files)
         .output()
-        .expect("LibreOffice (soffice) is installed");
+        .expect("LibreOffice (soffice) missing: run bash scripts/test.sh, which installs what the tests need");
     assert!(
         status.status.success(),
         "soffice: {}",
