@@ -228,11 +228,13 @@ fn block(kind: &str, text: &str) -> Paragraph {
 }
 
 /// Like [`blocks`], the last `keep` paragraphs held on the page of what
-/// follows (the signature block never starts a page alone).
+/// follows (the signature block never starts a page alone); headings are
+/// held with their first paragraph as everywhere.
 fn blocks_kept(mut doc: Docx, list: &[Block], keep: usize) -> Docx {
     let from = list.len().saturating_sub(keep);
     for (i, (kind, text)) in list.iter().enumerate() {
-        doc = doc.add_paragraph(block(kind, text).keep_next(i >= from));
+        let heading = matches!(*kind, "h" | "s");
+        doc = doc.add_paragraph(block(kind, text).keep_next(heading || i >= from));
     }
     doc
 }

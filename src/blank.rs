@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use rust_xlsxwriter::{
-    DataValidation, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError,
+    DataValidation, DataValidationErrorStyle, Format, FormatAlign, FormatBorder, Workbook,
+    Worksheet, XlsxError,
 };
 
 use crate::layout::{self, Heights, Page, BODY_PT};
@@ -27,6 +28,30 @@ struct Sheet<'a> {
 /// Column widths: labels of up to five characters, the service grid's
 /// items, 备注 over the last two columns.
 const WIDTHS: [f64; 10] = [12.0, 11.0, 11.0, 14.0, 11.0, 12.0, 12.0, 10.0, 12.0, 12.0];
+/// Height of a row a unit writes in by hand, on paper.
+const HANDWRITING_MM: f64 = 9.0;
+
+/// Row height (points, before the sheet is shrunk to the page width) that
+/// prints [`HANDWRITING_MM`] tall.
+fn writing_height() -> f64 {
+    layout::mm(HANDWRITING_MM) / layout::fit_scale(&WIDTHS, false)
+}
+
+/// The choices of a field as the paper form prints them, every box empty:
+/// `□市级 □区级 □自费`. The reader takes an untouched one for nothing.
+fn printed_options(choices: &[String]) -> String {
+    crate::render::context::ticks(choices, "")
+}
+
+/// A dropdown of `choices` that still takes what a unit types instead
+/// (`☑市级`, which the reader understands), with a warning.
+fn dropdown(choices: &[String]) -> Result<DataValidation, XlsxError> {
+    DataValidation::new()
+        .allow_list_strings(choices)?
+        .set_error_style(DataValidationErrorStyle::Warning)
+        .set_error_title("请从下拉列表中选择")?
+        .set_error_message("输入的内容不是下拉列表中的选项。请从列表中选择;确要保留(如打勾的写法“☑市级”)请点“是”。")
+}
 
 fn span_width(c1: u16, c2: u16) -> f64 {
     WIDTHS[c1 as usize..=c2 as usize].iter().sum()
@@ -57,20 +82,28 @@ impl Sheet<'_> {
         self.ws
             .write_string_with_format(row, col, spec.name(), &self.label)?;
         self.fit(row, col, row, col, spec.name());
-        let value = self.value_of(key);
+        let value = self.value_of(key, &spec.choices);
         self.merge(row, value_cols.0, row, value_cols.1, &value)?;
+        self.heights.at_least(row, writing_height());
         if !spec.choices.is_empty() {
-            let dv = DataValidation::new().allow_list_strings(&spec.choices)?;
-            self.ws
-                .add_data_validation(row, value_cols.0, row, value_cols.0, &dv)?;
+            self.ws.add_data_validation(
+                row,
+                value_cols.0,
+                row,
+                value_cols.0,
+                &dropdown(&spec.choices)?,
+            )?;
         }
         Ok(())
     }
 
-    fn value_of(&self, key: &str) -> String {
-        self.fill
-            .and_then(|a| a.fields.get(key).cloned())
-            .unwrap_or_default()
+    /// The filled value, or on a blank form the printed options of a choice.
+    fn value_of(&self, key: &str, choices: &[String]) -> String {
+        match self.fill {
+            Some(a) => a.fields.get(key).cloned().unwrap_or_default(),
+            None if !choices.is_empty() => printed_options(choices),
+            None => String::new(),
+        }
     }
 
     /// Text, or a number when it reads as one (as a unit's Excel would).
@@ -106,7 +139,7 @@ impl Sheet<'_> {
         self.ws
             .merge_range(row, 0, row + rows - 1, 0, &name, &self.label)?;
         self.fit(row, 0, row + rows - 1, 0, &name);
-        let value = self.value_of(key);
+        let value = self.value_of(key, &[]);
         self.fit(row, 1, row + rows - 1, 9, &value);
         self.ws
             .merge_range(row, 1, row + rows - 1, 9, &value, &self.value)?;
@@ -129,19 +162,30 @@ impl Sheet<'_> {
                 self.fit(row, c, row, c, col.name());
             }
             for r in row + 1..=row + n {
-                let value = hosts
-                    .get((r - row - 1) as usize)
-                    .map(|h| host_value(h, &col.key))
-                    .unwrap_or_default();
+                let value = match hosts.get((r - row - 1) as usize) {
+                    Some(h) => host_value(h, &col.key),
+                    None if self.fill.is_none() && !col.choices.is_empty() => {
+                        printed_options(&col.choices)
+                    }
+                    None => String::new(),
+                };
                 let last = if col.key == "note" { 9 } else { c };
                 self.merge(r, c, r, last, &value)?;
             }
             if !col.choices.is_empty() {
-                let dv = DataValidation::new().allow_list_strings(&col.choices)?;
+                let dv = dropdown(&col.choices)?;
                 self.ws.add_data_validation(row + 1, c, row + n, c, &dv)?;
             }
         }
+        self.writing_rows(row + 1, row + n);
         Ok(row + n + 1)
+    }
+
+    /// Rows `first..=last` tall enough to write in by hand.
+    fn writing_rows(&mut self, first: u32, last: u32) {
+        for r in first..=last {
+            self.heights.at_least(r, writing_height());
+        }
     }
 
     /// Header rows 1–7 common to both forms.
@@ -240,7 +284,7 @@ pub fn workbook(
     }
     let Sheet { ws, heights, .. } = sheet;
     heights.apply(ws)?;
-    instructions(&mut wb, kind)?;
+    instructions(&mut wb, kind, &schema.title)?;
     wb.save_to_buffer()
 }
 
@@ -321,6 +365,7 @@ fn services(s: &mut Sheet, row: u32) -> Result<u32, XlsxError> {
         }
         r += 1;
     }
+    s.writing_rows(row + 1, r - 1);
     Ok(r)
 }
 
@@ -353,6 +398,7 @@ fn annex4(s: &mut Sheet) -> Result<(), XlsxError> {
             s.ws.write_blank(r, 4, &s.value)?;
             s.merge(r, 5, r, 9, "")?;
         }
+        s.writing_rows(18, 21);
     }
     s.text_block(22, 3, "note")?;
     s.text_block(25, 2, "provider_opinion")?;
@@ -360,7 +406,7 @@ fn annex4(s: &mut Sheet) -> Result<(), XlsxError> {
     Ok(())
 }
 
-fn instructions(wb: &mut Workbook, kind: FormKind) -> Result<(), XlsxError> {
+fn instructions(wb: &mut Workbook, kind: FormKind, title: &str) -> Result<(), XlsxError> {
     let ws = wb.add_worksheet();
     ws.set_name("填表说明")?;
     ws.set_column_width(0, 90)?;
@@ -371,6 +417,12 @@ fn instructions(wb: &mut Workbook, kind: FormKind) -> Result<(), XlsxError> {
             repeat_rows: None,
         },
     )?;
+    let heading = layout::song(16.0)
+        .set_bold()
+        .set_align(FormatAlign::Center)
+        .set_align(FormatAlign::VerticalCenter);
+    ws.write_string_with_format(0, 0, format!("{title} 填表说明"), &heading)?;
+    ws.set_row_height(0, 36)?;
     let common = [
         "1. 请勿修改表格标题、栏目标签和表头;可在主机表格中插入行。",
         "2. 带下拉框的栏目请从下拉列表中选择;数量、CPU、内存等填写数字。",
@@ -392,7 +444,7 @@ fn instructions(wb: &mut Workbook, kind: FormKind) -> Result<(), XlsxError> {
     };
     let wrap = layout::song(BODY_PT).set_text_wrap();
     for (i, line) in common.iter().chain(specific).enumerate() {
-        let r = i as u32;
+        let r = i as u32 + 1;
         ws.write_string_with_format(r, 0, *line, &wrap)?;
         ws.set_row_height(r, layout::height(layout::lines(line, 90.0), BODY_PT))?;
     }

@@ -118,6 +118,15 @@ impl Heights {
     /// Sets every row measured: single rows first, then rows spanned by a
     /// merged cell grown evenly until the merged text fits.
     pub fn apply(mut self, ws: &mut Worksheet) -> Result<(), XlsxError> {
+        self.settle();
+        for (row, h) in self.rows {
+            ws.set_row_height(row, h)?;
+        }
+        Ok(())
+    }
+
+    /// Grows the rows under merged cells as [`Heights::apply`] does.
+    fn settle(&mut self) {
         for (first, last, need) in std::mem::take(&mut self.spans) {
             let n = f64::from(last - first + 1);
             let have: f64 = (first..=last).map(|r| self.get(r)).sum();
@@ -129,15 +138,17 @@ impl Heights {
                 }
             }
         }
-        for (row, h) in self.rows {
-            ws.set_row_height(row, h)?;
-        }
-        Ok(())
     }
 
-    /// Points rows `first..=last` take when printed.
+    /// Points rows `first..=last` take when printed, merged cells measured
+    /// so far included.
     pub fn total(&self, first: u32, last: u32) -> f64 {
-        (first..=last).map(|r| self.get(r)).sum()
+        let mut settled = Heights {
+            rows: self.rows.clone(),
+            spans: self.spans.clone(),
+        };
+        settled.settle();
+        (first..=last).map(|r| settled.get(r)).sum()
     }
 
     fn get(&self, row: u32) -> f64 {
@@ -146,6 +157,21 @@ impl Heights {
             .copied()
             .unwrap_or_else(|| height(1, BODY_PT))
     }
+}
+
+/// Millimetres in points.
+pub fn mm(mm: f64) -> f64 {
+    mm / 25.4 * 72.0
+}
+
+/// The scale a sheet with columns `widths` prints at when fitted to the
+/// width of an A4 page with [`a4`]'s margins (1 when it fits as it is): a
+/// column unit is 7 pixels of the default font, plus 5 pixels of padding.
+pub fn fit_scale(widths: &[f64], landscape: bool) -> f64 {
+    let paper = if landscape { 11.69 } else { 8.27 };
+    let printable = (paper - 0.6 - 0.6) * 72.0;
+    let sheet: f64 = widths.iter().map(|w| (w * 7.0 + 5.0).round() * 0.75).sum();
+    (printable / sheet).min(1.0)
 }
 
 /// Printable height of an A4 portrait page with [`a4`]'s margins, in points.

@@ -28,17 +28,33 @@ pub fn safe_component(s: &str) -> String {
 /// the whole name fits `MAX_NAME_CHARS` / `MAX_NAME_BYTES`; the extension is
 /// always kept.
 pub fn file_name(stem: &str, ext: &str) -> String {
+    bounded(&clean(stem), &ext_suffix(ext))
+}
+
+/// A file name `stem` + `tail` + `.ext` where only `stem` is shortened when
+/// the whole is too long: the tail (`-测试资源服务使用意向协议`, what the
+/// document is) always stays in the name.
+pub fn file_name_keeping(stem: &str, tail: &str, ext: &str) -> String {
+    let tail = clean(tail);
+    let suffix = format!("{tail}{}", ext_suffix(ext));
+    if suffix.chars().count() + 8 > MAX_NAME_CHARS || suffix.len() + 24 > MAX_NAME_BYTES {
+        return file_name(&format!("{stem}{tail}"), ext);
+    }
+    bounded(&clean(stem), &suffix)
+}
+
+/// `.ext` with only ASCII letters and digits, bounded; empty for none.
+fn ext_suffix(ext: &str) -> String {
     let ext: String = ext
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .take(MAX_EXT_CHARS)
         .collect();
-    let suffix = if ext.is_empty() {
+    if ext.is_empty() {
         String::new()
     } else {
         format!(".{ext}")
-    };
-    bounded(&clean(stem), &suffix)
+    }
 }
 
 /// `name` as a safe file name: its extension (after the last dot) kept, the

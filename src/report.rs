@@ -273,7 +273,11 @@ pub fn workbook_bytes(outcome: &Outcome) -> Result<Vec<u8>, XlsxError> {
         }
     }
     if outcome.diags.is_empty() {
-        ws.write_string_with_format(head_row + 1, 0, "未发现问题。", &st.info)?;
+        // Across the table: in the narrow 序号 cell the text would wrap
+        // and be printed up over the header row.
+        let (r, last) = (head_row + 1, widths.len() as u16 - 1);
+        ws.merge_range(r, 0, r, last, "未发现问题。", &st.info)?;
+        heights.fit(r, r, "未发现问题。", widths.iter().sum(), BODY_PT);
     }
     ws.set_freeze_panes(head_row + 1, 0)?;
     layout::a4(

@@ -86,7 +86,7 @@ pub fn run(
     write_atomic(&path, &bytes).map_err(|e| super::io_error(&path, &e))?;
     crate::outln!("已生成:{}", path.display());
     if ext == "docx" {
-        warn_sample_parties(templates, schemas);
+        warn_sample_parties(templates, schemas, &data.app.header.provider);
     }
     if args.pdf {
         let pdf = to_pdf(&path, &args.out)?;
@@ -95,11 +95,12 @@ pub fn run(
     Ok(EXIT_OK)
 }
 
-/// Says on the command line when the agreement carries sample provider data.
-fn warn_sample_parties(templates: Option<&Path>, schemas: &Schemas) {
+/// Says on the command line when the agreement carries sample provider
+/// data (other providers' sample entries do not matter to it).
+fn warn_sample_parties(templates: Option<&Path>, schemas: &Schemas, provider: &str) {
     let warning = Renderer::load(templates, schemas)
         .ok()
-        .and_then(|r| r.parties().sample_warning());
+        .and_then(|r| r.parties().sample_warning_for(provider));
     if let Some(w) = warning {
         eprintln!("警告:{w}");
     }

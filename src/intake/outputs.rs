@@ -101,7 +101,11 @@ fn application(
     sha: &str,
 ) -> Res<()> {
     let mut text = receipt(outcome, app, env, name, sha);
-    if let Some(warning) = env.renderer.parties().sample_warning() {
+    if let Some(warning) = env
+        .renderer
+        .parties()
+        .sample_warning_for(&app.header.provider)
+    {
         let _ = write!(text, "\n注意:{warning}\n");
     }
     out.put("受理回执.txt", report::zh_punct(&text).as_bytes())?;

@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::text::{is_nothing, label_key, split_label_unit};
+use super::text::{is_nothing, is_unticked_options, label_key, split_label_unit};
 use super::{Sheet, Value, Workbook};
 use crate::diag::{a1, Diagnostic};
 use crate::model::FormKind;
@@ -380,7 +380,9 @@ impl<'a, 's> Finder<'a, 's> {
                 }
                 continue;
             }
-            if own.iter().all(|(_, v)| is_nothing(&v.as_text())) {
+            // A row of a blank form left as printed: empty.
+            let untouched = |t: &str| is_nothing(t) || is_unticked_options(t);
+            if own.iter().all(|(_, v)| untouched(&v.as_text())) {
                 continue;
             }
             let cells = columns

@@ -82,6 +82,13 @@ pub fn is_nothing(s: &str) -> bool {
     NOTHING.contains(&key.as_str())
 }
 
+/// Options printed with empty boxes, none ticked (`□云主机 □物理机`), as
+/// the blank form prints them in a row the unit has not filled.
+pub fn is_unticked_options(s: &str) -> bool {
+    let t = fold(s);
+    t.starts_with(BOXES) && !t.contains(TICKS)
+}
+
 /// A number as typed, split from the unit written after it: `16核` →
 /// (16, "核"), `500 GB` → (500, "GB"), `１６` → (16, ""), `1,000` → (1000, "").
 /// The unit is folded, in its case (`Gb` is not `GB`), without spaces or
@@ -361,6 +368,15 @@ mod tests {
 
     fn opts<'a>(v: &[&'a str]) -> Vec<(&'a str, &'a str)> {
         v.iter().map(|s| (*s, *s)).collect()
+    }
+
+    #[test]
+    fn printed_options_untouched_are_nothing_chosen() {
+        assert!(is_unticked_options("□政务外网 □互联网区 □政务专网 □管理区"));
+        assert!(is_unticked_options(" □云主机 □物理机"));
+        assert!(!is_unticked_options("☑云主机 □物理机"));
+        assert!(!is_unticked_options("□云主机 √物理机"));
+        assert!(!is_unticked_options("云主机"));
     }
 
     #[test]

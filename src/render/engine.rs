@@ -114,9 +114,12 @@ impl DocxTemplate {
                 continue;
             };
             drop(entry);
-            let text = tera
+            let mut text = tera
                 .render(&part.tera_name, ctx)
                 .map_err(|e| located(&self.file, &part.places, &e))?;
+            if name == "word/document.xml" {
+                text = super::fit::fit_columns(&text);
+            }
             out.start_file(name, options).map_err(zip_err)?;
             out.write_all(text.as_bytes())
                 .map_err(|e| RenderError::Output(e.to_string()))?;

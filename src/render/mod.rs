@@ -7,6 +7,7 @@
 
 pub mod context;
 mod engine;
+mod fit;
 pub mod grid;
 pub mod parties;
 pub mod pdf;
@@ -156,10 +157,11 @@ impl Renderer {
 }
 
 /// The output file name: project code (else unit and project name), the
-/// document, the extension; safe on Windows and Linux.
+/// document, the extension; safe on Windows and Linux. A long unit or
+/// project name is shortened, never the document's name.
 pub fn output_name(app: &Application, doc: &str, ext: &str) -> String {
     let label = app.header.project_key().label();
-    crate::names::file_name(&format!("{label}-{doc}"), ext)
+    crate::names::file_name_keeping(&label, &format!("-{doc}"), ext)
 }
 
 #[cfg(test)]
@@ -193,5 +195,26 @@ mod tests {
             "{name}"
         );
         assert!(name.ends_with("-政务云资源开通情况表.x"), "{name}");
+    }
+
+    #[test]
+    fn long_names_keep_the_document_type() {
+        let unit = "上海市松江区人力资源和社会保障局松江区永丰街道社区事务受理服务中心";
+        let mut a = app(unit, None);
+        a.header.project_name = "就业创业一网通办服务平台（二期）建设项目".repeat(2);
+        for doc in [TEST_AGREEMENT_DOC, FORMAL_AGREEMENT_DOC, OPENING_TABLE_DOC] {
+            let name = output_name(&a, doc, "docx");
+            assert!(name.ends_with(&format!("-{doc}.docx")), "{name}");
+            assert!(name.starts_with("上海市松江区"), "{name}");
+            assert!(
+                name.chars().count() <= crate::names::MAX_NAME_CHARS,
+                "{name}"
+            );
+        }
+        let other = output_name(&app(&format!("{unit}乙"), None), OPENING_TABLE_DOC, "xlsx");
+        assert_ne!(
+            other,
+            output_name(&app(unit, None), OPENING_TABLE_DOC, "xlsx")
+        );
     }
 }

@@ -83,13 +83,15 @@ impl Parties {
             .filter(|p| p.is_sample())
             .map(|p| format!("“{}”", p.name))
             .collect();
-        if samples.is_empty() {
-            return None;
-        }
-        Some(format!(
-            "parties.yaml 中的服务商 {} 仍是示例数据(如联系人、开户银行、帐号),据此生成的协议不能签署;请先在 parties.yaml 中替换为服务商的真实信息。",
-            samples.join("、")
-        ))
+        (!samples.is_empty()).then(|| sample_message(&samples))
+    }
+
+    /// The sample-data warning for an agreement with the provider a
+    /// submission names, when (and only when) that provider is sample data.
+    pub fn sample_warning_for(&self, provider: &str) -> Option<String> {
+        let p = self.provider(provider).ok()?;
+        p.is_sample()
+            .then(|| sample_message(&[format!("“{}”", p.name)]))
     }
 
     /// The provider a submission names; unknown names list the known ones.
@@ -108,4 +110,11 @@ impl Parties {
                     .join("、"),
             })
     }
+}
+
+fn sample_message(names: &[String]) -> String {
+    format!(
+        "parties.yaml 中的服务商 {} 仍是示例数据(如联系人、开户银行、帐号),据此生成的协议不能签署;请先在 parties.yaml 中替换为服务商的真实信息。",
+        names.join("、")
+    )
 }

@@ -26,6 +26,7 @@ struct Styles {
     text: Format,
     money: Format,
     number: Format,
+    percent: Format,
     bold_money: Format,
 }
 
@@ -47,6 +48,7 @@ impl Styles {
             text: cell.clone().set_text_wrap(),
             money: cell.clone().set_num_format("#,##0.00"),
             number: cell.clone().set_num_format("0.####"),
+            percent: cell.clone().set_num_format("0%"),
             bold_money: cell.set_bold().set_num_format("#,##0.00"),
         }
     }
@@ -154,7 +156,7 @@ fn summary_sheet(ws: &mut Worksheet, s: &Settlement, st: &Styles) -> Result<(), 
             Some(a) => ws.write_number_with_format(row, 3, num(a.score), &st.number)?,
             None => ws.write_string_with_format(row, 3, "未考核", &st.text)?,
         };
-        ws.write_string_with_format(row, 4, percent(p.deduction_rate), &st.text)?;
+        ws.write_number_with_format(row, 4, num(p.deduction_rate), &st.percent)?;
         ws.write_number_with_format(row, 5, num(p.deduction), &st.money)?;
         ws.write_number_with_format(row, 6, num(p.net), &st.money)?;
         let remark = p.remark();

@@ -437,6 +437,10 @@ fn every_document_prints_on_a4() {
         }
         if kind == "change" {
             list.extend(change_figures_are_numbers(file));
+            list.extend(no_problems_below_header(&pdf));
+        }
+        if name.ends_with(".xlsx") {
+            list.extend(figures_stored_as_text(file));
         }
         if kind == "assess" {
             list.extend(criteria_whole(&pdf));
@@ -510,6 +514,53 @@ fn change_figures_are_numbers(file: &Path) -> Vec<String> {
     problems
 }
 
+/// Issue 20: cells holding a figure as text (`10240`, `5%`, `16核`,
+/// `64GB`) in any sheet: figures are stored as numbers, with their unit or
+/// percent sign in the number format, so that they can be summed.
+fn figures_stored_as_text(file: &Path) -> Vec<String> {
+    use calamine::{Data, Reader, Xlsx};
+    let mut wb: Xlsx<_> = calamine::open_workbook(file).unwrap();
+    let mut problems = Vec::new();
+    for sheet in wb.sheet_names() {
+        let range = wb.worksheet_range(&sheet).unwrap();
+        for (r, c, v) in range.used_cells() {
+            let Data::String(text) = v else { continue };
+            let t = text.trim();
+            let figure = t
+                .strip_suffix(['%', '核'])
+                .or_else(|| t.strip_suffix("GB"))
+                .or_else(|| t.strip_suffix("TB"))
+                .unwrap_or(t);
+            if !figure.is_empty() && figure.parse::<f64>().is_ok() {
+                problems.push(format!(
+                    "{sheet} row {} col {}: “{t}” stored as text",
+                    r + 1,
+                    c + 1
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// Issue 20: 变更核对 of a passing 附件4 printed “未发现问题。” over the
+/// header row of its 问题清单: it is printed below it.
+fn no_problems_below_header(pdf: &Pdf) -> Vec<String> {
+    let header = pdf.words.iter().find(|w| w.page == 0 && w.text == "序号");
+    let line = pdf
+        .words
+        .iter()
+        .find(|w| w.page == 0 && w.text.starts_with("未发现问题"));
+    match (header, line) {
+        (Some(h), Some(l)) if l.y0 >= h.y1 => Vec::new(),
+        (h, l) => vec![format!(
+            "“未发现问题。” not below the header: {:?} / {:?}",
+            h.map(|w| (w.y0, w.y1)),
+            l.map(|w| (w.text.clone(), w.y0, w.y1))
+        )],
+    }
+}
+
 /// Sheets of a workbook (each prints on its own pages); 1 for a .docx.
 fn sheets(file: &Path) -> usize {
     if file.extension().is_some_and(|e| e == "xlsx") {
@@ -576,4 +627,330 @@ fn docx_tables(file: &Path) -> Vec<String> {
         }
     }
     problems
+}
+
+// ------------------------------------------------------------ issue 20
+
+/// Renders `docs` (`test-agreement`, `formal-agreement`, `opening-table`)
+/// of the 附件1 `form` into `dir`, converts them, and returns each file
+/// with its PDF read back.
+fn render_and_read(env: &Env, form: &Form, docs: &[&str], dir: &str) -> Vec<(PathBuf, Pdf)> {
+    let input = env.path(&format!("{dir}.xlsx"));
+    form.write(&input);
+    let out = env.path(dir);
+    for doc in docs {
+        let mut args = vec!["render", doc, input.to_str().unwrap()];
+        if *doc == "test-agreement" {
+            args.extend(["--months", "3"]);
+        }
+        args.extend(["--out", out.to_str().unwrap()]);
+        env.run_ok(&args);
+    }
+    convert_all_in(&out)
+}
+
+fn convert_all_in(dir: &Path) -> Vec<(PathBuf, Pdf)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "docx" || e == "xlsx"))
+        .collect();
+    files.sort();
+    convert(&files, dir);
+    if let Some(keep) = std::env::var_os("ZWYUN_PRINT_KEEP") {
+        let _ = std::fs::create_dir_all(&keep);
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let _ = std::fs::copy(e.path(), Path::new(&keep).join(e.file_name()));
+        }
+    }
+    files
+        .into_iter()
+        .map(|f| {
+            let pdf = read_pdf(&f.with_extension("pdf"));
+            (f, pdf)
+        })
+        .collect()
+}
+
+fn file_name(f: &Path) -> String {
+    f.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+/// 附件1 asking for 5- to 7-digit quantities: a host with 65536GB memory
+/// and 321 of it, 1048576GB of SSD on the left of the service grid and of
+/// 高效云盘 on its right, 12345 IPv6 addresses, 10000 load balancers,
+/// 10240GB of bandwidth.
+fn annex1_with_big_figures() -> Form {
+    let mut form = annex1();
+    form.set("C17", 65536.0)
+        .set("F17", 1000000.0)
+        .set("H17", 321.0)
+        .set("E22", 1048576.0)
+        .set("H22", 1048576.0)
+        .set("E27", 12345.0)
+        .set("H27", 10000.0)
+        .set("E28", 10240.0);
+    form
+}
+
+/// Issue 20: `10240` printed as `1024` / `0` in a narrow 数量 column.
+/// Every figure of 5 to 7 digits is one word in every document, in the
+/// agreements and in the workbook; nothing overlaps or leaves the page.
+#[test]
+fn big_quantities_print_unbroken_pdf() {
+    if cfg!(windows) {
+        return;
+    }
+    let env = Env::new();
+    let docs = ["test-agreement", "formal-agreement", "opening-table"];
+    let printed = render_and_read(&env, &annex1_with_big_figures(), &docs, "big");
+    assert_eq!(printed.len(), 3);
+    let mut problems = Vec::new();
+    for (file, pdf) in &printed {
+        let name = file_name(file);
+        let words: Vec<&str> = pdf.words.iter().map(|w| w.text.as_str()).collect();
+        for figure in ["65536GB", "1048576", "12345", "10000", "10240", "321"] {
+            let whole = words.iter().filter(|w| w.contains(figure)).count();
+            // 1048576 twice (SSD and 高效云盘), the others once.
+            let wanted = if figure == "1048576" { 2 } else { 1 };
+            if whole < wanted {
+                problems.push(format!(
+                    "{name}: “{figure}” printed whole {whole} times, wanted {wanted}"
+                ));
+            }
+        }
+        problems.extend(overlaps(pdf).into_iter().map(|p| format!("{name}: {p}")));
+        problems.extend(outside(pdf).into_iter().map(|p| format!("{name}: {p}")));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Host rows on each page: (page, CPU lines, 内存 lines, 台数 headers).
+fn host_rows_by_page(pdf: &Pdf) -> Vec<(usize, usize, usize, usize)> {
+    (0..pdf.pages.len())
+        .map(|p| {
+            let on = |t: &str| {
+                pdf.words
+                    .iter()
+                    .filter(|w| w.page == p && w.text == t)
+                    .count()
+            };
+            (p + 1, on("CPU"), on("内存"), on("台数"))
+        })
+        .filter(|(_, cpu, mem, _)| cpu + mem > 0)
+        .collect()
+}
+
+/// Issue 20: beyond about 13 host classes the 开通情况表 split a host
+/// over two pages, with no header on the next one. With 20 classes every
+/// page of hosts starts with the column header, and holds the CPU and 内存
+/// lines of the same hosts, in the workbook and in 附件3's attachment.
+#[test]
+fn twenty_host_classes_keep_rows_whole_pdf() {
+    if cfg!(windows) {
+        return;
+    }
+    let env = Env::new();
+    let docs = ["formal-agreement", "opening-table"];
+    let printed = render_and_read(&env, &annex1_with_hosts(20), &docs, "hosts20");
+    let mut problems = Vec::new();
+    for (file, pdf) in &printed {
+        let name = file_name(file);
+        let pages = host_rows_by_page(pdf);
+        let (cpus, mems): (usize, usize) = pages.iter().fold((0, 0), |a, p| (a.0 + p.1, a.1 + p.2));
+        if cpus != 20 || mems != 20 {
+            problems.push(format!(
+                "{name}: {cpus} CPU and {mems} 内存 lines, wanted 20"
+            ));
+        }
+        if pages.len() < 2 {
+            problems.push(format!("{name}: 20 hosts on {} page(s)", pages.len()));
+        }
+        for (page, cpu, mem, header) in &pages {
+            if cpu != mem {
+                problems.push(format!(
+                    "{name} page {page}: {cpu} CPU but {mem} 内存 lines"
+                ));
+            }
+            if *header == 0 {
+                problems.push(format!("{name} page {page}: hosts without the header"));
+            }
+        }
+        problems.extend(overlaps(pdf).into_iter().map(|p| format!("{name}: {p}")));
+        problems.extend(outside(pdf).into_iter().map(|p| format!("{name}: {p}")));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The clause headings of 附件3: 第一条 … 第十五条 and the numbered
+/// sub-headings of 第四条 and 第五条.
+const HEADINGS: [&str; 8] = [
+    "1.云计算服务",
+    "2.运行维护服务",
+    "3.安全服务",
+    "4.质量标准",
+    "5.资源起租",
+    "6.服务考核",
+    "1.服务费用",
+    "2.服务费支付方式",
+];
+
+fn is_heading(line: &str) -> bool {
+    let clause = line.starts_with('第')
+        && line.contains('条')
+        && line.chars().count() <= 16
+        && line.find('条').is_some_and(|i| i <= "第十五".len());
+    clause || HEADINGS.contains(&line)
+}
+
+/// The last line of text above the footer of each page.
+fn last_lines(pdf: &Pdf) -> Vec<(usize, String)> {
+    (0..pdf.pages.len())
+        .filter_map(|p| {
+            let height = pdf.pages[p].1;
+            // The footer (page number) sits in the bottom margin.
+            let body: Vec<&Word> = pdf
+                .words
+                .iter()
+                .filter(|w| w.page == p && w.y1 < height - 60.0)
+                .collect();
+            let bottom = body.iter().map(|w| w.y0).fold(f64::MIN, f64::max);
+            let mut line: Vec<&&Word> = body
+                .iter()
+                .filter(|w| (w.y0 - bottom).abs() < 3.0)
+                .collect();
+            line.sort_by(|a, b| a.x0.total_cmp(&b.x0));
+            let text: String = line.iter().map(|w| w.text.as_str()).collect();
+            (!text.is_empty()).then_some((p + 1, text))
+        })
+        .collect()
+}
+
+/// Issue 20: clause headings were left alone at the foot of a page. The
+/// formal agreement is printed with unit addresses of 0 to 11 extra lines,
+/// so that the page ends fall on every line of the clauses in turn: no page
+/// ends with a heading.
+#[test]
+fn clause_headings_never_end_a_page_pdf() {
+    if cfg!(windows) {
+        return;
+    }
+    let env = Env::new();
+    let out = env.path("headings");
+    for extra in 0..12 {
+        let input = env.path(&format!("address-{extra}.xlsx"));
+        let address = format!("上海市松江区示例路1号{}", "\n附楼".repeat(extra));
+        annex1()
+            .set("B4", format!("SJ-2026-{extra:03}").as_str())
+            .set("B7", address.as_str())
+            .write(&input);
+        env.run_ok(&[
+            "render",
+            "formal-agreement",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+    }
+    let printed = convert_all_in(&out);
+    assert_eq!(printed.len(), 12);
+    assert!(is_heading("第十二条违约责任") && is_heading("1.云计算服务"));
+    let mut problems = Vec::new();
+    let mut pages = 0;
+    for (file, pdf) in &printed {
+        for (page, line) in last_lines(pdf) {
+            pages += 1;
+            if is_heading(&line) {
+                problems.push(format!(
+                    "{} page {page} ends with “{line}”",
+                    file_name(file)
+                ));
+            }
+        }
+    }
+    assert!(pages > 24, "{pages} pages read");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Issue 20: blank forms printed without the options and with rows about
+/// 4 mm tall. The printed blanks show every choice with its box, rows a
+/// unit writes in are at least 8 mm apart, and the 填表说明 page has its
+/// heading; the workbook still has its dropdowns.
+#[test]
+fn blank_forms_print_options_and_writing_rows_pdf() {
+    if cfg!(windows) {
+        return;
+    }
+    let env = Env::new();
+    let dir = env.path("blanks");
+    std::fs::create_dir_all(&dir).unwrap();
+    for form in ["annex1", "annex4"] {
+        let path = dir.join(format!("{form}.xlsx"));
+        env.run_ok(&["blank", form, "-o", path.to_str().unwrap()]);
+        // Dropdowns that warn about, but keep, a typed tick (☑市级).
+        let sheet = zip_part(&path, "xl/worksheets/sheet1.xml");
+        assert!(
+            sheet.contains("<dataValidation ") && sheet.contains("errorStyle=\"warning\""),
+            "{form}: no dropdowns"
+        );
+    }
+    let printed = convert_all_in(&dir);
+    let eight_mm = 8.0 / 25.4 * 72.0;
+    let mut problems = Vec::new();
+    for (file, pdf) in &printed {
+        let name = file_name(file);
+        let words: Vec<&str> = pdf.words.iter().map(|w| w.text.as_str()).collect();
+        let mut options = vec![
+            "□市级",
+            "□区级",
+            "□自费",
+            "□X86",
+            "□XC",
+            "□云主机",
+            "□物理机",
+        ];
+        options.extend(["□政务外网", "□互联网区", "□政务专网", "□管理区"]);
+        if name.starts_with("annex1") {
+            options.extend(["□第一级", "□第三级", "□否", "□是"]);
+        }
+        for o in options {
+            if !words.contains(&o) {
+                problems.push(format!("{name}: option “{o}” not printed"));
+            }
+        }
+        // One “□云主机” a host row: the rows a unit writes hosts in.
+        let mut rows: Vec<(usize, f64)> = pdf
+            .words
+            .iter()
+            .filter(|w| w.text == "□云主机")
+            .map(|w| (w.page, w.y0))
+            .collect();
+        rows.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let expected = if name.starts_with("annex1") { 4 } else { 6 };
+        if rows.len() != expected {
+            problems.push(format!(
+                "{name}: {} host rows, wanted {expected}",
+                rows.len()
+            ));
+        }
+        for pair in rows.windows(2) {
+            let gap = pair[1].1 - pair[0].1;
+            if pair[0].0 == pair[1].0 && gap > 0.0 && gap < eight_mm {
+                problems.push(format!("{name}: host rows {gap:.1} pt apart, under 8 mm"));
+            }
+        }
+        // The header fields: 申请单位 and 项目编号 are on consecutive rows.
+        let y = |t: &str| pdf.words.iter().find(|w| w.text == t).map(|w| w.y0);
+        match (y("申请单位"), y("项目编号")) {
+            (Some(a), Some(b)) if b - a >= eight_mm => {}
+            other => problems.push(format!("{name}: field rows {other:?}, under 8 mm apart")),
+        }
+        let last = pdf.page_text(pdf.pages.len() - 1);
+        if !last.starts_with("松江区市政务云资源") || !last.contains("填表说明") {
+            problems.push(format!("{name}: 填表说明 page without its heading: {last}"));
+        }
+        problems.extend(overlaps(pdf).into_iter().map(|p| format!("{name}: {p}")));
+        problems.extend(outside(pdf).into_iter().map(|p| format!("{name}: {p}")));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -264,6 +264,60 @@ fn sample_parties_are_warned_about() {
     assert!(!stderr(&out).contains("示例数据"), "{}", stderr(&out));
 }
 
+/// Issue 20: every receipt said the agreement could not be signed while
+/// parties.yaml still listed the sample provider, even for a project with
+/// a real one. The warning is about the provider the agreement names.
+#[test]
+fn sample_warning_only_for_a_sample_provider() {
+    let env = Env::new();
+    let templates = copy_templates(&env);
+    let parties = templates.join("parties.yaml");
+    let real = "  - name: 某政务云服务商\n    address: 上海市松江区荣乐东路1号\n    contact: 李四\n    phone: 021-57700001\n    email: service@cloud.example.cn\n    bank: 某银行松江支行\n    account: \"6222 0000 1234 5678\"\n";
+    let text = std::fs::read_to_string(&parties).unwrap() + real;
+    std::fs::write(&parties, text).unwrap();
+    let t = templates.to_str().unwrap();
+    for (provider, warned) in [("某政务云服务商", false), ("示例政务云服务商", true)]
+    {
+        let dir = if warned { "sample" } else { "real" };
+        let input = env.path(&format!("{dir}.xlsx"));
+        annex1().set("G4", provider).write(&input);
+        let out = env.run(&[
+            "--templates",
+            t,
+            "render",
+            "formal-agreement",
+            input.to_str().unwrap(),
+            "--out",
+            dir,
+        ]);
+        assert_ok(&out);
+        assert_eq!(
+            stderr(&out).contains("仍是示例数据"),
+            warned,
+            "{}",
+            stderr(&out)
+        );
+        let inbox = env.path(&format!("inbox-{dir}"));
+        std::fs::create_dir_all(&inbox).unwrap();
+        std::fs::copy(&input, inbox.join("a.xlsx")).unwrap();
+        let done = format!("done-{dir}");
+        env.run_ok(&[
+            "--templates",
+            t,
+            "process",
+            inbox.to_str().unwrap(),
+            "--out",
+            &done,
+            "--stable",
+            "0",
+        ]);
+        let receipt = find_file(&env.path(&done), "受理回执.txt").expect("receipt written");
+        let text = std::fs::read_to_string(receipt).unwrap();
+        assert_eq!(text.contains("示例数据"), warned, "{provider}: {text}");
+        assert!(text.contains(provider), "{text}");
+    }
+}
+
 fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
     for e in std::fs::read_dir(dir).ok()?.flatten() {
         let p = e.path();

@@ -440,6 +440,20 @@ fn blank_forms_filled_validate() {
     let v = env.validate_json(&env.path("blank1.xlsx"));
     assert_eq!(v["form"], "annex1");
     assert_eq!(error(&v, "field.required")["cell"], "I2");
+    // The options the blank prints, untouched: nothing chosen.
+    let untouched = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["cell"] == "B5")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert!(
+        untouched["message"]
+            .as_str()
+            .unwrap()
+            .contains("没有勾选任何一项"),
+        "{untouched}"
+    );
     let v = env.validate_json(&env.path("blank4.xlsx"));
     assert_eq!(v["form"], "annex4");
     // Fill the generated blank 附件1 the way a unit would: by its labels.
@@ -450,7 +464,9 @@ fn blank_forms_filled_validate() {
 }
 
 /// The generated blank with the example's values typed into it: every
-/// cell of the blank kept, the example's values added where it has none.
+/// cell of the blank kept, the example's values added where it has none
+/// or where it prints the options of a choice (`□市级 □区级 □自费`, which
+/// a unit replaces by picking from the dropdown).
 fn fill_blank(blank: &std::path::Path) -> Form {
     use calamine::{open_workbook, Reader, Xlsx};
     let mut wb: Xlsx<_> = open_workbook(blank).unwrap();
@@ -463,7 +479,10 @@ fn fill_blank(blank: &std::path::Path) -> Form {
         form.set(&addr, v.to_string().as_str());
     }
     for (addr, cell) in annex1().cells {
-        if form.get(&addr).is_none() {
+        let printed_options = form
+            .get(&addr)
+            .is_some_and(|c| matches!(c, Cell::Text(t) if t.starts_with('□')));
+        if form.get(&addr).is_none() || printed_options {
             form.set(&addr, cell);
         }
     }
