@@ -306,6 +306,7 @@ fn setup(ws: &mut Worksheet) -> Result<(), XlsxError> {
 
 fn build(app: &Application, config: &Config, schemas: &Schemas) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
+    wb.set_properties(&crate::generated::properties("政务云资源开通情况表"));
     let ws = wb.add_worksheet();
     setup(ws)?;
     let mut sheet = Sheet {
