@@ -15,6 +15,7 @@ pub mod cli;
 pub mod command;
 pub mod datafiles;
 pub mod diag;
+pub mod generated;
 pub mod identity;
 pub mod intake;
 pub mod layout;

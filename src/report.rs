@@ -226,6 +226,7 @@ fn sheet_top(
 /// printed landscape, one page wide, the header row on every page.
 pub fn workbook_bytes(outcome: &Outcome) -> Result<Vec<u8>, XlsxError> {
     let mut wb = Workbook::new();
+    wb.set_properties(&crate::generated::properties("校验结果"));
     let st = Styles::new();
     let ws = wb.add_worksheet();
     ws.set_name("问题清单")?;

@@ -93,6 +93,9 @@ pub fn process(
     crate::outln!("{}", summary.line());
     if let Some(m) = &mail_summary {
         crate::outln!("{}", m.line());
+        if m.only_outages() {
+            return Ok(super::EXIT_OUTAGE);
+        }
         if !m.errors.is_empty() {
             return Ok(super::EXIT_ERROR);
         }

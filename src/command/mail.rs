@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{EXIT_OK, EXIT_PROBLEMS};
+use super::{EXIT_OK, EXIT_OUTAGE, EXIT_PROBLEMS};
 use crate::mail::{Folders, MailConfig, Summary};
 
 /// `--mail FILE`: the configuration and the folders of this drop folder.
@@ -49,7 +49,12 @@ pub fn send(mail: &Path, ledger: &Path) -> Result<u8, String> {
     for e in &summary.errors {
         crate::outln!("{e}");
     }
-    Ok(if summary.failed == 0 {
+    for r in &summary.refused {
+        crate::outln!("收件人被拒收:{r}");
+    }
+    Ok(if summary.only_outages() {
+        EXIT_OUTAGE
+    } else if summary.failed == 0 {
         EXIT_OK
     } else {
         EXIT_PROBLEMS

@@ -23,6 +23,9 @@ use crate::names::name_key;
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_PROBLEMS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
+/// A mail server out of reach or refusing for now: the work is kept and
+/// tried again later (`--mail`, `zwyun mail send`).
+pub const EXIT_OUTAGE: u8 = 3;
 
 /// How a command prints its result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -3,8 +3,6 @@
 //! plain-text body, and attachments whose Chinese names display in
 //! Outlook and QQ Mail too (RFC 2231 `filename*=` and RFC 2047 `name=`).
 
-use std::path::Path;
-
 use lettre::message::header::{ContentDisposition, ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::Message;
@@ -24,6 +22,37 @@ pub struct Thread<'a> {
     pub subject: &'a str,
 }
 
+/// A file attached to a reply, under the name the unit sees.
+pub struct File {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The reply's subject: `回复:` once, however many the original carried;
+/// a message without a subject is answered as `(无主题)`.
+pub fn reply_subject(original: &str) -> String {
+    let mut rest = original.trim();
+    loop {
+        let lower = rest.to_lowercase();
+        let prefix = ["回复", "答复", "re", "aw", "回覆"].iter().find_map(|p| {
+            let after = lower.strip_prefix(p)?;
+            let after = after.trim_start();
+            let colon = after.strip_prefix(':').or_else(|| after.strip_prefix(':'))?;
+            Some(lower.len() - colon.len())
+        });
+        match prefix {
+            // `lower` and `rest` have the same byte length for these prefixes.
+            Some(n) if rest.is_char_boundary(n) => rest = rest[n..].trim_start(),
+            _ => break,
+        }
+    }
+    if rest.is_empty() {
+        "回复:(无主题)".to_string()
+    } else {
+        format!("回复:{rest}")
+    }
+}
+
 /// The reply `from` → `to` (+ `cc`) with `body` and the files attached.
 pub fn reply(
     from: &str,
@@ -31,16 +60,16 @@ pub fn reply(
     cc: &[String],
     thread: &Thread,
     body: &str,
-    files: &[&Path],
+    files: &[File],
 ) -> Result<Draft, String> {
     let from: Mailbox = from
         .parse()
-        .map_err(|e| format!("smtp.from“{from}”不是有效的发件人:{e}"))?;
+        .map_err(|_| format!("smtp.from“{from}”不是有效的发件人地址"))?;
     let to_box: Mailbox = to
         .parse()
-        .map_err(|e| format!("收件人“{to}”不是有效的邮箱地址:{e}"))?;
+        .map_err(|_| format!("收件人“{to}”不是有效的邮箱地址"))?;
     let message_id = new_message_id(&from, thread.message_id.unwrap_or(to));
-    let subject = format!("回复:{}", thread.subject);
+    let subject = reply_subject(thread.subject);
     let mut builder = Message::builder()
         .from(from)
         .to(to_box)
@@ -79,7 +108,7 @@ pub fn reply(
     }
     let message = builder
         .multipart(parts)
-        .map_err(|e| format!("回复邮件无法生成:{e}"))?;
+        .map_err(|_| "回复邮件无法生成(收件人或发件人地址有误)".to_string())?;
     Ok(Draft {
         message_id,
         recipients,
@@ -100,18 +129,14 @@ fn new_message_id(from: &Mailbox, seed: &str) -> String {
     format!("<zwyun.{nanos}.{hex}@{}>", from.email.domain())
 }
 
-fn attachment(path: &Path) -> Result<SinglePart, String> {
-    let bytes = std::fs::read(path).map_err(|e| crate::oserror::at(path, &e))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ctype = ContentType::parse(&format!("{}; name=\"{}\"", mime_of(&name), rfc2047(&name)))
-        .map_err(|e| format!("附件名无法编码:{name}:{e}"))?;
+fn attachment(file: &File) -> Result<SinglePart, String> {
+    let name = &file.name;
+    let ctype = ContentType::parse(&format!("{}; name=\"{}\"", mime_of(name), rfc2047(name)))
+        .map_err(|_| format!("附件名无法编码:{name}"))?;
     Ok(SinglePart::builder()
         .header(ctype)
-        .header(ContentDisposition::attachment(&name))
-        .body(bytes))
+        .header(ContentDisposition::attachment(name))
+        .body(file.bytes.clone()))
 }
 
 fn mime_of(name: &str) -> &'static str {
@@ -161,6 +186,17 @@ pub fn rfc2047(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reply_prefixes_do_not_pile_up() {
+        use super::reply_subject;
+        assert_eq!(reply_subject("申请"), "回复:申请");
+        assert_eq!(reply_subject("回复:回复: Re: RE:申请"), "回复:申请");
+        assert_eq!(reply_subject("答复:re :申请"), "回复:申请");
+        assert_eq!(reply_subject(""), "回复:(无主题)");
+        assert_eq!(reply_subject("回复:"), "回复:(无主题)");
+        assert_eq!(reply_subject("Report"), "回复:Report");
+    }
+
     #[test]
     fn encoded_words_round_trip() {
         let name = "松江区某某局-智慧城市运行管理平台-问题清单.xlsx";

@@ -19,7 +19,40 @@ const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A failure, told in Chinese for the clerk.
 #[derive(Debug)]
-pub struct ImapError(pub String);
+pub struct ImapError(pub String, pub bool);
+
+impl From<ImapError> for super::Failure {
+    fn from(e: ImapError) -> super::Failure {
+        super::Failure {
+            message: e.0,
+            outage: e.1,
+        }
+    }
+}
+
+/// A library error in Chinese, and whether it means the server is out of
+/// reach (an outage) rather than refusing a command.
+trait Cause {
+    fn reason(&self) -> (String, bool);
+}
+
+impl Cause for std::io::Error {
+    fn reason(&self) -> (String, bool) {
+        (super::net_reason(self), true)
+    }
+}
+
+impl Cause for async_imap::error::Error {
+    fn reason(&self) -> (String, bool) {
+        use async_imap::error::Error as E;
+        match self {
+            E::Io(io) => io.reason(),
+            E::ConnectionLost => ("连接被服务器中断".into(), true),
+            E::No(m) | E::Bad(m) => (format!("服务器拒绝:{}", m.trim()), false),
+            _ => ("服务器的答复无法识别".into(), false),
+        }
+    }
+}
 
 impl std::fmt::Display for ImapError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -48,19 +81,22 @@ fn rt() -> Result<tokio::runtime::Runtime, ImapError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| ImapError(format!("无法启动网络运行时:{e}")))
+        .map_err(|_| ImapError("无法启动网络运行时".into(), false))
 }
 
-async fn timed<T, E: std::fmt::Display>(
+async fn timed<T, E: Cause>(
     what: &str,
     fut: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, ImapError> {
     match tokio::time::timeout(TIMEOUT, fut).await {
-        Ok(r) => r.map_err(|e| ImapError(format!("{what}:{e}"))),
-        Err(_) => Err(ImapError(format!(
-            "{what}:超时({} 秒无响应)",
-            TIMEOUT.as_secs()
-        ))),
+        Ok(r) => r.map_err(|e| {
+            let (reason, outage) = e.reason();
+            ImapError(format!("{what}:{reason}"), outage)
+        }),
+        Err(_) => Err(ImapError(
+            format!("{what}:超时({} 秒无响应)", TIMEOUT.as_secs()),
+            true,
+        )),
     }
 }
 
@@ -68,7 +104,7 @@ impl Mailbox {
     /// Connects, logs in and selects `folder`; each failure says what to fix.
     pub fn open(config: &MailConfig, folder: &str) -> Result<Mailbox, ImapError> {
         let rt = rt()?;
-        let tls = ClientConfigs::load(config).map_err(ImapError)?;
+        let tls = ClientConfigs::load(config).map_err(|m| ImapError(m, false))?;
         let server = &config.imap;
         let session = rt.block_on(login(server, tls.config()))?;
         let mut mailbox = Mailbox {
@@ -95,12 +131,19 @@ impl Mailbox {
         let mailbox = match selected {
             Ok(Ok(m)) => m,
             Ok(Err(async_imap::error::Error::No(_))) => {
-                return Err(ImapError(format!(
-                    "IMAP 文件夹“{folder}”不存在(或无权访问):请核对配置项 imap.folder。"
-                )))
+                return Err(ImapError(
+                    format!("IMAP 文件夹“{folder}”不存在(或无权访问):请核对配置项 imap.folder。"),
+                    false,
+                ))
             }
-            Ok(Err(e)) => return Err(ImapError(format!("IMAP 无法打开文件夹“{folder}”:{e}"))),
-            Err(_) => return Err(ImapError("IMAP 打开文件夹超时。".into())),
+            Ok(Err(e)) => {
+                let (reason, outage) = e.reason();
+                return Err(ImapError(
+                    format!("IMAP 无法打开文件夹“{folder}”:{reason}"),
+                    outage,
+                ));
+            }
+            Err(_) => return Err(ImapError("IMAP 打开文件夹超时。".into(), true)),
         };
         self.uid_validity = mailbox.uid_validity.unwrap_or(0);
         self.exists = mailbox.exists;
@@ -153,7 +196,7 @@ impl Mailbox {
         if !exists {
             self.rt
                 .block_on(timed("IMAP CREATE", self.session.create(&name)))
-                .map_err(|e| ImapError(format!("无法创建 IMAP 文件夹“{folder}”:{e}")))?;
+                .map_err(|e| ImapError(format!("无法创建 IMAP 文件夹“{folder}”:{e}"), e.1))?;
         }
         Ok(())
     }
@@ -224,7 +267,7 @@ async fn login(
     let place = format!("IMAP 服务器 {}:{port}", server.host);
     let tcp = timed(&place, TcpStream::connect((server.host.as_str(), port)))
         .await
-        .map_err(|e| ImapError(format!("无法连接 {}", e.0)))?;
+        .map_err(|e| ImapError(format!("无法连接 {}", e.0), true))?;
     let tcp = match server.tls {
         Tls::Implicit => tcp,
         Tls::Starttls => {
@@ -238,19 +281,19 @@ async fn login(
             .await?;
             timed(&place, plain.run_command_and_check_ok("STARTTLS", None))
                 .await
-                .map_err(|e| ImapError(format!("{}(服务器不支持 STARTTLS?)", e.0)))?;
+                .map_err(|e| ImapError(format!("{}(服务器不支持 STARTTLS?)", e.0), e.1))?;
             plain.into_inner()
         }
     };
     let name = rustls::pki_types::ServerName::try_from(server.host.clone())
-        .map_err(|e| ImapError(format!("{place}:主机名无效:{e}")))?;
+        .map_err(|_| ImapError(format!("{place}:主机名无效"), false))?;
     let stream = tokio::time::timeout(
         TIMEOUT,
         tokio_rustls::TlsConnector::from(tls).connect(name, tcp),
     )
     .await
-    .map_err(|_| ImapError(format!("{place}:TLS 握手超时")))?
-    .map_err(|e| ImapError(format!("{place}:{}", describe_tls_error(&e))))?;
+    .map_err(|_| ImapError(format!("{place}:TLS 握手超时"), true))?
+    .map_err(|e| ImapError(format!("{place}:{}", describe_tls_error(&e)), false))?;
     let mut client = Client::new(stream);
     if server.tls == Tls::Implicit {
         timed(&place, async {
@@ -261,19 +304,29 @@ async fn login(
         })
         .await?;
     }
-    let Some((user, password)) = server.credentials("IMAP").map_err(ImapError)? else {
-        return Err(ImapError(format!(
-            "{place}:IMAP 必须登录,请配置 imap.user 与 password_env/password_file。"
-        )));
+    let Some((user, password)) = server
+        .credentials("IMAP")
+        .map_err(|m| ImapError(m, false))?
+    else {
+        return Err(ImapError(
+            format!("{place}:IMAP 必须登录,请配置 imap.user 与 password_env/password_file。"),
+            false,
+        ));
     };
     match tokio::time::timeout(TIMEOUT, client.login(&user, &password)).await {
         Ok(Ok(session)) => Ok(session),
-        Ok(Err((async_imap::error::Error::No(msg), _))) => Err(ImapError(format!(
-            "{place}:登录被拒绝(用户 {user}):用户名或密码错误。服务器答复:{}",
-            msg.trim()
-        ))),
-        Ok(Err((e, _))) => Err(ImapError(format!("{place}:登录失败:{e}"))),
-        Err(_) => Err(ImapError(format!("{place}:登录超时"))),
+        Ok(Err((async_imap::error::Error::No(msg), _))) => Err(ImapError(
+            format!(
+                "{place}:登录被拒绝(用户 {user}):用户名或密码错误。服务器答复:{}",
+                msg.trim()
+            ),
+            false,
+        )),
+        Ok(Err((e, _))) => {
+            let (reason, outage) = e.reason();
+            Err(ImapError(format!("{place}:登录失败:{reason}"), outage))
+        }
+        Err(_) => Err(ImapError(format!("{place}:登录超时"), true)),
     }
 }
 

@@ -51,27 +51,94 @@ pub struct Summary {
     pub replies_held: usize,
     pub sent: usize,
     pub failed: usize,
+    /// Our own output come back, not taken.
+    pub own: usize,
+    /// Messages whose Message-ID was taken before.
+    pub duplicates: usize,
     pub errors: Vec<String>,
+    /// How many of `errors` are a server out of reach or refusing for now.
+    pub outages: usize,
+    /// Recipients the server refused (the rest of the reply went out).
+    pub refused: Vec<String>,
+    /// Notes for the clerk kept out of the replies to units.
+    pub notes: Vec<String>,
+}
+
+/// A mail failure, and whether it is a server out of reach or refusing
+/// for now (an outage: tried again later) rather than a configuration error.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub outage: bool,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure {
+            message,
+            outage: false,
+        }
+    }
 }
 
 impl Summary {
     pub fn line(&self) -> String {
         let mut s = format!(
-            "邮件:收取 {} 封(工作簿 {} 份,无工作簿 {} 封,自动邮件不回复 {} 封,超限 {} 封);回复:新生成 {},暂存待审 {},已发送 {},发送失败 {}",
+            "邮件:收取 {} 封(工作簿 {} 份,无工作簿 {} 封,自动邮件不回复 {} 封,本系统发出的邮件 {} 封,重复收到 {} 封,超限 {} 封);回复:新生成 {},暂存待审 {},已发送 {},发送失败 {}",
             self.taken,
             self.workbooks,
             self.without_workbook,
             self.automatic,
+            self.own,
+            self.duplicates,
             self.oversize,
             self.replies_queued,
             self.replies_held,
             self.sent,
             self.failed
         );
+        for r in &self.refused {
+            let _ = write!(s, "\n收件人被拒收:{r}");
+        }
+        for n in &self.notes {
+            let _ = write!(s, "\n给工作人员的提示(未发给单位):{n}");
+        }
         for e in &self.errors {
             let _ = write!(s, "\n邮件错误:{e}");
         }
         s
+    }
+
+    pub fn fail(&mut self, f: Failure) {
+        if f.outage {
+            self.outages += 1;
+        }
+        self.errors.push(f.message);
+    }
+
+    /// Every error was an outage (the servers will be tried again): the
+    /// exit code says so, apart from configuration errors.
+    pub fn only_outages(&self) -> bool {
+        !self.errors.is_empty() && self.outages == self.errors.len()
+    }
+}
+
+/// A network error in Chinese (the OS's English never shown).
+pub(crate) fn net_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused => "连接被拒绝(服务器未运行,或端口不对)".into(),
+        ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
+            "连接被服务器中断".into()
+        }
+        HostUnreachable | NetworkUnreachable | NetworkDown => "网络不通,无法到达服务器".into(),
+        AddrNotAvailable => "地址不可用".into(),
+        TimedOut | WouldBlock => "连接超时".into(),
+        NotConnected => "未连接".into(),
+        _ if e.raw_os_error().is_none() && e.to_string().contains("lookup") => {
+            "主机名无法解析(请核对 host,或检查网络与 DNS)".into()
+        }
+        _ => crate::oserror::reason(e),
     }
 }
 
@@ -91,7 +158,7 @@ pub fn fetch(
     ledger_path: &Path,
     schemas: &Schemas,
     summary: &mut Summary,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let ledger = Ledger::open(ledger_path).map_err(|e| e.to_string())?;
     queue::ensure(ledger.conn()).map_err(|e| e.to_string())?;
     let projects = ledger.projects().map_err(|e| e.to_string())?;
@@ -100,7 +167,7 @@ pub fn fetch(
         projects: &projects,
     };
     let imap = &cfg.imap;
-    let mut mailbox = imap::Mailbox::open(cfg, &imap.folder).map_err(|e| e.0)?;
+    let mut mailbox = imap::Mailbox::open(cfg, &imap.folder)?;
     let key = format!(
         "{}@{}:{}/{}",
         imap.user.as_deref().unwrap_or(""),
@@ -116,13 +183,13 @@ pub fn fetch(
         }
     };
     let validity = mailbox.uid_validity;
-    for uid in mailbox.uids().map_err(|e| e.0)? {
+    for uid in mailbox.uids()? {
         let state = queue::seen(ledger.conn(), &key, validity, uid).map_err(|e| e.to_string())?;
         match state.as_deref() {
             Some("flagged") => continue,
             Some(_) => {}
             None => {
-                let fetched = mailbox.fetch(uid, cfg.max_bytes()).map_err(|e| e.0)?;
+                let fetched = mailbox.fetch(uid, cfg.max_bytes())?;
                 take(
                     cfg, folders, &ledger, &ctx, &key, validity, &fetched, summary,
                 )?;
@@ -134,18 +201,43 @@ pub fn fetch(
                 Ok(()) => "moved",
                 Err(e) => {
                     warn!("邮件 UID {uid} 无法移动:{e};改为加标记");
-                    mailbox.flag(uid).map_err(|e| e.0)?;
+                    mailbox.flag(uid)?;
                     "flagged"
                 }
             }
         } else {
-            mailbox.flag(uid).map_err(|e| e.0)?;
+            mailbox.flag(uid)?;
             "flagged"
         };
         queue::set_state(ledger.conn(), &key, validity, uid, done).map_err(|e| e.to_string())?;
     }
     mailbox.logout();
     Ok(())
+}
+
+/// Why a message is our own output come back, if it is: from our own
+/// address, or itself one of our replies (our Message-ID). A unit's reply
+/// to ours (In-Reply-To/References naming it) is not: it may bring a
+/// corrected form.
+fn own_output(
+    cfg: &MailConfig,
+    ledger: &Ledger,
+    m: &parse::Incoming,
+) -> Result<Option<String>, String> {
+    let ours = smtp::from_address(cfg).ok().map(|a| a.to_string());
+    if let (Some(ours), Some(sender)) = (&ours, &m.sender) {
+        if ours.eq_ignore_ascii_case(sender) {
+            return Ok(Some(format!("本系统发件地址 {sender} 发出的邮件")));
+        }
+    }
+    if let Some(id) = &m.message_id {
+        if parse::is_our_message_id(id)
+            || queue::is_our_reply(ledger.conn(), id).map_err(|e| e.to_string())?
+        {
+            return Ok(Some(format!("本系统发出的回复(Message-ID {id})")));
+        }
+    }
+    Ok(None)
 }
 
 /// One new message: its workbooks saved into the inbox, then the message
@@ -165,12 +257,33 @@ fn take(
     let uid = fetched.uid;
     let incoming = parse::parse(raw);
     let mut saved = Vec::new();
+    let m = incoming.as_ref().ok();
+    let earlier = match m.and_then(|m| m.message_id.as_deref()) {
+        Some(id) => queue::by_message_id(ledger.conn(), id).map_err(|e| e.to_string())?,
+        None => None,
+    };
+    let own = match m {
+        Some(m) => own_output(cfg, ledger, m)?,
+        None => None,
+    };
     let (kind, note, reply) = match &incoming {
         Err(e) => (
             queue::kind::UNPARSEABLE,
             Some(e.clone()),
             queue::reply::NONE,
         ),
+        Ok(_) if earlier.is_some() => {
+            summary.duplicates += 1;
+            let note = format!(
+                "与此前收取的邮件(UID {})Message-ID 相同,不再收取",
+                earlier.unwrap_or_default()
+            );
+            (queue::kind::DUPLICATE, Some(note), queue::reply::NONE)
+        }
+        Ok(_) if own.is_some() => {
+            summary.own += 1;
+            (queue::kind::OWN, own.clone(), queue::reply::NONE)
+        }
         Ok(_) if fetched.size > cfg.max_bytes() => {
             summary.oversize += 1;
             let note = format!(
@@ -191,12 +304,23 @@ fn take(
         Ok(m) => {
             let (workbooks, others): (Vec<_>, Vec<_>) =
                 m.attachments.iter().partition(|a| a.is_workbook());
+            let mut seen = std::collections::HashSet::new();
+            let mut generated = 0;
             for a in workbooks {
-                saved.push(save(folders, a, m.timestamp, ctx)?);
+                if crate::generated::is_generated(&a.bytes) {
+                    info!("邮件 UID {uid} 的附件“{}”是本系统生成的文件,不作为申请表处理", a.name);
+                    generated += 1;
+                } else if seen.insert(sha256(&a.bytes)) {
+                    saved.push(save(folders, a, m.timestamp, ctx)?);
+                }
             }
             let others: Vec<&str> = others.iter().map(|a| a.name.as_str()).collect();
             let note = (!others.is_empty()).then(|| others.join("、"));
-            if saved.is_empty() {
+            if saved.is_empty() && (generated > 0 || m.carries_ours) {
+                summary.own += 1;
+                let note = "只附带本系统发出的回复或生成的文件(问题清单、开通情况表等)".to_string();
+                (queue::kind::OWN, Some(note), queue::reply::NONE)
+            } else if saved.is_empty() {
                 summary.without_workbook += 1;
                 (queue::kind::NO_WORKBOOK, note, queue::reply::WAITING)
             } else {
@@ -206,7 +330,6 @@ fn take(
         }
     };
     crash_point("saved");
-    let m = incoming.as_ref().ok();
     let sender = m.and_then(|m| m.sender.clone()).unwrap_or_default();
     let reply_to = m.and_then(|m| m.reply_to.clone()).unwrap_or_default();
     let reply = if reply_to.is_empty() {
@@ -248,7 +371,7 @@ fn take(
     )
     .map_err(|e| e.to_string())?;
     for s in &saved {
-        queue::insert_attachment(&tx, id, &s.sha, &s.name, s.email.as_deref())
+        queue::insert_attachment(&tx, id, &s.sha, &s.name, &s.shown, s.email.as_deref())
             .map_err(|e| e.to_string())?;
     }
     tx.commit().map_err(|e| e.to_string())?;
@@ -260,9 +383,19 @@ fn take(
     Ok(())
 }
 
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 struct Saved {
     sha: String,
+    /// The name stored in the inbox (made safe).
     name: String,
+    /// The name as the unit attached it.
+    shown: String,
     email: Option<String>,
 }
 
@@ -274,10 +407,7 @@ fn save(
     timestamp: Option<i64>,
     ctx: &Context,
 ) -> Result<Saved, String> {
-    let sha: String = Sha256::digest(&a.bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha = sha256(&a.bytes);
     let name = safe_component(&a.name);
     std::fs::create_dir_all(&folders.inbox).map_err(|e| crate::oserror::at(&folders.inbox, &e))?;
     let mut path = folders.inbox.join(&name);
@@ -308,6 +438,7 @@ fn save(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or(name),
+        shown: a.name.clone(),
         email,
     })
 }
@@ -328,7 +459,6 @@ pub fn answer(
 ) -> Result<(), String> {
     let ledger = Ledger::open(ledger_path).map_err(|e| e.to_string())?;
     queue::ensure(ledger.conn()).map_err(|e| e.to_string())?;
-    let from = cfg.smtp.from.clone().unwrap_or_default();
     for msg in queue::waiting(ledger.conn()).map_err(|e| e.to_string())? {
         let subs = queue::submissions(ledger.conn(), msg.id).map_err(|e| e.to_string())?;
         if subs
@@ -343,64 +473,111 @@ pub fn answer(
                 .map_err(|e| e.to_string())?;
             continue;
         }
-        let (body, files) = reply_content(&msg, &subs);
-        let cc: Vec<String> = subs.iter().filter_map(|s| s.email.clone()).collect();
-        let files: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-        let thread = compose::Thread {
-            message_id: msg.message_id.as_deref(),
-            references: msg.refs.as_deref(),
-            subject: &msg.subject,
-        };
-        let draft = compose::reply(&from, &msg.reply_to, &cc, &thread, &body, &files)?;
-        let over_limit = queue::replies_last_hour(ledger.conn(), &msg.reply_to)
-            .map_err(|e| e.to_string())?
-            >= cfg.replies_per_hour;
-        let hold = cfg.reply == ReplyMode::Hold || over_limit;
-        let eml = if hold {
-            let dir = folders.held();
-            let name = format!(
-                "{}-{}.eml",
-                chrono::Local::now().format("%Y%m%d%H%M%S"),
-                safe_component(&draft.subject)
-            );
-            let path = free_name_or(&dir, &name);
-            crate::names::write_atomic(&path, &draft.raw)
-                .map_err(|e| crate::oserror::at(&path, &e))?;
-            Some(path.display().to_string())
-        } else {
-            None
-        };
-        let note = over_limit.then(|| {
-            format!(
-                "发往 {} 的回复一小时内已达 {} 封(replies_per_hour),暂存待人工发送",
-                msg.reply_to, cfg.replies_per_hour
-            )
-        });
-        let tx = ledger
-            .conn()
-            .unchecked_transaction()
-            .map_err(|e| e.to_string())?;
-        queue::insert_reply(
-            &tx,
-            &queue::NewReply {
-                message: msg.id,
-                message_id: &draft.message_id,
-                recipients: &draft.recipients,
-                subject: &draft.subject,
-                raw: &draft.raw,
-                state: if hold { "held" } else { "queued" },
-                eml: eml.as_deref(),
-                note: note.as_deref(),
-            },
-        )
-        .map_err(|e| e.to_string())?;
-        queue::set_reply(&tx, msg.id, queue::reply::QUEUED).map_err(|e| e.to_string())?;
-        tx.commit().map_err(|e| e.to_string())?;
-        if hold {
-            summary.replies_held += 1;
-        } else {
-            summary.replies_queued += 1;
+        if let Err(e) = answer_one(cfg, folders, &ledger, &msg, &subs, summary) {
+            // One message that cannot be answered never holds up the others.
+            queue::set_reply(ledger.conn(), msg.id, queue::reply::NONE)
+                .map_err(|e| e.to_string())?;
+            summary.fail(Failure::from(format!(
+                "来自 {} 的邮件“{}”无法回复:{e}",
+                msg.reply_to, msg.subject
+            )));
         }
+    }
+    Ok(())
+}
+
+/// The addresses copied: each form's 电子邮箱, if allowed and not already
+/// a recipient (nor our own address).
+fn copies(cfg: &MailConfig, msg: &queue::Message, subs: &[queue::Submission]) -> Vec<String> {
+    let ours = smtp::from_address(cfg).ok().map(|a| a.to_string());
+    let mut cc: Vec<String> = Vec::new();
+    for email in subs.iter().filter_map(|s| s.email.as_deref()) {
+        let taken = email.eq_ignore_ascii_case(&msg.reply_to)
+            || ours.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(email))
+            || cc.iter().any(|c| c.eq_ignore_ascii_case(email));
+        if taken {
+            continue;
+        }
+        if !allowed(cfg, email) {
+            info!("表中填写的电子邮箱 {email} 不在 allow_domains 中,不抄送");
+            continue;
+        }
+        cc.push(email.to_string());
+    }
+    cc
+}
+
+fn answer_one(
+    cfg: &MailConfig,
+    folders: &Folders,
+    ledger: &Ledger,
+    msg: &queue::Message,
+    subs: &[queue::Submission],
+    summary: &mut Summary,
+) -> Result<(), String> {
+    let from = cfg.smtp.from.clone().unwrap_or_default();
+    let content = reply_content(msg, subs);
+    for note in content.notes {
+        if !summary.notes.contains(&note) {
+            warn!("{note}");
+            summary.notes.push(note);
+        }
+    }
+    let cc = copies(cfg, msg, subs);
+    let thread = compose::Thread {
+        message_id: msg.message_id.as_deref(),
+        references: msg.refs.as_deref(),
+        subject: &msg.subject,
+    };
+    let draft = compose::reply(&from, &msg.reply_to, &cc, &thread, &content.body, &content.files)?;
+    let over_limit = queue::replies_last_hour(ledger.conn(), &msg.reply_to)
+        .map_err(|e| e.to_string())?
+        >= cfg.replies_per_hour;
+    let hold = cfg.reply == ReplyMode::Hold || over_limit;
+    let eml = if hold {
+        let dir = folders.held();
+        let name = format!(
+            "{}-{}.eml",
+            chrono::Local::now().format("%Y%m%d%H%M%S"),
+            safe_component(&draft.subject)
+        );
+        let path = free_name_or(&dir, &name);
+        crate::names::write_atomic(&path, &draft.raw)
+            .map_err(|e| crate::oserror::at(&path, &e))?;
+        Some(path.display().to_string())
+    } else {
+        None
+    };
+    let note = over_limit.then(|| {
+        format!(
+            "发往 {} 的回复一小时内已达 {} 封(replies_per_hour),暂存待人工发送",
+            msg.reply_to, cfg.replies_per_hour
+        )
+    });
+    let tx = ledger
+        .conn()
+        .unchecked_transaction()
+        .map_err(|e| e.to_string())?;
+    queue::insert_reply(
+        &tx,
+        &queue::NewReply {
+            message: msg.id,
+            message_id: &draft.message_id,
+            recipients: &draft.recipients,
+            subject: &draft.subject,
+            raw: &draft.raw,
+            state: if hold { "held" } else { "queued" },
+            eml: eml.as_deref(),
+            note: note.as_deref(),
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    queue::set_reply(&tx, msg.id, queue::reply::QUEUED).map_err(|e| e.to_string())?;
+    tx.commit().map_err(|e| e.to_string())?;
+    if hold {
+        summary.replies_held += 1;
+    } else {
+        summary.replies_queued += 1;
     }
     Ok(())
 }
@@ -428,37 +605,116 @@ fn allowed(cfg: &MailConfig, addr: &str) -> bool {
 
 const SIGNATURE: &str = "\n此邮件由松江区政务云申请受理系统自动发送。如有疑问,请直接回复本邮件或联系区科创服务中心。\n\n上海市松江区科技创新服务中心\n";
 
+/// What a reply says and carries, and the notes meant for the clerk only.
+struct Content {
+    body: String,
+    files: Vec<compose::File>,
+    notes: Vec<String>,
+}
+
+/// How the original message is named in the reply.
+fn letter(subject: &str) -> String {
+    if subject.trim().is_empty() {
+        "来信(无主题)".to_string()
+    } else {
+        format!("来信“{subject}”")
+    }
+}
+
+/// `name` without its extension.
+fn stem(name: &str) -> &str {
+    name.rsplit_once('.').map_or(name, |(s, _)| s)
+}
+
+/// A generated text as the unit should read it: the unit's own file name,
+/// drafts said to be attached, and operator notes (lines about
+/// parties.yaml, instructions to run zwyun) moved out to `notes`.
+fn for_unit(text: &str, sub: &queue::Submission, drafts_attached: bool, notes: &mut Vec<String>) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.contains("parties.yaml") || line.contains("用 zwyun") {
+            let note = line.trim().trim_start_matches("注意:").trim_start_matches("注意:");
+            notes.push(format!("{}:{note}", sub.shown));
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    let place = if drafts_attached {
+        "草稿见本邮件附件"
+    } else {
+        "草稿由区科创服务中心另行提供"
+    };
+    out.replace("草稿见同一文件夹", place)
+        .replace(&sub.name, &sub.shown)
+        .trim_end()
+        .to_string()
+}
+
 /// The body and the files of a reply: per workbook its receipt or its
 /// summary of problems; attached, the receipt and drafts of a valid form,
-/// the problem list of one with errors.
-fn reply_content(msg: &queue::Message, subs: &[queue::Submission]) -> (String, Vec<PathBuf>) {
+/// the problem list of one with errors; each under a name of its own.
+fn reply_content(msg: &queue::Message, subs: &[queue::Submission]) -> Content {
     let mut body = String::from("您好!\n\n");
-    let mut files = Vec::new();
+    let mut files: Vec<compose::File> = Vec::new();
+    let mut notes = Vec::new();
+    let letter = letter(&msg.subject);
     match msg.kind.as_str() {
         queue::kind::SUBMISSION => {
             let _ = writeln!(
                 body,
-                "来信“{}”所附的 {} 份表格已处理,结果如下。\n",
-                msg.subject,
+                "{letter}所附的 {} 份表格已处理,结果如下。\n",
                 subs.len()
             );
             for (i, s) in subs.iter().enumerate() {
-                let _ = writeln!(body, "—— 附件 {}:{} ——", i + 1, s.name);
-                for out in s.outputs.iter().filter(|o| o.ends_with(".txt")) {
-                    if let Ok(text) = std::fs::read_to_string(out) {
-                        body.push_str(text.trim_end());
-                        body.push_str("\n\n");
-                    }
-                }
+                let _ = writeln!(body, "—— 附件 {}:{} ——", i + 1, s.shown);
                 let valid = s.status.as_deref() == Some("valid");
-                for out in &s.outputs {
+                let exists = |o: &&String| Path::new(o.as_str()).is_file();
+                let drafts_attached = valid
+                    && s.outputs
+                        .iter()
+                        .filter(exists)
+                        .any(|o| o.ends_with(".docx"));
+                for out in s.outputs.iter().filter(exists) {
+                    let path = Path::new(out);
+                    let file_name = path
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    if out.ends_with(".txt") {
+                        let Ok(text) = std::fs::read_to_string(path) else {
+                            continue;
+                        };
+                        if file_name.starts_with("协议草稿未生成") {
+                            notes.push(format!("{}:{}", s.shown, text.trim().replace('\n', " ")));
+                            continue;
+                        }
+                        let text = for_unit(&text, s, drafts_attached, &mut notes);
+                        body.push_str(&text);
+                        body.push_str("\n\n");
+                        if valid {
+                            let name = format!("{}-{}.txt", stem(&file_name), stem(&s.shown));
+                            files.push(compose::File {
+                                name,
+                                bytes: format!("{text}\n").into_bytes(),
+                            });
+                        }
+                        continue;
+                    }
                     let keep = if valid {
                         !out.ends_with(".json")
                     } else {
                         out.ends_with(".xlsx")
                     };
-                    if keep && Path::new(out).is_file() {
-                        files.push(PathBuf::from(out));
+                    if !keep {
+                        continue;
+                    }
+                    if let Ok(bytes) = std::fs::read(path) {
+                        let name = match file_name.strip_prefix(stem(&s.name)) {
+                            Some(rest) if !rest.is_empty() => format!("{}{rest}", stem(&s.shown)),
+                            _ => file_name.clone(),
+                        };
+                        files.push(compose::File { name, bytes });
                     }
                 }
             }
@@ -472,17 +728,12 @@ fn reply_content(msg: &queue::Message, subs: &[queue::Submission]) -> (String, V
         queue::kind::OVERSIZE => {
             let _ = writeln!(
                 body,
-                "来信“{}”{}\n请将填写好的附件1《松江区市政务云资源申请表》或附件4《松江区市政务云资源变更申请表》(Excel 工作簿)单独发送,不要附带其他大文件。",
-                msg.subject,
+                "{letter}{}\n请将填写好的附件1《松江区市政务云资源申请表》或附件4《松江区市政务云资源变更申请表》(Excel 工作簿)单独发送,不要附带其他大文件。",
                 msg.note.as_deref().unwrap_or_default()
             );
         }
         _ => {
-            let _ = writeln!(
-                body,
-                "来信“{}”中没有找到 Excel 工作簿附件,因此未能受理。",
-                msg.subject
-            );
+            let _ = writeln!(body, "{letter}中没有找到 Excel 工作簿附件,因此未能受理。");
             if let Some(others) = &msg.note {
                 let _ = writeln!(body, "来信所附的文件({others})不是 Excel 工作簿。");
             }
@@ -490,19 +741,106 @@ fn reply_content(msg: &queue::Message, subs: &[queue::Submission]) -> (String, V
         }
     }
     body.push_str(SIGNATURE);
-    (body, files)
+    distinct_names(&mut files);
+    Content { body, files, notes }
 }
 
-/// How long to wait before the next attempt after `attempts` failures.
-fn backoff(attempts: u32) -> Duration {
-    Duration::from_secs(60u64.saturating_mul(1 << attempts.min(6)).min(3600))
+/// Attachment names made distinct (`-2`, `-3` before the extension), as
+/// mail clients save attachments of one name over each other.
+fn distinct_names(files: &mut [compose::File]) {
+    let mut taken: Vec<String> = Vec::new();
+    for f in files.iter_mut() {
+        let mut name = f.name.clone();
+        let (st, ext) = match f.name.rsplit_once('.') {
+            Some((s, e)) => (s.to_string(), format!(".{e}")),
+            None => (f.name.clone(), String::new()),
+        };
+        let mut i = 2;
+        while taken.iter().any(|t| t.eq_ignore_ascii_case(&name)) {
+            name = format!("{st}-{i}{ext}");
+            i += 1;
+        }
+        taken.push(name.clone());
+        f.name = name;
+    }
+}
+
+/// How long to wait after `rounds` passes that could not deliver a
+/// reply: 1, 2, 4 … minutes, at most an hour.
+fn backoff(rounds: u32) -> Duration {
+    Duration::from_secs(60u64.saturating_mul(1 << rounds.min(6)).min(3600))
 }
 
 /// Tries within one pass before leaving a reply to the backoff schedule.
 const QUICK_TRIES: u32 = 3;
 
+/// A held .eml as the clerk left it: a UTF-8 BOM dropped, line ends made
+/// CRLF, and the recipients read from its To and Cc. An edit that is no
+/// longer a mail (no headers, no recipient) is refused with why.
+pub fn held_edit(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut raw = Vec::with_capacity(bytes.len() + bytes.len() / 40);
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
+                raw.extend_from_slice(b"\r\n");
+                i += 1;
+            }
+            b'\r' | b'\n' => raw.extend_from_slice(b"\r\n"),
+            c => raw.push(c),
+        }
+        i += 1;
+    }
+    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Err("文件中找不到邮件头与正文之间的空行,已不是一封完整的邮件".into());
+    };
+    let (headers, _) = mailparse::parse_headers(&raw[..end + 4])
+        .map_err(|_| "邮件头无法解析".to_string())?;
+    if let Some(h) = headers.iter().find(|h| {
+        let key = h.get_key();
+        key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic() && b != b':')
+    }) {
+        return Err(format!("邮件头“{}”不是有效的邮件头", h.get_key().trim()));
+    }
+    use mailparse::MailHeaderMap as _;
+    if headers.get_first_header("From").is_none() {
+        return Err("缺少发件人(From:)".into());
+    }
+    let mut recipients: Vec<String> = Vec::new();
+    for name in ["To", "Cc"] {
+        for h in headers.get_all_headers(name) {
+            let text = parse::header_text(h);
+            let list = mailparse::addrparse(&text)
+                .map_err(|_| format!("{name}: 中的地址“{}”无法识别", text.trim()))?;
+            for a in list.iter() {
+                let addrs: Vec<&mailparse::SingleInfo> = match a {
+                    mailparse::MailAddr::Single(s) => vec![s],
+                    mailparse::MailAddr::Group(g) => g.addrs.iter().collect(),
+                };
+                for s in addrs {
+                    let addr = s.addr.trim().to_string();
+                    if addr.parse::<lettre::Address>().is_err() {
+                        return Err(format!("{name}: 中的“{addr}”不是有效的邮箱地址"));
+                    }
+                    if !recipients.iter().any(|r| r.eq_ignore_ascii_case(&addr)) {
+                        recipients.push(addr);
+                    }
+                }
+            }
+        }
+    }
+    if recipients.is_empty() {
+        return Err("没有收件人(To: 为空)".into());
+    }
+    Ok((raw, recipients))
+}
+
 /// Sends the replies that are due (`all`: also held and failed ones, for
-/// `zwyun mail send`). A reply is marked sent only once the server accepted it.
+/// `zwyun mail send`). Each recipient is sent to on its own: one the server
+/// refuses is recorded and the others still get the reply. A reply is
+/// marked sent only once the server accepted it for every recipient it
+/// did not refuse.
 pub fn send_due(
     cfg: &MailConfig,
     ledger_path: &Path,
@@ -518,64 +856,176 @@ pub fn send_due(
     let transport = smtp::transport(cfg)?;
     let from = smtp::from_address(cfg)?;
     for mut reply in due {
-        if let Some(eml) = reply.eml.as_deref().filter(|_| reply.state == "held") {
+        if let Some(eml) = reply.eml.clone().filter(|_| reply.state == "held") {
             // The clerk's reviewed copy is what goes out; a deleted copy is withdrawn.
-            match std::fs::read(eml) {
-                Ok(bytes) => reply.raw = bytes,
-                Err(_) => {
+            let edited = match std::fs::read(&eml) {
+                Ok(bytes) => held_edit(&bytes),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     queue::withdraw(ledger.conn(), reply.id).map_err(|e| e.to_string())?;
+                    continue;
+                }
+                Err(e) => Err(crate::oserror::reason(&e)),
+            };
+            match edited {
+                Ok((raw, recipients)) => {
+                    reply.raw = raw;
+                    reply.recipients = recipients;
+                }
+                Err(why) => {
+                    let why = format!("暂存的回复 {eml} 未发送:{why};请改正或删除该文件后再运行 zwyun mail send");
+                    queue::refuse_edit(ledger.conn(), reply.id, &why).map_err(|e| e.to_string())?;
+                    summary.failed += 1;
+                    summary.fail(Failure::from(why));
                     continue;
                 }
             }
         }
-        crash_point("before-send");
-        let mut result = Err(smtp::SendError {
-            message: String::new(),
-            transient: true,
-        });
-        let mut tries = 0;
-        for attempt in 0..QUICK_TRIES {
-            tries += 1;
-            if attempt > 0 {
-                std::thread::sleep(Duration::from_secs(attempt as u64));
-            }
-            result = smtp::send(&transport, &from, &reply.recipients, &reply.raw);
-            match &result {
-                Err(e) if e.transient => warn!(
-                    "回复“{}”发送失败(第 {} 次):{}",
-                    reply.subject,
-                    attempt + 1,
-                    e.message
-                ),
-                _ => break,
+        send_one(&ledger, &transport, &from, &reply, summary)?;
+    }
+    Ok(())
+}
+
+/// One reply to each of its recipients not yet served, with up to
+/// `QUICK_TRIES` tries in this pass.
+fn send_one(
+    ledger: &Ledger,
+    transport: &lettre::SmtpTransport,
+    from: &lettre::Address,
+    reply: &queue::Reply,
+    summary: &mut Summary,
+) -> Result<(), String> {
+    let conn = ledger.conn();
+    let settled = queue::settled_recipients(conn, reply.id).map_err(|e| e.to_string())?;
+    let is_settled = |a: &str| settled.iter().any(|(s, _)| s.eq_ignore_ascii_case(a));
+    let mut pending: Vec<String> = reply
+        .recipients
+        .iter()
+        .filter(|r| !is_settled(r))
+        .cloned()
+        .collect();
+    let mut delivered = settled.iter().any(|(_, o)| o == queue::outcome::SENT);
+    if pending.is_empty() {
+        return Ok(()); // every recipient refused before: reported then
+    }
+    crash_point("before-send");
+    let mut tries = 0;
+    let mut stop: Option<smtp::SendError> = None;
+    for attempt in 0..QUICK_TRIES {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_secs(attempt as u64));
+        }
+        tries += 1;
+        stop = None;
+        if pending.len() > 1 {
+            // All together first (one copy through the relay); one by one
+            // only when the server refuses someone.
+            match smtp::send(transport, from, &pending, &reply.raw) {
+                Ok(()) => {
+                    for addr in &pending {
+                        queue::record_recipient(conn, reply.id, addr, queue::outcome::SENT, None)
+                            .map_err(|e| e.to_string())?;
+                    }
+                    pending.clear();
+                    delivered = true;
+                    break;
+                }
+                Err(e) if e.kind == smtp::Kind::Refused => {}
+                Err(e) => {
+                    warn!(
+                        "回复“{}”发送失败(第 {} 次):{}",
+                        reply.subject,
+                        attempt + 1,
+                        e.message
+                    );
+                    let retry = e.transient();
+                    stop = Some(e);
+                    if retry {
+                        continue;
+                    }
+                    break;
+                }
             }
         }
-        crash_point("after-send");
-        match result {
-            Ok(()) => {
-                queue::mark_sent(ledger.conn(), reply.id, tries).map_err(|e| e.to_string())?;
-                if let Some(eml) = &reply.eml {
-                    move_sent(Path::new(eml));
+        let mut left = Vec::new();
+        for (i, addr) in pending.iter().enumerate() {
+            match smtp::send(transport, from, std::slice::from_ref(addr), &reply.raw) {
+                Ok(()) => {
+                    queue::record_recipient(conn, reply.id, addr, queue::outcome::SENT, None)
+                        .map_err(|e| e.to_string())?;
+                    delivered = true;
                 }
-                summary.sent += 1;
-            }
-            Err(e) => {
-                let next = e.transient.then(|| {
-                    (chrono::Local::now()
-                        + chrono::Duration::from_std(backoff(reply.attempts + tries))
-                            .unwrap_or_default())
-                    .format("%Y-%m-%d %H:%M:%S")
-                    .to_string()
-                });
-                queue::mark_failed(ledger.conn(), reply.id, tries, &e.message, next.as_deref())
+                Err(e) if e.kind == smtp::Kind::Refused => {
+                    queue::record_recipient(
+                        conn,
+                        reply.id,
+                        addr,
+                        queue::outcome::REFUSED,
+                        Some(&e.message),
+                    )
                     .map_err(|e| e.to_string())?;
-                summary.failed += 1;
-                summary
-                    .errors
-                    .push(format!("回复“{}”未能发送:{}", reply.subject, e.message));
+                    warn!("回复“{}”的收件人 {addr} 被拒收:{}", reply.subject, e.message);
+                    summary
+                        .refused
+                        .push(format!("{addr}(回复“{}”):{}", reply.subject, e.message));
+                }
+                Err(e) => {
+                    warn!(
+                        "回复“{}”发送失败(第 {} 次):{}",
+                        reply.subject,
+                        attempt + 1,
+                        e.message
+                    );
+                    left.push(addr.clone());
+                    if e.kind != smtp::Kind::Busy {
+                        // The server is out of reach (or a setting is wrong):
+                        // the other recipients wait too.
+                        left.extend(pending[i + 1..].iter().cloned());
+                        stop = Some(e);
+                        break;
+                    }
+                    stop = Some(e);
+                }
             }
+        }
+        pending = left;
+        let retry = stop.as_ref().is_some_and(smtp::SendError::transient);
+        if pending.is_empty() || !retry {
+            break;
         }
     }
+    crash_point("after-send");
+    if pending.is_empty() {
+        if delivered {
+            queue::mark_sent(conn, reply.id, tries).map_err(|e| e.to_string())?;
+            if let Some(eml) = &reply.eml {
+                move_sent(Path::new(eml));
+            }
+            summary.sent += 1;
+        } else {
+            let why = "所有收件人均被拒收".to_string();
+            queue::mark_failed(conn, reply.id, tries, &why, None).map_err(|e| e.to_string())?;
+            summary.failed += 1;
+            summary.fail(Failure::from(format!("回复“{}”未能发送:{why}", reply.subject)));
+        }
+        return Ok(());
+    }
+    let e = stop.unwrap_or(smtp::SendError {
+        message: "SMTP:发送未完成".into(),
+        kind: smtp::Kind::Down,
+    });
+    let next = e.transient().then(|| {
+        (chrono::Local::now()
+            + chrono::Duration::from_std(backoff(reply.rounds)).unwrap_or_default())
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+    });
+    queue::mark_failed(conn, reply.id, tries, &e.message, next.as_deref())
+        .map_err(|e| e.to_string())?;
+    summary.failed += 1;
+    summary.fail(Failure {
+        message: format!("回复“{}”未能发送:{}", reply.subject, e.message),
+        outage: e.transient(),
+    });
     Ok(())
 }
 
@@ -605,7 +1055,7 @@ pub fn around<T>(
     let mut summary = Summary::default();
     if fetch_now {
         if let Err(e) = fetch(cfg, folders, ledger, schemas, &mut summary) {
-            summary.errors.push(e);
+            summary.fail(e);
         }
     }
     let result = folder_pass();
@@ -701,6 +1151,7 @@ pub fn status_text(conn: &rusqlite::Connection) -> Result<Option<String>, String
     if counts.is_empty() {
         return Ok(None);
     }
+    let refusals = queue::refusals(conn).map_err(|e| e.to_string())?;
     let label = |s: &str| {
         match s {
             "sent" => "已发送",
@@ -737,6 +1188,12 @@ pub fn status_text(conn: &rusqlite::Connection) -> Result<Option<String>, String
             let _ = write!(s, "\n    {eml}");
         }
         s.push('\n');
+    }
+    if !refusals.is_empty() {
+        s.push_str("被拒收的收件人(回复已发给其余收件人):\n");
+        for r in &refusals {
+            let _ = writeln!(s, "  {}  回复“{}”:{}", r.address, r.subject, r.detail);
+        }
     }
     Ok(Some(s))
 }
@@ -790,7 +1247,7 @@ impl crate::intake::Source for Poller<'_> {
             self.schemas,
             &mut self.summary,
         ) {
-            self.summary.errors.push(e);
+            self.summary.fail(e);
         }
     }
 

@@ -35,6 +35,9 @@ pub struct Incoming {
     pub timestamp: Option<i64>,
     /// Why this message was sent by a machine (never answered), if it was.
     pub automatic: Option<String>,
+    /// A forwarded message inside was one of our own replies (its
+    /// attachments are not taken).
+    pub carries_ours: bool,
     pub attachments: Vec<Attachment>,
 }
 
@@ -60,23 +63,150 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, String> {
         automatic: automatic(&mail, from.as_deref()),
         sender: from,
         reply_to,
+        carries_ours: false,
         attachments: Vec::new(),
     };
-    collect(&mail, 0, &mut incoming.attachments);
+    collect(&mail, 0, &mut incoming);
     Ok(incoming)
 }
 
 /// A header's decoded text: RFC 2047 words decoded; raw 8-bit bytes
 /// (Foxmail's GBK file names) read as GB18030, which contains GBK and GB2312.
 pub fn header_text(h: &MailHeader) -> String {
-    if std::str::from_utf8(h.get_value_raw()).is_ok() {
-        return h.get_value();
+    let raw = h.get_value_raw();
+    let text = match std::str::from_utf8(raw) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => encoding_rs::GB18030.decode(raw).0,
+    };
+    decode_words(&unfold(&text))
+}
+
+/// A folded header value on one line (RFC 5322 2.2.3).
+fn unfold(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .split('\n')
+        .collect::<Vec<_>>()
+        .join("")
+}
+
+/// One RFC 2047 encoded word: its charset and the bytes it carries.
+fn encoded_word(word: &str) -> Option<(String, Vec<u8>)> {
+    use base64::Engine as _;
+    let inner = word.strip_prefix("=?")?.strip_suffix("?=")?;
+    let mut parts = inner.splitn(3, '?');
+    let charset = parts.next()?.split('*').next()?.to_ascii_lowercase();
+    let encoding = parts.next()?;
+    let text = parts.next()?;
+    if text.contains('?') || text.contains(' ') {
+        return None;
     }
-    let (text, _, _) = encoding_rs::GB18030.decode(h.get_value_raw());
-    let line = format!("X: {text}");
-    mailparse::parse_header(line.as_bytes())
-        .map(|(h, _)| h.get_value())
-        .unwrap_or_else(|_| text.into_owned())
+    let bytes = match encoding {
+        "B" | "b" => base64::engine::general_purpose::STANDARD
+            .decode(text.trim_end_matches('='))
+            .or_else(|_| {
+                base64::engine::general_purpose::STANDARD_NO_PAD.decode(text.trim_end_matches('='))
+            })
+            .ok()?,
+        "Q" | "q" => quoted_printable_word(text),
+        _ => return None,
+    };
+    Some((charset, bytes))
+}
+
+fn quoted_printable_word(text: &str) -> Vec<u8> {
+    let b = text.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'_' => out.push(b' '),
+            b'=' => {
+                match (b.get(i + 1).and_then(|&c| hex(c)), b.get(i + 2).and_then(|&c| hex(c))) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'='),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Decodes the RFC 2047 encoded words of `text`. Adjacent words of one
+/// charset are joined before decoding: mail clients split a long GBK
+/// name between words anywhere, even inside a two-byte character.
+pub fn decode_words(text: &str) -> String {
+    let mut out = String::new();
+    let mut pending: Option<(String, Vec<u8>)> = None;
+    let flush = |pending: &mut Option<(String, Vec<u8>)>, out: &mut String| {
+        if let Some((charset, bytes)) = pending.take() {
+            out.push_str(&decode_charset(&charset, &bytes));
+        }
+    };
+    let mut rest = text;
+    while let Some((start, len)) = next_word(rest) {
+        let before = &rest[..start];
+        let (charset, bytes) = encoded_word(&rest[start..start + len]).unwrap_or_default();
+        let only_space = before.chars().all(char::is_whitespace);
+        match &mut pending {
+            Some((c, b)) if only_space && *c == charset => b.extend_from_slice(&bytes),
+            Some(_) if only_space => {
+                flush(&mut pending, &mut out);
+                pending = Some((charset, bytes));
+            }
+            _ => {
+                flush(&mut pending, &mut out);
+                out.push_str(before);
+                pending = Some((charset, bytes));
+            }
+        }
+        rest = &rest[start + len..];
+    }
+    flush(&mut pending, &mut out);
+    out.push_str(rest);
+    out
+}
+
+/// Where the next encoded word of `s` starts, and its length.
+fn next_word(s: &str) -> Option<(usize, usize)> {
+    let mut from = 0;
+    while let Some(i) = s[from..].find("=?") {
+        let start = from + i;
+        if let Some(len) = word_at(&s[start..]) {
+            return Some((start, len));
+        }
+        from = start + 2;
+    }
+    None
+}
+
+/// The length of the encoded word at the start of `s`, if one is there.
+fn word_at(s: &str) -> Option<usize> {
+    let body = s.strip_prefix("=?")?;
+    let q1 = body.find('?')?;
+    let after = &body[q1 + 1..];
+    let q2 = after.find('?')?;
+    let text = &after[q2 + 1..];
+    let end = text.find("?=")?;
+    let len = 2 + q1 + 1 + q2 + 1 + end + 2;
+    encoded_word(&s[..len]).map(|_| len)
+}
+
+/// Bytes in a named charset; the GB family read as GB18030 (a superset).
+fn decode_charset(charset: &str, bytes: &[u8]) -> String {
+    let label = match charset {
+        "gb2312" | "gbk" | "gb18030" | "x-gbk" | "cp936" => "gb18030",
+        other => other,
+    };
+    match encoding_rs::Encoding::for_label(label.as_bytes()) {
+        Some(enc) => enc.decode(bytes).0.into_owned(),
+        None => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 fn header(headers: &[MailHeader], name: &str) -> Option<String> {
@@ -112,6 +242,11 @@ fn automatic(mail: &ParsedMail, from: Option<&str>) -> Option<String> {
     {
         return Some(format!("群发或自动邮件(Precedence: {v})"));
     }
+    for name in ["List-Id", "List-Unsubscribe", "List-Post"] {
+        if header(h, name).is_some() {
+            return Some(format!("邮件列表或群发邮件({name})"));
+        }
+    }
     if get("Return-Path").is_some_and(|v| v == "<>") {
         return Some("退信(空的 Return-Path)".into());
     }
@@ -128,29 +263,52 @@ fn automatic(mail: &ParsedMail, from: Option<&str>) -> Option<String> {
     None
 }
 
-fn collect(part: &ParsedMail, depth: usize, out: &mut Vec<Attachment>) {
+fn collect(part: &ParsedMail, depth: usize, into: &mut Incoming) {
     if depth > MAX_DEPTH {
         return;
     }
     if part.ctype.mimetype == "message/rfc822" {
         if let Ok(body) = part.get_body_raw() {
             if let Ok(inner) = mailparse::parse_mail(&body) {
-                collect(&inner, depth + 1, out);
+                if is_our_reply(&inner.headers) {
+                    into.carries_ours = true;
+                } else {
+                    collect(&inner, depth + 1, into);
+                }
             }
         }
         return;
     }
     if !part.subparts.is_empty() {
         for sub in &part.subparts {
-            collect(sub, depth + 1, out);
+            collect(sub, depth + 1, into);
         }
         return;
     }
     if let Some(name) = file_name(part) {
         if let Ok(bytes) = part.get_body_raw() {
-            out.push(Attachment { name, bytes });
+            into.attachments.push(Attachment { name, bytes });
         }
     }
+}
+
+/// A reply zwyun sent: our header, or a Message-ID of the form we give.
+fn is_our_reply(h: &[MailHeader]) -> bool {
+    header(h, "X-Zwyun-Reply").is_some()
+        || header(h, "Message-ID").is_some_and(|id| is_our_message_id(&id))
+}
+
+/// Message-IDs zwyun gives its replies: `<zwyun.<time>.<hash>@domain>`.
+pub fn is_our_message_id(id: &str) -> bool {
+    let id = id.trim();
+    id.strip_prefix("<zwyun.").is_some_and(|rest| {
+        let mut parts = rest.splitn(3, '.');
+        let time = parts.next().unwrap_or_default();
+        let hash = parts.next().unwrap_or_default();
+        !time.is_empty()
+            && time.bytes().all(|b| b.is_ascii_digit())
+            && hash.starts_with(|c: char| c.is_ascii_hexdigit())
+    })
 }
 
 /// The file name from Content-Disposition (`filename`, RFC 2231 or 2047 or
@@ -168,14 +326,11 @@ fn file_name(part: &ParsedMail) -> Option<String> {
     };
     let name = from_disposition.or_else(from_type)?;
     // A name still holding encoded words (some clients quote them in RFC 2231 values).
-    let name = if name.contains("=?") {
-        let line = format!("X: {name}");
-        mailparse::parse_header(line.as_bytes())
-            .map(|(h, _)| h.get_value())
-            .unwrap_or(name)
-    } else {
-        name
-    };
+    let name = decode_words(&name);
+    // Some clients send the whole path (`C:\Users\张三\Desktop\附件1.xlsx`);
+    // the unit sees only the file name.
+    let name = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let name: String = name.chars().filter(|c| !c.is_control()).collect();
     let name = name.trim().to_string();
     (!name.is_empty()).then_some(name)
 }
@@ -234,5 +389,49 @@ mod tests {
         assert!(m.automatic.is_some());
         let m = parse(b"From: a@b.cn\r\nSubject: x\r\n\r\nhi").unwrap();
         assert!(m.automatic.is_none());
+    }
+
+    #[test]
+    fn gbk_name_split_mid_character_across_words() {
+        use base64::Engine as _;
+        let bytes = gbk("石湖荡镇-附件1.xlsx");
+        // Split inside the second character's two bytes.
+        let (a, b) = bytes.split_at(3);
+        let enc = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let text = format!("=?GBK?B?{}?=\r\n =?GBK?B?{}?=", enc(a), enc(b));
+        assert_eq!(decode_words(&unfold(&text)), "石湖荡镇-附件1.xlsx");
+        let d = format!("filename=\"=?GBK?B?{}?= =?GBK?B?{}?=\"", enc(a), enc(b));
+        let m = parse(&message_with_disposition(d.as_bytes())).unwrap();
+        assert_eq!(m.attachments[0].name, "石湖荡镇-附件1.xlsx");
+    }
+
+    #[test]
+    fn encoded_words_mixed_with_text_and_charsets() {
+        assert_eq!(decode_words("plain"), "plain");
+        assert_eq!(decode_words("=?UTF-8?Q?a_b=E4=B8=AD?= x"), "a b中 x");
+        assert_eq!(
+            decode_words("=?UTF-8?B?5Lit?= =?GB2312?B?zsQ=?="),
+            "中文"
+        );
+        assert_eq!(decode_words("a =?bad x"), "a =?bad x");
+    }
+
+    #[test]
+    fn a_full_path_becomes_the_file_name() {
+        let m = parse(&message_with_disposition(
+            "filename*=UTF-8''C%3A%5CUsers%5C%E5%BC%A0%5Ca.xlsx".as_bytes(),
+        ))
+        .unwrap();
+        assert_eq!(m.attachments[0].name, "a.xlsx");
+    }
+
+    #[test]
+    fn lists_are_automatic_and_our_ids_are_known() {
+        let m = parse(b"From: a@b.cn\r\nList-Id: <x.lists.b.cn>\r\nSubject: x\r\n\r\nhi").unwrap();
+        assert!(m.automatic.is_some());
+        let m = parse(b"From: a@b.cn\r\nList-Unsubscribe: <mailto:u@b.cn>\r\n\r\nhi").unwrap();
+        assert!(m.automatic.is_some());
+        assert!(is_our_message_id("<zwyun.1764000000000.0a1b2c3d@example.cn>"));
+        assert!(!is_our_message_id("<zwyun-x@example.cn>"));
     }
 }

@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS mail_attachments (
     message INTEGER NOT NULL REFERENCES mail_messages(id),
     sha256 TEXT NOT NULL,
     name TEXT NOT NULL,
-    email TEXT
+    email TEXT,
+    shown TEXT
 );
 CREATE INDEX IF NOT EXISTS mail_attachments_sha ON mail_attachments (sha256);
 CREATE TABLE IF NOT EXISTS mail_replies (
@@ -45,12 +46,43 @@ CREATE TABLE IF NOT EXISTS mail_replies (
     last_error TEXT,
     eml TEXT,
     created_at TEXT NOT NULL,
-    sent_at TEXT
+    sent_at TEXT,
+    rounds INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS mail_messages_message_id ON mail_messages (message_id);
+CREATE TABLE IF NOT EXISTS mail_reply_recipients (
+    reply INTEGER NOT NULL REFERENCES mail_replies(id),
+    address TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    detail TEXT,
+    at TEXT NOT NULL,
+    PRIMARY KEY (reply, address)
 );
 ";
 
 pub fn ensure(conn: &Connection) -> Result<()> {
     conn.execute_batch(SCHEMA)?;
+    add_column(conn, "mail_attachments", "shown", "TEXT")?;
+    add_column(conn, "mail_replies", "rounds", "INTEGER NOT NULL DEFAULT 0")?;
+    Ok(())
+}
+
+/// Adds a column that ledgers made by earlier versions lack; the check
+/// and the change are one write transaction (two processes may open an
+/// old ledger at once).
+fn add_column(conn: &Connection, table: &str, column: &str, ty: &str) -> Result<()> {
+    let has = |conn: &Connection| -> Result<bool> {
+        let sql = format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1");
+        Ok(conn.prepare(&sql)?.exists([column])?)
+    };
+    if has(conn)? {
+        return Ok(());
+    }
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    if !has(&tx)? {
+        tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
+    }
+    tx.commit()?;
     Ok(())
 }
 
@@ -63,6 +95,12 @@ pub mod kind {
     /// Sent by a machine: never answered.
     pub const AUTOMATIC: &str = "automatic";
     pub const OVERSIZE: &str = "oversize";
+    /// A Message-ID already taken (again in the same pass, or fetched anew
+    /// after the server's address or port changed): never taken twice.
+    pub const DUPLICATE: &str = "duplicate";
+    /// Our own output come back (from our address, one of our replies, or
+    /// only workbooks zwyun wrote): never taken, never answered.
+    pub const OWN: &str = "own";
     pub const UNPARSEABLE: &str = "unparseable";
 }
 
@@ -106,6 +144,24 @@ pub fn seen(
         .optional()?)
 }
 
+/// The message already taken under this Message-ID (any mailbox), with its UID.
+pub fn by_message_id(conn: &Connection, message_id: &str) -> Result<Option<u32>> {
+    Ok(conn
+        .query_row(
+            "SELECT uid FROM mail_messages WHERE message_id = ?1 ORDER BY id LIMIT 1",
+            [message_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Whether `message_id` is one of the replies zwyun sent.
+pub fn is_our_reply(conn: &Connection, message_id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare("SELECT 1 FROM mail_replies WHERE message_id = ?1")?
+        .exists([message_id])?)
+}
+
 pub fn insert_message(conn: &Connection, m: &NewMessage) -> Result<i64> {
     conn.execute(
         "INSERT INTO mail_messages (mailbox, uidvalidity, uid, message_id, refs, sender, reply_to, subject, date, kind, note, state, reply, received_at)
@@ -120,11 +176,12 @@ pub fn insert_attachment(
     message: i64,
     sha: &str,
     name: &str,
+    shown: &str,
     email: Option<&str>,
 ) -> Result<()> {
     conn.execute(
-        "INSERT INTO mail_attachments (message, sha256, name, email) VALUES (?1, ?2, ?3, ?4)",
-        params![message, sha, name, email],
+        "INSERT INTO mail_attachments (message, sha256, name, shown, email) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![message, sha, name, shown, email],
     )?;
     Ok(())
 }
@@ -182,6 +239,8 @@ pub fn waiting(conn: &Connection) -> Result<Vec<Message>> {
 #[derive(Debug, Clone)]
 pub struct Submission {
     pub name: String,
+    /// The name as the unit attached it.
+    pub shown: String,
     pub email: Option<String>,
     pub status: Option<String>,
     pub outputs: Vec<String>,
@@ -189,13 +248,16 @@ pub struct Submission {
 
 pub fn submissions(conn: &Connection, message: i64) -> Result<Vec<Submission>> {
     let mut stmt = conn.prepare(
-        "SELECT a.name, a.email, s.status, s.outputs FROM mail_attachments a
+        "SELECT a.name, a.email, s.status, s.outputs, a.shown FROM mail_attachments a
          LEFT JOIN submissions s ON s.sha256 = a.sha256 WHERE a.message = ?1 ORDER BY a.rowid",
     )?;
     let rows = stmt.query_map([message], |r| {
         let outputs: Option<String> = r.get(3)?;
+        let name: String = r.get(0)?;
+        let shown: Option<String> = r.get(4)?;
         Ok(Submission {
-            name: r.get(0)?,
+            shown: shown.unwrap_or_else(|| name.clone()),
+            name,
             email: r.get(1)?,
             status: r.get(2)?,
             outputs: outputs
@@ -259,10 +321,12 @@ pub struct Reply {
     pub next_attempt: String,
     pub last_error: Option<String>,
     pub eml: Option<String>,
+    /// Passes that ended without delivering it (the retry schedule).
+    pub rounds: u32,
 }
 
 /// A reply row selected as `id, recipients, subject, raw, state, attempts,
-/// next_attempt, last_error, eml`.
+/// next_attempt, last_error, eml, rounds`.
 fn reply_row(r: &rusqlite::Row) -> rusqlite::Result<Reply> {
     let recipients: String = r.get(1)?;
     Ok(Reply {
@@ -275,13 +339,14 @@ fn reply_row(r: &rusqlite::Row) -> rusqlite::Result<Reply> {
         next_attempt: r.get(6)?,
         last_error: r.get(7)?,
         eml: r.get(8)?,
+        rounds: r.get(9)?,
     })
 }
 
 /// Replies to send now: queued and due; with `all`, also held and failed ones.
 pub fn due(conn: &Connection, all: bool) -> Result<Vec<Reply>> {
     const COLUMNS: &str =
-        "SELECT id, recipients, subject, raw, state, attempts, next_attempt, last_error, eml FROM mail_replies";
+        "SELECT id, recipients, subject, raw, state, attempts, next_attempt, last_error, eml, rounds FROM mail_replies";
     let rows = if all {
         conn.prepare(&format!(
             "{COLUMNS} WHERE state IN ('queued', 'held', 'failed') ORDER BY id"
@@ -301,7 +366,7 @@ pub fn due(conn: &Connection, all: bool) -> Result<Vec<Reply>> {
 /// Unsent replies, for `status` (without their message bytes).
 pub fn unsent(conn: &Connection) -> Result<Vec<Reply>> {
     let mut stmt = conn.prepare(
-        "SELECT id, recipients, subject, x'', state, attempts, next_attempt, last_error, eml FROM mail_replies
+        "SELECT id, recipients, subject, x'', state, attempts, next_attempt, last_error, eml, 0 FROM mail_replies
          WHERE state NOT IN ('sent', 'withdrawn') ORDER BY id",
     )?;
     let rows = stmt.query_map([], reply_row)?;
@@ -326,7 +391,7 @@ pub fn mark_failed(
 ) -> Result<()> {
     match next {
         Some(next) => conn.execute(
-            "UPDATE mail_replies SET state = 'queued', attempts = attempts + ?4, last_error = ?2, next_attempt = ?3 WHERE id = ?1",
+            "UPDATE mail_replies SET state = 'queued', attempts = attempts + ?4, rounds = rounds + 1, last_error = ?2, next_attempt = ?3 WHERE id = ?1",
             params![id, error, next, tries],
         )?,
         None => conn.execute(
@@ -335,6 +400,73 @@ pub fn mark_failed(
         )?,
     };
     Ok(())
+}
+
+/// A held reply whose edited .eml cannot be sent: it stays held, with why.
+pub fn refuse_edit(conn: &Connection, id: i64, why: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE mail_replies SET last_error = ?2 WHERE id = ?1",
+        params![id, why],
+    )?;
+    Ok(())
+}
+
+/// What became of one recipient of a reply.
+pub mod outcome {
+    pub const SENT: &str = "sent";
+    /// Refused for good by the server (e.g. 550 no such user).
+    pub const REFUSED: &str = "refused";
+}
+
+pub fn record_recipient(
+    conn: &Connection,
+    reply: i64,
+    address: &str,
+    outcome: &str,
+    detail: Option<&str>,
+) -> Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO mail_reply_recipients (reply, address, outcome, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![reply, address.to_lowercase(), outcome, detail, now()],
+    )?;
+    Ok(())
+}
+
+/// Recipients of `reply` already delivered or refused, lower-cased.
+pub fn settled_recipients(conn: &Connection, reply: i64) -> Result<Vec<(String, String)>> {
+    let mut stmt =
+        conn.prepare("SELECT address, outcome FROM mail_reply_recipients WHERE reply = ?1")?;
+    let rows = stmt.query_map([reply], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A recipient the server refused: the reply's subject, the address, why.
+pub struct Refusal {
+    pub subject: String,
+    pub address: String,
+    pub detail: String,
+}
+
+/// Every refused recipient (none on a ledger from before this table).
+pub fn refusals(conn: &Connection) -> Result<Vec<Refusal>> {
+    let exists = conn
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'mail_reply_recipients'")?
+        .exists([])?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare(
+        "SELECT r.subject, x.address, COALESCE(x.detail, '') FROM mail_reply_recipients x
+         JOIN mail_replies r ON r.id = x.reply WHERE x.outcome = 'refused' ORDER BY x.at, x.address",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Refusal {
+            subject: r.get(0)?,
+            address: r.get(1)?,
+            detail: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// The clerk deleted the held .eml: never sent.

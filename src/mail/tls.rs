@@ -59,8 +59,8 @@ pub fn describe_tls_error(e: &std::io::Error) -> String {
     let inner = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>());
     match inner {
         Some(rustls::Error::InvalidCertificate(c)) => describe_certificate_error(c),
-        Some(other) => format!("TLS 握手失败:{other}"),
-        None => format!("TLS 握手失败:{e}"),
+        Some(_) => "TLS 握手失败(服务器的加密设置与本程序不兼容,或端口与 tls 设置不符)".into(),
+        None => format!("TLS 握手失败:{}", super::net_reason(e)),
     }
 }
 
@@ -72,6 +72,6 @@ pub fn describe_certificate_error(c: &rustls::CertificateError) -> String {
             "服务器证书与主机名不符:请核对配置中的 host 是否为证书上的域名。".into()
         }
         C::Expired | C::ExpiredContext { .. } => "服务器证书已过期。".into(),
-        other => format!("服务器证书不受信任:{other:?}"),
+        _ => "服务器证书不受信任(证书无效或已被吊销)。".into(),
     }
 }

@@ -453,6 +453,7 @@ fn build(app: &Application, config: &Config, schemas: &Schemas) -> Result<Vec<u8
     let others = context::other_services(config, schemas);
     let widths = widths(config, &services, &others);
     let mut wb = Workbook::new();
+    wb.set_properties(&crate::generated::properties("政务云资源开通情况表"));
     let ws = wb.add_worksheet();
     setup(ws, &widths)?;
     let mut sheet = Sheet {

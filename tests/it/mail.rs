@@ -254,10 +254,21 @@ struct Smtpd {
 
 impl Smtpd {
     fn start(dir: &Path, certs: &Certs, tls: &str, refuse_first: u32) -> Smtpd {
+        Smtpd::start_refusing(dir, certs, tls, refuse_first, &[])
+    }
+
+    /// As `start`, answering RCPT TO of each of `refuse_rcpt` with 550.
+    fn start_refusing(
+        dir: &Path,
+        certs: &Certs,
+        tls: &str,
+        refuse_first: u32,
+        refuse_rcpt: &[&str],
+    ) -> Smtpd {
         let port = free_port();
         let maildir = dir.join(format!("smtp-{port}"));
-        let mut child = Command::new("/usr/bin/python3")
-            .arg(repo().join("tests/it/mail/smtpd.py"))
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.arg(repo().join("tests/it/mail/smtpd.py"))
             .arg(port.to_string())
             .arg(&maildir)
             .arg(&certs.leaf)
@@ -266,7 +277,11 @@ impl Smtpd {
             .arg("--refuse-first")
             .arg(refuse_first.to_string())
             .arg("--auth")
-            .arg(format!("clerk:{PASSWORD}"))
+            .arg(format!("clerk:{PASSWORD}"));
+        for a in refuse_rcpt {
+            cmd.arg("--refuse-rcpt").arg(a);
+        }
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -326,11 +341,17 @@ struct World {
 
 impl World {
     fn new(smtp_tls: &str, refuse_first: u32) -> World {
+        World::refusing(smtp_tls, refuse_first, &[])
+    }
+
+    /// A world whose SMTP server refuses RCPT TO of `refuse_rcpt` (550).
+    fn refusing(smtp_tls: &str, refuse_first: u32, refuse_rcpt: &[&str]) -> World {
         let env = Env::new();
         std::fs::create_dir_all(env.path("inbox")).unwrap();
         let certs = certs(env.dir.path());
         let imap = Dovecot::start(env.dir.path(), &certs);
-        let smtp = Smtpd::start(env.dir.path(), &certs, smtp_tls, refuse_first);
+        let smtp =
+            Smtpd::start_refusing(env.dir.path(), &certs, smtp_tls, refuse_first, refuse_rcpt);
         World {
             env,
             certs,
@@ -412,6 +433,24 @@ fn workbook(unit: &str, code: &str) -> Vec<u8> {
     let path = dir.path().join("a.xlsx");
     let mut f = annex1();
     f.set("B3", unit).set("B4", code);
+    f.write(&path);
+    std::fs::read(path).unwrap()
+}
+
+fn workbook_with_email(unit: &str, code: &str, email: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.xlsx");
+    let mut f = annex1();
+    f.set("B3", unit).set("B4", code).set("H6", email);
+    f.write(&path);
+    std::fs::read(path).unwrap()
+}
+
+fn invalid_workbook(code: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.xlsx");
+    let mut f = annex1();
+    f.set("B4", code).clear("B9");
     f.write(&path);
     std::fs::read(path).unwrap()
 }
@@ -663,7 +702,10 @@ fn mail_round_trip_one_process_pass() {
     );
     let atts = fox_reply.attachments();
     let names: Vec<&str> = atts.iter().map(|a| a.0.as_str()).collect();
-    assert!(names.contains(&"受理回执.txt"), "{names:?}");
+    assert!(
+        names.contains(&"受理回执-附件1-政务云申请表.txt"),
+        "each receipt named after its workbook: {names:?}"
+    );
     assert!(names.iter().any(|n| n.ends_with(".docx")), "{names:?}");
     for (filename, name, raw) in &atts {
         assert_eq!(filename, name, "RFC 2231 filename and RFC 2047 name agree");
@@ -774,8 +816,22 @@ fn mail_failed_send_waits_in_status_and_mail_send_delivers() {
         ),
     );
     let out = w.process(&[]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    // An outage, not a configuration error: exit code 3.
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(text(&out).contains("未能发送"), "{}", text(&out));
+    assert!(text(&out).contains("服务器暂时拒绝"), "{}", text(&out));
+    assert!(!text(&out).contains("transient error"), "{}", text(&out));
+    // The retry schedule: 1 minute after the first pass, then 2.
+    let wait = || -> f64 {
+        w.ledger()
+            .query_row(
+                "SELECT (julianday(next_attempt) - julianday('now', 'localtime')) * 1440 FROM mail_replies",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert!((0.5..=1.05).contains(&wait()), "first wait {} min", wait());
     let status = text(&w.zwyun(&["status"], &[]));
     assert!(status.contains("待发送 1"), "{status}");
     assert!(status.contains("已尝试 3 次"), "{status}");
@@ -783,6 +839,9 @@ fn mail_failed_send_waits_in_status_and_mail_send_delivers() {
     // Not due yet: another pass does not hammer the server.
     w.process(&[]);
     assert_eq!(w.count("SELECT attempts FROM mail_replies"), 3);
+    let again = w.zwyun(&["mail", "send", "--mail", "mail.yaml"], &[]);
+    assert_eq!(again.status.code(), Some(3), "{}", text(&again));
+    assert!((1.5..=2.05).contains(&wait()), "second wait {} min", wait());
 
     // The server recovers: `mail send` delivers what waits.
     w.smtp = Smtpd::start(w.env.dir.path(), &w.certs, "starttls", 0);
@@ -1145,4 +1204,487 @@ fn mail_unmovable_messages_are_flagged_and_taken_once() {
         w.count("SELECT COUNT(*) FROM mail_messages WHERE state = 'flagged'"),
         1
     );
+}
+
+/// The form's 电子邮箱 refused by the server (550): the sender still gets
+/// the reply, the refusal is recorded, shown by `status` and in the pass's
+/// output, and nothing is retried or stuck.
+#[test]
+fn mail_refused_cc_still_reaches_the_sender_and_is_reported() {
+    let w = World::refusing("starttls", 0, &["nobody@example.gov.cn"]);
+    w.config("implicit", "starttls", "");
+    w.imap.deliver(
+        "1",
+        &webmail(
+            "cc-1@example.cn",
+            "unit@example.cn",
+            "申请",
+            &[(
+                "附件1.xlsx",
+                &workbook_with_email("上海市松江区某某局", "SJ-2026-801", "nobody@example.gov.cn"),
+            )],
+            "",
+        ),
+    );
+    let out = w.process(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("收件人被拒收:nobody@example.gov.cn"), "{}", text(&out));
+    let all = replies(&w.smtp);
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].header("To"), "unit@example.cn");
+    let envelopes = w.smtp.envelopes();
+    assert_eq!(envelopes.len(), 1, "{envelopes:?}");
+    assert_eq!(envelopes[0]["to"], serde_json::json!(["unit@example.cn"]));
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mail_replies WHERE state = 'sent'"),
+        1
+    );
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mail_reply_recipients WHERE outcome = 'refused' AND address = 'nobody@example.gov.cn' AND detail LIKE '%550%'"),
+        1
+    );
+    let status = text(&w.zwyun(&["status"], &[]));
+    assert!(status.contains("被拒收的收件人"), "{status}");
+    assert!(status.contains("nobody@example.gov.cn"), "{status}");
+    // Nothing left to send, nothing sent again.
+    let again = w.zwyun(&["mail", "send", "--mail", "mail.yaml"], &[]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    w.process(&[]);
+    assert_eq!(replies(&w.smtp).len(), 1);
+}
+
+/// Our own output coming back is never taken and never answered: our
+/// reply forwarded as an attachment, our generated workbooks forwarded
+/// inline, our reply itself, a message from our own address with our
+/// headers stripped. A unit's answer to our reply with a corrected form
+/// is processed and answered.
+#[test]
+fn mail_own_output_is_never_taken_nor_answered() {
+    let w = World::new("starttls", 0);
+    w.config("implicit", "starttls", "");
+    w.imap.deliver(
+        "1",
+        &webmail(
+            "own-1@example.cn",
+            "unit@example.cn",
+            "申请",
+            &[("附件1-有误.xlsx", &invalid_workbook("SJ-2026-811"))],
+            "",
+        ),
+    );
+    w.imap.deliver(
+        "2",
+        &webmail(
+            "own-2@example.cn",
+            "unit@example.cn",
+            "申请二",
+            &[("附件1-二.xlsx", &workbook("上海市松江区二局", "SJ-2026-812"))],
+            "",
+        ),
+    );
+    let out = w.process(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let first = replies(&w.smtp);
+    assert_eq!(first.len(), 2);
+    let problems = reply_to(&first, "<own-1@example.cn>");
+    let valid = reply_to(&first, "<own-2@example.cn>");
+    let attached = |r: &Reply, ends: &str| -> (String, Vec<u8>) {
+        let m = r.mail();
+        m.subparts
+            .iter()
+            .skip(1)
+            .find_map(|p| {
+                let name = p.get_content_disposition().params.get("filename").cloned()?;
+                name.ends_with(ends)
+                    .then(|| (name, p.get_body_raw().unwrap()))
+            })
+            .unwrap_or_else(|| panic!("no {ends} attached"))
+    };
+    let (list_name, list) = attached(problems, "问题清单.xlsx");
+    let (table_name, table) = attached(valid, "开通情况表(草稿).xlsx");
+    let ours = problems.header("Message-ID");
+
+    // A unit's rule forwards our reply back, as an attachment.
+    w.imap.deliver("3", &forwarded("fwd-own@songjiang.gov.cn", &problems.raw));
+    // An inline forward: our generated workbooks, our headers gone.
+    w.imap.deliver(
+        "4",
+        &webmail(
+            "inline-own@example.cn",
+            "unit@example.cn",
+            "转发:回复:申请",
+            &[(&list_name, &list), (&table_name, &table)],
+            "",
+        ),
+    );
+    // Our reply itself, delivered back (a redirect keeps its Message-ID).
+    let mut back = problems.raw.clone();
+    let cut = back.windows(14).position(|w| w == b"X-Zwyun-Reply:").unwrap();
+    back.splice(cut..cut + 2, b"X-Old".iter().copied());
+    let cut = back.windows(15).position(|w| w == b"Auto-Submitted:").unwrap();
+    back.splice(cut..cut + 4, b"X-Old".iter().copied());
+    w.imap.deliver("5", &back);
+    // From our own address, our headers stripped, with a real form.
+    w.imap.deliver(
+        "6",
+        &webmail(
+            "self@example.cn",
+            "松江区科创服务中心 <CLERK@example.cn>",
+            "申请",
+            &[("附件1-三.xlsx", &workbook("上海市松江区三局", "SJ-2026-813"))],
+            "",
+        ),
+    );
+    // The unit answers our problem list with the corrected form.
+    w.imap.deliver(
+        "7",
+        &webmail(
+            "fix-1@example.cn",
+            "unit@example.cn",
+            "回复:申请",
+            &[("附件1-已改.xlsx", &workbook("上海市松江区某某局", "SJ-2026-811"))],
+            &format!("In-Reply-To: {ours}\r\nReferences: <own-1@example.cn> {ours}\r\n"),
+        ),
+    );
+    let out = w.process(&[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("本系统发出的邮件 4 封"), "{}", text(&out));
+    let all = replies(&w.smtp);
+    assert_eq!(all.len(), 3, "only the corrected form is answered");
+    let fixed = reply_to(&all, "<fix-1@example.cn>");
+    assert!(fixed.body().contains("受理回执"), "{}", fixed.body());
+    assert_eq!(fixed.header("Subject"), "回复:申请");
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mail_messages WHERE kind = 'own' AND reply = 'none'"),
+        4
+    );
+    assert_eq!(w.count("SELECT COUNT(*) FROM submissions"), 3);
+    assert_eq!(w.imap.count(DONE), 7);
+}
+
+/// Mailing lists and bulk mail are never answered.
+#[test]
+fn mail_lists_and_bulk_mail_are_never_answered() {
+    let w = World::new("starttls", 0);
+    w.config("implicit", "starttls", "");
+    let book = workbook("上海市松江区某某局", "SJ-2026-821");
+    for (i, extra) in [
+        "List-Id: <notice.lists.example.cn>\r\n",
+        "List-Unsubscribe: <mailto:leave@lists.example.cn>\r\n",
+        "Precedence: bulk\r\n",
+    ]
+    .iter()
+    .enumerate()
+    {
+        w.imap.deliver(
+            &format!("{i}"),
+            &webmail(
+                &format!("list-{i}@example.cn"),
+                "news@lists.example.cn",
+                "通知",
+                &[("附件1.xlsx", &book)],
+                extra,
+            ),
+        );
+    }
+    let out = w.process(&[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(replies(&w.smtp).is_empty());
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mail_messages WHERE kind = 'automatic' AND reply = 'none'"),
+        3
+    );
+    assert_eq!(w.imap.count(DONE), 3);
+}
+
+/// One reply per Message-ID: the same message twice in one pass, again in
+/// a later pass, and again after the IMAP port changed between an
+/// interrupted run and its rerun.
+#[test]
+fn mail_one_reply_per_message_id() {
+    let w = World::new("starttls", 0);
+    w.config("implicit", "starttls", "");
+    let msg = webmail(
+        "same-1@example.cn",
+        "unit@example.cn",
+        "申请",
+        &[("附件1.xlsx", &workbook("上海市松江区某某局", "SJ-2026-831"))],
+        "",
+    );
+    w.imap.deliver("1a", &msg);
+    w.imap.deliver("1b", &msg);
+    let out = w.process(&[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("重复收到 1 封"), "{}", text(&out));
+    assert_eq!(replies(&w.smtp).len(), 1);
+    w.imap.deliver("1c", &msg);
+    let out = w.process(&[]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(replies(&w.smtp).len(), 1);
+
+    // Interrupted after recording, before moving; rerun on the other port.
+    let other = webmail(
+        "port-2@example.cn",
+        "unit2@example.cn",
+        "申请",
+        &[("附件1-二.xlsx", &workbook("上海市松江区二局", "SJ-2026-832"))],
+        "",
+    );
+    w.imap.deliver("2", &other);
+    let crashed = w.process(&[("ZWYUN_TEST_MAIL_CRASH", "recorded")]);
+    assert!(!crashed.status.success());
+    w.config("starttls", "starttls", "");
+    let out = w.process(&[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let all = replies(&w.smtp);
+    assert_eq!(all.len(), 2, "{}", text(&out));
+    assert_eq!(
+        all.iter()
+            .filter(|r| r.header("In-Reply-To").contains("port-2@example.cn"))
+            .count(),
+        1
+    );
+    assert_eq!(w.imap.count("INBOX"), 0);
+    assert_eq!(w.count("SELECT COUNT(*) FROM submissions"), 2);
+}
+
+/// allow_domains also decides whether the form's 电子邮箱 is copied.
+#[test]
+fn mail_allow_domains_applies_to_the_copied_address() {
+    let w = World::new("starttls", 0);
+    w.config("implicit", "starttls", "allow_domains: [example.cn]\n");
+    w.imap.deliver(
+        "1",
+        &webmail(
+            "allow-1@example.cn",
+            "unit@example.cn",
+            "申请",
+            &[(
+                "附件1.xlsx",
+                &workbook_with_email("上海市松江区某某局", "SJ-2026-841", "someone@elsewhere.com"),
+            )],
+            "",
+        ),
+    );
+    let out = w.process(&[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let all = replies(&w.smtp);
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].header("Cc"), "");
+    assert_eq!(
+        w.smtp.envelopes()[0]["to"],
+        serde_json::json!(["unit@example.cn"])
+    );
+}
+
+/// Held replies as the clerk edits them: the recipients come from the
+/// edited To:, a UTF-8 BOM and bare LF line ends are tolerated, and an
+/// edit that is no longer a mail is refused in Chinese and never sent.
+#[test]
+fn mail_held_replies_are_sent_as_edited_or_refused() {
+    let w = World::new("starttls", 0);
+    w.config("implicit", "starttls", "reply: hold\n");
+    for i in 0..3 {
+        w.imap.deliver(
+            &format!("{i}"),
+            &plain(
+                &format!("held-{i}@example.cn"),
+                &format!("unit{i}@example.cn"),
+                &format!("question{i}"),
+                "",
+            ),
+        );
+    }
+    let out = w.process(&[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let dir = w.env.path("out/待发送邮件");
+    let find = |i: usize| -> PathBuf {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                String::from_utf8_lossy(&std::fs::read(p).unwrap())
+                    .contains(&format!("held-{i}@example.cn"))
+            })
+            .unwrap()
+    };
+    // 0: To: edited, saved with LF line ends.
+    let p0 = find(0);
+    let eml = String::from_utf8(std::fs::read(&p0).unwrap()).unwrap();
+    let edited = eml
+        .replace("To: unit0@example.cn", "To: office@songjiang.gov.cn")
+        .replace("\r\n", "\n");
+    std::fs::write(&p0, edited).unwrap();
+    // 1: saved by an editor that adds a UTF-8 BOM (CRLF kept).
+    let p1 = find(1);
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend(std::fs::read(&p1).unwrap());
+    std::fs::write(&p1, bom).unwrap();
+    // 2: its headers replaced by free text.
+    let p2 = find(2);
+    std::fs::write(&p2, "请转给王科长\n\n正文").unwrap();
+
+    let sent = w.zwyun(&["mail", "send", "--mail", "mail.yaml"], &[]);
+    assert_eq!(sent.status.code(), Some(1), "{}", text(&sent));
+    assert!(text(&sent).contains("未发送"), "{}", text(&sent));
+    assert!(text(&sent).contains("邮件头"), "{}", text(&sent));
+    let all = replies(&w.smtp);
+    assert_eq!(all.len(), 2);
+    let to_office = reply_to(&all, "<held-0@example.cn>");
+    assert_eq!(to_office.header("To"), "office@songjiang.gov.cn");
+    assert!(to_office.header("Subject").contains("question0"));
+    let bommed = reply_to(&all, "<held-1@example.cn>");
+    assert_eq!(bommed.header("To"), "unit1@example.cn");
+    assert!(bommed.body().contains("没有找到 Excel"), "{}", bommed.body());
+    let envelopes: Vec<serde_json::Value> =
+        w.smtp.envelopes().iter().map(|e| e["to"].clone()).collect();
+    assert!(envelopes.contains(&serde_json::json!(["office@songjiang.gov.cn"])));
+    assert!(!envelopes.contains(&serde_json::json!(["unit0@example.cn"])));
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mail_replies WHERE state = 'held'"),
+        1
+    );
+    let status = text(&w.zwyun(&["status"], &[]));
+    assert!(status.contains("暂存待审 1"), "{status}");
+    assert!(status.contains("未发送"), "{status}");
+    assert!(p2.exists(), "the broken edit stays for the clerk");
+}
+
+/// The smaller points: a GBK name split mid-character across encoded
+/// words, the same workbook attached twice, a full path as the name,
+/// distinct receipt names, `回复:` not piled up, a message without a
+/// subject, and operator notes kept out of the reply (told to the clerk).
+#[test]
+fn mail_reply_shows_the_units_names_in_plain_chinese() {
+    let w = World::new("starttls", 0);
+    w.config("implicit", "starttls", "");
+    // GBK name split inside a character, as some clients fold it.
+    let name = gbk("石湖荡镇-附件1.xlsx");
+    let (a, b) = name.split_at(3);
+    let split = format!(
+        "=?GBK?B?{}?= =?GBK?B?{}?=",
+        base64::engine::general_purpose::STANDARD.encode(a),
+        base64::engine::general_purpose::STANDARD.encode(b)
+    );
+    let book = workbook("上海市松江区石湖荡镇", "SJ-2026-851");
+    let gbk_mail = format!(
+        "From: unit@example.cn\r\nTo: clerk@example.cn\r\nMessage-ID: <gbk-1@example.cn>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"g\"\r\n\r\n--g\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nhi\r\n--g\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment;\r\n filename=\"{split}\"\r\n\r\n{}\r\n--g\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment;\r\n filename=\"{split}\"\r\n\r\n{}\r\n--g--\r\n",
+        b64(&book),
+        b64(&book)
+    );
+    w.imap.deliver("1", gbk_mail.as_bytes());
+    // Three forms in one message, the names full paths, the subject piled.
+    let books: Vec<(String, Vec<u8>)> = (0..3)
+        .map(|i| {
+            (
+                format!("C:\\Users\\张三\\Desktop\\附件1-{i}.xlsx"),
+                workbook(&format!("上海市松江区第{i}局"), &format!("SJ-2026-86{i}")),
+            )
+        })
+        .collect();
+    let attached: Vec<(&str, &[u8])> = books
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    w.imap.deliver(
+        "2",
+        &webmail(
+            "many-2@example.cn",
+            "office@example.cn",
+            "回复:回复:Re: 资源申请",
+            &attached,
+            "",
+        ),
+    );
+    let out = w.process(&[]);
+    assert!(out.status.success(), "{}", text(&out));
+    // The clerk is told what the units are not.
+    assert!(text(&out).contains("给工作人员的提示"), "{}", text(&out));
+    assert!(text(&out).contains("parties.yaml"), "{}", text(&out));
+    let all = replies(&w.smtp);
+    assert_eq!(all.len(), 2);
+
+    let one = reply_to(&all, "<gbk-1@example.cn>");
+    assert_eq!(one.header("Subject"), "回复:(无主题)");
+    let body = one.body();
+    assert!(body.contains("来信(无主题)所附的 1 份表格"), "{body}");
+    assert!(body.contains("—— 附件 1:石湖荡镇-附件1.xlsx ——"), "{body}");
+    assert!(!body.contains("附件 2:"), "the same workbook listed once: {body}");
+    assert_eq!(w.count("SELECT COUNT(*) FROM mail_attachments"), 1);
+
+    let many = reply_to(&all, "<many-2@example.cn>");
+    assert_eq!(many.header("Subject"), "回复:资源申请");
+    let body = many.body();
+    for i in 0..3 {
+        assert!(body.contains(&format!("附件 {}:附件1-{i}.xlsx", i + 1)), "{body}");
+    }
+    assert!(!body.contains("C__Users"), "{body}");
+    assert!(!body.contains("Users"), "{body}");
+    assert!(!body.contains("parties.yaml"), "{body}");
+    assert!(!body.contains("示例数据"), "{body}");
+    assert!(!body.contains("同一文件夹"), "{body}");
+    assert!(body.contains("草稿见本邮件附件"), "{body}");
+    let names: Vec<String> = many.attachments().into_iter().map(|a| a.0).collect();
+    let mut distinct = names.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), names.len(), "{names:?}");
+    for i in 0..3 {
+        assert!(names.contains(&format!("受理回执-附件1-{i}.txt")), "{names:?}");
+    }
+    for n in &names {
+        assert!(!n.contains("Users"), "{names:?}");
+    }
+    // The attached receipt is the unit's copy too.
+    let m = many.mail();
+    for p in m.subparts.iter().skip(1) {
+        let body = p.get_body().unwrap_or_default();
+        assert!(!body.contains("parties.yaml"));
+        assert!(!body.contains("同一文件夹"));
+    }
+}
+
+/// An SMTP server that does not answer at all is an outage: the reply
+/// waits, the exit code is 3, and the clerk reads why in Chinese.
+#[test]
+fn mail_smtp_down_is_an_outage_said_in_chinese() {
+    let w = World::new("starttls", 0);
+    w.config("implicit", "starttls", "");
+    let closed = free_port();
+    let yaml = std::fs::read_to_string(w.env.path("mail.yaml")).unwrap();
+    std::fs::write(
+        w.env.path("mail.yaml"),
+        yaml.replace(&format!("port: {}", w.smtp.port), &format!("port: {closed}")),
+    )
+    .unwrap();
+    w.imap.deliver(
+        "1",
+        &plain("down-1@example.cn", "unit@example.cn", "hello", ""),
+    );
+    let out = w.process(&[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("连接被拒绝"), "{}", text(&out));
+    assert!(!text(&out).contains("os error"), "{}", text(&out));
+    assert!(!text(&out).contains("Connection"), "{}", text(&out));
+    let status = text(&w.zwyun(&["status"], &[]));
+    assert!(status.contains("待发送 1"), "{status}");
+    let send = w.zwyun(&["mail", "send", "--mail", "mail.yaml"], &[]);
+    assert_eq!(send.status.code(), Some(3), "{}", text(&send));
+    // IMAP out of reach too.
+    std::fs::write(
+        w.env.path("mail.yaml"),
+        yaml.replace(&format!("port: {}", w.imap.imaps), &format!("port: {closed}"))
+            .replace(&format!("port: {}", w.smtp.port), &format!("port: {closed}")),
+    )
+    .unwrap();
+    let out = w.process(&[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("IMAP"), "{}", text(&out));
+    assert!(!text(&out).contains("os error"), "{}", text(&out));
+    // A refused login is a configuration error, not an outage.
+    std::fs::write(w.env.path("mail.yaml"), &yaml).unwrap();
+    let out = w.process(&[("ZWYUN_TEST_IMAP_PASSWORD", "wrong")]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("登录被拒绝"), "{}", text(&out));
 }

@@ -1,7 +1,9 @@
 """A real SMTP server for the mail tests: aiosmtpd writing into a Maildir.
 
 usage: smtpd.py PORT MAILDIR CERT KEY TLS [--refuse-first N] [--auth USER:PASS]
-TLS is starttls, implicit or none. Prints READY once listening.
+                [--refuse-rcpt ADDRESS]...
+TLS is starttls, implicit or none. --refuse-rcpt answers RCPT TO for that
+address with 550 (no such user). Prints READY once listening.
 """
 import argparse
 import json
@@ -15,10 +17,17 @@ from aiosmtpd.smtp import AuthResult
 
 
 class Handler(Mailbox):
-    def __init__(self, maildir, refuse):
+    def __init__(self, maildir, refuse, refuse_rcpt):
         super().__init__(maildir)
         self.maildir = maildir
         self.refuse = refuse
+        self.refuse_rcpt = [a.lower() for a in refuse_rcpt]
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.refuse_rcpt:
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.refuse > 0:
@@ -38,6 +47,7 @@ def main():
     p.add_argument("tls", choices=["starttls", "implicit", "none"])
     p.add_argument("--refuse-first", type=int, default=0)
     p.add_argument("--auth", default=None)
+    p.add_argument("--refuse-rcpt", action="append", default=[])
     a = p.parse_args()
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(a.cert, a.key)
@@ -50,7 +60,7 @@ def main():
             return AuthResult(success=ok)
 
         kwargs.update(authenticator=check, auth_required=True, auth_require_tls=True)
-    handler = Handler(a.maildir, a.refuse_first)
+    handler = Handler(a.maildir, a.refuse_first, a.refuse_rcpt)
     if a.tls == "implicit":
         # The whole connection is TLS; aiosmtpd only knows STARTTLS as "TLS".
         kwargs["auth_require_tls"] = False
