@@ -74,6 +74,9 @@ fn describe(h: &Host) -> String {
     s
 }
 
+/// A way a proposed host stands for a current one.
+type Rule = dyn Fn(&Host, &Host) -> bool;
+
 /// Indexes of current hosts that no proposed host stands for. A proposed
 /// host stands for a current one with the same configuration, the same
 /// purpose (备注), or most figures the same; what is left is paired in
@@ -87,7 +90,7 @@ fn unmatched(current: &[Host], proposed: &[Host]) -> Vec<usize> {
         let (x, y) = (label_key(&a.note), label_key(&b.note));
         !x.is_empty() && !y.is_empty() && (x.contains(&y) || y.contains(&x))
     };
-    let rules: [&dyn Fn(&Host, &Host) -> bool; 2] = [&same_config, &same_note];
+    let rules: [&Rule; 2] = [&same_config, &same_note];
     for rule in rules {
         for (i, c) in current.iter().enumerate() {
             if !free_cur[i] {
