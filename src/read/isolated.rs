@@ -103,6 +103,7 @@ pub fn read_xls(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
     match serde_json::from_slice::<Reply>(&out).map_err(|_| refused())? {
         Reply::Sheets(sheets) => Ok(Workbook {
             sheets: sheets.into_iter().map(into_sheet).collect(),
+            saved: None,
         }),
         Reply::Encrypted => Err(encrypted()),
         Reply::Corrupt(detail) => Err(corrupt(detail)),

@@ -3,6 +3,8 @@
 
 mod isolated;
 pub mod locate;
+mod shown;
+pub mod side;
 pub mod text;
 
 use std::collections::BTreeMap;
@@ -18,7 +20,7 @@ pub use isolated::{child_main as xls_child_main, CHILD_ARG as XLS_CHILD_ARG};
 /// Largest submission accepted, in bytes (a filled form is ~20 KB).
 pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
 /// Largest inflated size of one part of an .xlsx, and of all parts together.
-const MAX_PART_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_PART_BYTES: u64 = 64 * 1024 * 1024;
 const MAX_TOTAL_BYTES: u64 = 128 * 1024 * 1024;
 const MAX_PARTS: usize = 2_000;
 /// Non-empty cells per sheet; a form has a few hundred.
@@ -63,6 +65,11 @@ pub struct Sheet {
     /// Hidden in the workbook (a form copy the unit hid is not read when a
     /// visible one exists).
     pub hidden: bool,
+    /// What the sheet shows besides values (.xlsx form sheets only).
+    pub marks: Option<Box<side::Marks>>,
+    /// What reading as shown changed (struck values, number formats),
+    /// placed at their cells.
+    pub diags: Vec<Diagnostic>,
 }
 
 impl Sheet {
@@ -80,6 +87,8 @@ impl Sheet {
             keys,
             merges,
             hidden: false,
+            marks: None,
+            diags: Vec::new(),
         }
     }
 
@@ -137,6 +146,8 @@ impl Sheet {
 #[derive(Debug, Clone)]
 pub struct Workbook {
     pub sheets: Vec<Sheet>,
+    /// The date the workbook says it was last saved (.xlsx `docProps/core.xml`).
+    pub saved: Option<chrono::NaiveDate>,
 }
 
 /// Reads a submission from disk, refusing what is not a sane workbook.
@@ -343,6 +354,9 @@ fn check_string_count(head: &[u8], size: u64) -> Result<(), Diagnostic> {
 
 fn read_xlsx(bytes: &[u8], recalc: bool, titles: &[String]) -> Result<Workbook, Diagnostic> {
     let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(corrupt)?;
+    let epoch = Epoch(wb.has_1904_epoch());
+    // Opened at the first form sheet: other workbooks need none of it.
+    let mut side: Option<Option<side::Side>> = None;
     let hidden = hidden_sheets(wb.sheets_metadata());
     let names = wb.sheet_names();
     let mut sheets = Vec::with_capacity(names.len());
@@ -351,8 +365,13 @@ fn read_xlsx(bytes: &[u8], recalc: bool, titles: &[String]) -> Result<Workbook, 
         let mut reader = wb.worksheet_cells_reader(&name).map_err(corrupt)?;
         while let Some(cell) = reader.next_cell_with_formula().map_err(corrupt)? {
             let value = match cell.formula {
-                Some(f) if recalc && !f.is_empty() => Some(Value::UncachedFormula(f)),
-                formula => value_of(cell.value, formula),
+                // A workbook asking for recalculation on load: a formula's
+                // saved value is trusted unless it is the 0 (or nothing)
+                // programs write without computing.
+                Some(f) if recalc && !f.is_empty() && is_placeholder(&cell.value) => {
+                    Some(Value::UncachedFormula(f))
+                }
+                formula => value_of(cell.value, formula, epoch),
             };
             if let Some(v) = value {
                 cells.insert(cell.pos, v);
@@ -364,33 +383,90 @@ fn read_xlsx(bytes: &[u8], recalc: bool, titles: &[String]) -> Result<Workbook, 
             }
         }
         drop(reader);
+        // Styles, notes and hidden rows, and merged ranges, need more
+        // passes over the sheet's XML: only for sheets that carry a form
+        // title.
+        let is_form = cells.iter().any(|(_, v)| match v {
+            Value::Text(t) => titles.contains(&text::label_key(t)),
+            _ => false,
+        });
+        let mut diags = Vec::new();
+        let opened = match is_form {
+            true => side.get_or_insert_with(|| side::Side::open(bytes)).as_mut(),
+            false => None,
+        };
+        let marks = match opened {
+            Some(side) => {
+                let marks = side.marks(&name);
+                diags = shown::apply(&name, &mut cells, &marks);
+                Some(Box::new(marks))
+            }
+            _ => None,
+        };
         let mut sheet = Sheet::new(name, cells, Vec::new());
         sheet.hidden = hidden.contains(&sheet.name);
-        // Merged ranges need a second pass over the sheet's XML: only for
-        // sheets that carry a form title.
-        if sheet.keys.values().any(|k| titles.contains(k)) {
+        sheet.marks = marks;
+        sheet.diags = diags;
+        if is_form {
             sheet.merges = wb
                 .merge_cells_by_sheet_name(&sheet.name)
                 .unwrap_or_default();
         }
         sheets.push(sheet);
     }
-    Ok(Workbook { sheets })
+    let saved = side.flatten().and_then(|s| s.settings.saved);
+    Ok(Workbook { sheets, saved })
 }
 
-fn value_of(v: DataRef<'_>, formula: Option<String>) -> Option<Value> {
+/// The workbook's date system: Mac Excel's 1904 system counts days from
+/// 1904-01-01, four years and a day after the 1900 system's origin.
+#[derive(Debug, Clone, Copy)]
+struct Epoch(bool);
+
+impl Epoch {
+    /// A date serial in the 1900 system (times of day stay as they are).
+    fn serial(self, serial: f64) -> f64 {
+        if self.0 && serial >= 1.0 {
+            serial + 1462.0
+        } else {
+            serial
+        }
+    }
+}
+
+/// The value programs save with a formula they did not compute.
+fn is_placeholder(v: &DataRef<'_>) -> bool {
+    match v {
+        DataRef::Empty => true,
+        DataRef::Int(i) => *i == 0,
+        DataRef::Float(f) => *f == 0.0,
+        DataRef::String(s) => s.trim().is_empty() || s.trim() == "0",
+        DataRef::SharedString(s) => s.trim().is_empty() || s.trim() == "0",
+        _ => false,
+    }
+}
+
+fn value_of(v: DataRef<'_>, formula: Option<String>, epoch: Epoch) -> Option<Value> {
     let value = match v {
         DataRef::Empty => {
             return formula
                 .filter(|f| !f.is_empty())
                 .map(Value::UncachedFormula)
         }
-        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => Value::Text(s),
-        DataRef::SharedString(s) => Value::Text(s.to_string()),
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => {
+            Value::Text(text::strip_invisible(&s))
+        }
+        DataRef::SharedString(s) => Value::Text(text::strip_invisible(s)),
         DataRef::Int(i) => Value::Number(i as f64),
+        // A formula's saved result carries binary noise (`=E10*1.1` saved
+        // as 110.00000000000001, shown as 110): the integer it shows.
+        DataRef::Float(f) if formula.as_ref().is_some_and(|f| !f.is_empty()) => {
+            let round = f.round();
+            Value::Number(if (f - round).abs() < 1e-9 { round } else { f })
+        }
         DataRef::Float(f) => Value::Number(f),
         DataRef::Bool(b) => Value::Bool(b),
-        DataRef::DateTime(d) => Value::Date(d.as_f64()),
+        DataRef::DateTime(d) => Value::Date(epoch.serial(d.as_f64())),
         DataRef::Error(e) => Value::Error(e.to_string()),
     };
     match (&value, formula) {
@@ -420,6 +496,7 @@ fn read_xls_in_process(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
             other => corrupt(other),
         })?;
     let hidden = hidden_sheets(wb.sheets_metadata());
+    let epoch = Epoch(wb.has_1904_epoch());
     let mut sheets = Vec::new();
     for name in wb.sheet_names() {
         let range = wb.worksheet_range(&name).map_err(corrupt)?;
@@ -434,7 +511,7 @@ fn read_xls_in_process(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
             let formula = formulas
                 .as_ref()
                 .and_then(|f| f.get_value((row, col)).cloned());
-            if let Some(v) = value_of(data_ref(d), formula) {
+            if let Some(v) = value_of(data_ref(d), formula, epoch) {
                 cells.insert((row, col), v);
                 if cells.len() > MAX_CELLS {
                     return Err(too_large(format!(
@@ -447,7 +524,10 @@ fn read_xls_in_process(bytes: &[u8]) -> Result<Workbook, Diagnostic> {
         sheet.hidden = hidden.contains(&sheet.name);
         sheets.push(sheet);
     }
-    Ok(Workbook { sheets })
+    Ok(Workbook {
+        sheets,
+        saved: None,
+    })
 }
 
 fn data_ref(d: &Data) -> DataRef<'_> {

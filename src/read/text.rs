@@ -94,6 +94,9 @@ pub fn is_unticked_options(s: &str) -> bool {
 /// The unit is folded, in its case (`Gb` is not `GB`), without spaces or
 /// brackets.
 pub fn split_number(s: &str) -> Option<(Decimal, String)> {
+    if has_separate_numbers(s) {
+        return None;
+    }
     let t: String = fold(s)
         .chars()
         .filter(|c| !c.is_whitespace() && *c != ',' && *c != '，')
@@ -119,6 +122,27 @@ pub fn split_number(s: &str) -> Option<(Decimal, String)> {
         .trim_matches(['(', ')', '[', ']', '【', '】'])
         .to_string();
     Some((value.normalize(), unit))
+}
+
+/// Two numbers separated by spaces (`8 16`): never one number.
+pub fn has_separate_numbers(s: &str) -> bool {
+    let folded = fold(s);
+    let mut chars = folded.chars().peekable();
+    let mut after_digit = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            after_digit = true;
+        } else if c.is_whitespace() && after_digit {
+            while chars.next_if(|c| c.is_whitespace()).is_some() {}
+            if chars.peek().is_some_and(|c| c.is_ascii_digit()) {
+                return true;
+            }
+            after_digit = false;
+        } else if c != '.' && c != ',' {
+            after_digit = false;
+        }
+    }
+    false
 }
 
 /// The length of an exponent (`e28`, `e-3`) at the start of `s`.
@@ -319,6 +343,22 @@ pub fn serial_text(serial: f64) -> String {
     }
 }
 
+/// Characters that print nothing: zero-width space and joiners, the word
+/// joiner, a byte-order mark, a soft hyphen.
+const INVISIBLE: [char; 6] = [
+    '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{00AD}',
+];
+
+/// Text without the characters that print nothing (copied from web pages
+/// and chat programs), so `5000\u{200B}` is 5000.
+pub fn strip_invisible(s: &str) -> String {
+    if s.contains(INVISIBLE) {
+        s.chars().filter(|c| !INVISIBLE.contains(c)).collect()
+    } else {
+        s.to_string()
+    }
+}
+
 /// Drops control characters (except line breaks and tabs) that no
 /// document can hold.
 pub fn clean_text(s: &str) -> String {
@@ -359,6 +399,12 @@ mod tests {
         assert_eq!(d("abc"), None);
         assert_eq!(d(""), None);
         assert_eq!(d("GB"), None);
+        assert_eq!(d("8 16"), None);
+        assert_eq!(d("８　１６"), None);
+        assert_eq!(d("500 GB").as_deref(), Some("500GB"));
+        assert!(!has_separate_numbers(" 2 "));
+        assert_eq!(strip_invisible("50\u{AD}00\u{200B}"), "5000");
+        assert_eq!(strip_invisible("某某局"), "某某局");
         assert_eq!(parse_number("16核"), None);
         assert_eq!(
             parse_number(" 2 ").map(|d| d.to_string()).as_deref(),

@@ -93,6 +93,9 @@ pub struct FieldSpec {
     /// Entries that mean "left empty" for this field (`无`, `暂无`, `-`, `/`).
     #[serde(default)]
     pub empty_words: Vec<String>,
+    /// An informational figure: `约5000人` reads as 5000 (with a warning).
+    #[serde(default)]
+    pub approximate: bool,
     #[serde(skip)]
     pub regex: Option<Regex>,
     #[serde(skip)]

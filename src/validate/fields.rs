@@ -9,8 +9,8 @@ use std::sync::LazyLock;
 use crate::diag::{a1, Diagnostic};
 use crate::read::locate::Spot;
 use crate::read::text::{
-    clean_text, date_from_serial, decimal_from_f64, fold, is_tick, label_key, parse_choice,
-    parse_date, split_number, ChoiceError, CROSSED_BOX,
+    clean_text, date_from_serial, decimal_from_f64, fold, is_nothing, is_tick, label_key,
+    parse_choice, parse_date, split_number, ChoiceError, CROSSED_BOX,
 };
 use crate::read::Value;
 use crate::schema::{FieldSpec, FieldType, Measure, Typed};
@@ -68,6 +68,34 @@ pub fn read_field(spec: &FieldSpec, spot: Option<Spot<'_>>, sink: &mut Sink) -> 
     if is_empty_word(spec, value) {
         return None;
     }
+    let restated = without_label(spec, value);
+    let value = restated.as_ref().unwrap_or(value);
+    if is_numeric(spec) && is_nothing(&value.as_text()) {
+        let typed = value.as_text();
+        let d = if spec.required {
+            Diagnostic::error(
+                "field.required",
+                format!("“{name}”填写为“{}”,此栏必须填写数字", typed.trim()),
+            )
+            .hint(required_hint(spec))
+        } else {
+            Diagnostic::warning(
+                "field.none_as_empty",
+                format!("“{name}”填写为“{}”,按未填写(0)读取", typed.trim()),
+            )
+            .hint("没有的项可留空或填 0")
+        };
+        sink.push(d, pos, name);
+        return None;
+    }
+    let approximate = approximate(spec, value);
+    let value = match &approximate {
+        Some((v, note)) => {
+            sink.push(note.clone(), pos, name);
+            v
+        }
+        None => value,
+    };
     match convert(spec, value) {
         Ok((v, note)) => {
             if let Some(note) = note {
@@ -80,6 +108,58 @@ pub fn read_field(spec: &FieldSpec, spot: Option<Spot<'_>>, sink: &mut Sink) -> 
             None
         }
     }
+}
+
+fn is_numeric(spec: &FieldSpec) -> bool {
+    matches!(spec.ty, FieldType::Integer | FieldType::Decimal)
+}
+
+/// A value that restates its label before the answer (`涉密：否` under
+/// 是否涉密, `等保级别:第三级`): the answer.
+fn without_label(spec: &FieldSpec, value: &Value) -> Option<Value> {
+    let Value::Text(t) = value else { return None };
+    let folded = fold(t);
+    let (before, after) = folded.split_once([':', '：'])?;
+    let head = label_key(before);
+    let names = spec.label.all().iter().map(|l| label_key(l));
+    // `涉密：否` under 是否涉密: the label without its question word.
+    let named = names
+        .flat_map(|l| {
+            let short = l.trim_start_matches("是否").to_string();
+            [l, short]
+        })
+        .any(|l| !l.is_empty() && l == head);
+    (named && !after.trim().is_empty()).then(|| Value::Text(after.trim().to_string()))
+}
+
+/// An approximate figure in an informational field (`约5000人`,
+/// `5000人左右`): the figure, with a warning saying it was read so.
+fn approximate(spec: &FieldSpec, value: &Value) -> Option<(Value, Diagnostic)> {
+    const BEFORE: [&str; 7] = ["大约", "约为", "约计", "预计", "将近", "约", "近"];
+    const AFTER: [&str; 5] = ["左右", "以上", "余", "多", "上下"];
+    if !spec.approximate {
+        return None;
+    }
+    let Value::Text(t) = value else { return None };
+    let typed = fold(t);
+    let mut figure = typed.as_str();
+    if let Some(p) = BEFORE.iter().find(|p| figure.starts_with(**p)) {
+        figure = &figure[p.len()..];
+    }
+    if let Some(a) = AFTER.iter().find(|a| figure.ends_with(**a)) {
+        figure = &figure[..figure.len() - a.len()];
+    }
+    let figure = figure.trim();
+    if figure == typed || split_number(figure).is_none() {
+        return None;
+    }
+    let name = spec.name();
+    let d = Diagnostic::warning(
+        "field.approximate",
+        format!("“{name}”填写为约数“{typed}”,按 {figure} 读取"),
+    )
+    .hint("该栏仅供了解系统规模,约数按所写的数字读取");
+    Some((Value::Text(figure.to_string()), d))
 }
 
 /// `无`, `暂无`, `-`, `/` in a field whose schema lists them as "empty".
@@ -148,6 +228,10 @@ pub fn convert(
     }
     let plain = |r: Result<String, Diagnostic>| r.map(|v| (v, None));
     match spec.ty {
+        // A code with a pattern (项目编号): full-width letters and digits
+        // and other dashes (`SJ－2026－017`, `SJ–2026`) as typed on a
+        // keyboard.
+        FieldType::Text if spec.regex.is_some() => Ok((code_text(&value.as_text()), None)),
         FieldType::Text => Ok((clean_text(value.as_text().trim()), None)),
         FieldType::Integer | FieldType::Decimal => {
             number(spec, value).map(|(d, note)| (d.to_string(), note))
@@ -157,6 +241,20 @@ pub fn convert(
         FieldType::Phone => phone(name, value),
         FieldType::Email => plain(email(name, value)),
     }
+}
+
+/// A code as typed, folded to ASCII: full-width forms, dashes of every
+/// width, no spaces inside.
+fn code_text(s: &str) -> String {
+    const DASHES: [char; 9] = [
+        '\u{2010}', '\u{2011}', '\u{2012}', '\u{2013}', '\u{2014}', '\u{2015}', '\u{2212}',
+        '\u{FE63}', '\u{30FC}',
+    ];
+    fold(&clean_text(s))
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| if DASHES.contains(&c) { '-' } else { c })
+        .collect()
 }
 
 pub fn uncached(name: &str, formula: &str) -> Diagnostic {
@@ -214,9 +312,20 @@ pub fn measured(
     value: &Value,
 ) -> Result<(Decimal, Option<Diagnostic>), Diagnostic> {
     let not_a_number = || {
+        let typed = value.as_text();
+        if crate::read::text::has_separate_numbers(&typed) {
+            return Diagnostic::error(
+                "field.type",
+                format!(
+                    "“{name}”填写了以空格分开的几个数字“{}”,无法判断是哪一个",
+                    typed.trim()
+                ),
+            )
+            .hint("请只填写一个数字;改正的旧数值请删除,不要用空格隔开保留");
+        }
         Diagnostic::error(
             "field.type",
-            format!("“{name}”应为数字,实际为“{}”", value.as_text().trim()),
+            format!("“{name}”应为数字,实际为“{}”", typed.trim()),
         )
         .hint("请只填写数字,例如 16")
     };

@@ -2,7 +2,9 @@
 //! district's policy rules.
 
 mod fields;
+mod omitted;
 mod policy;
+mod shown;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -110,16 +112,20 @@ pub fn check_workbook(name: &str, wb: &Workbook, ctx: &Context) -> Outcome {
     let located = locate::locate(sheet, kind, ctx.schemas);
     let mut sink = Sink {
         sheet: &sheet.name,
-        diags: [identified.diags, located.diags.clone()].concat(),
+        diags: [identified.diags, sheet.diags.clone(), located.diags.clone()].concat(),
     };
+    shown::check_marks(&located, &mut sink);
     let (model, changes) = match kind {
         FormKind::Annex1 => {
             let app = build_application(&located, ctx.schemas, &mut sink);
+            shown::check_date(&located, app.header.date, wb.saved, &mut sink);
             policy::check_application(&app, &located, ctx, &mut sink);
             (Form::Annex1(app), Vec::new())
         }
         FormKind::Annex4 => {
-            let change = build_change(&located, ctx.schemas, &mut sink);
+            let (change, rows) = build_change(&located, ctx.schemas, &mut sink);
+            shown::check_date(&located, change.header.date, wb.saved, &mut sink);
+            omitted::check(&change, &rows, &located, &mut sink);
             let changes = policy::check_change(&change, &located, ctx, &mut sink);
             (Form::Annex4(change), changes)
         }
@@ -184,18 +190,45 @@ fn build_application(located: &Located, schemas: &Schemas, sink: &mut Sink) -> A
     }
 }
 
-fn build_change(located: &Located, schemas: &Schemas, sink: &mut Sink) -> Change {
+/// The change, and the sheet rows its current and proposed hosts were read
+/// from.
+fn build_change(
+    located: &Located,
+    schemas: &Schemas,
+    sink: &mut Sink,
+) -> (Change, omitted::HostRows) {
     let fields = read_fields(located, schemas, sink);
-    Change {
+    let (current_rows, current_hosts) = read_hosts_at(located, "current_hosts", schemas, sink)
+        .into_iter()
+        .unzip();
+    let proposed_hosts = read_hosts(located, "proposed_hosts", schemas, sink);
+    let change = Change {
         header: header(&fields),
-        current_hosts: read_hosts(located, "current_hosts", schemas, sink),
-        proposed_hosts: read_hosts(located, "proposed_hosts", schemas, sink),
+        current_hosts,
+        proposed_hosts,
         services: read_other_services(located, &schemas.catalogue, sink),
         fields,
-    }
+    };
+    let rows = omitted::HostRows {
+        current: current_rows,
+    };
+    (change, rows)
 }
 
 fn read_hosts(located: &Located, table: &str, schemas: &Schemas, sink: &mut Sink) -> Vec<Host> {
+    read_hosts_at(located, table, schemas, sink)
+        .into_iter()
+        .map(|(_, h)| h)
+        .collect()
+}
+
+/// The hosts of a table, each with the sheet row it was read from.
+fn read_hosts_at(
+    located: &Located,
+    table: &str,
+    schemas: &Schemas,
+    sink: &mut Sink,
+) -> Vec<(u32, Host)> {
     let spec = schemas
         .form(located.kind)
         .tables
@@ -226,7 +259,7 @@ fn read_hosts(located: &Located, table: &str, schemas: &Schemas, sink: &mut Sink
         return Vec::new();
     }
     rows.iter()
-        .filter_map(|row| read_host(row, schemas, sink))
+        .filter_map(|row| read_host(row, schemas, sink).map(|h| (row.row, h)))
         .collect()
 }
 

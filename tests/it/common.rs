@@ -235,6 +235,10 @@ impl Form {
 
     pub fn write(&self, path: &Path) {
         let mut wb = Workbook::new();
+        // A fixed saved date (the reader compares 填表日期 with it), so
+        // that no reading depends on today's date.
+        let saved = rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 11, 20).unwrap();
+        wb.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&saved));
         // Saved values are trusted only when the workbook does not ask for a
         // recalculation on load (as Excel and WPS save).
         if self

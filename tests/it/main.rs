@@ -12,6 +12,7 @@ mod print;
 mod reading;
 mod render;
 mod settle;
+mod shown;
 mod trust;
 mod validate;
 mod windows;
