@@ -28,6 +28,13 @@ impl ConfigError {
 
 /// Parses YAML, turning a syntax or shape error into file:line:col.
 pub fn parse_yaml<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ConfigError> {
+    if let Some((line, message)) = crate::yamlbound::check(text) {
+        return Err(ConfigError {
+            file: file.to_string(),
+            location: line.map(|l| (l, 1)),
+            message,
+        });
+    }
     serde_yaml::from_str(text).map_err(|e| ConfigError {
         file: file.to_string(),
         location: e.location().map(|l| (l.line(), l.column())),

@@ -31,3 +31,4 @@ pub mod report;
 pub mod schema;
 pub mod settle;
 pub mod validate;
+pub mod yamlbound;

@@ -42,7 +42,18 @@ pub fn process(
     let months = range.check(a.months.unwrap_or(range.default))?;
     let renderer = crate::render::Renderer::load(args.templates.as_deref(), schemas)
         .map_err(|e| e.to_string())?;
+    // A template that fails or exceeds its limits is the configuration's
+    // fault: said once, before any submission is taken.
+    crate::render::probe::probe(args.templates.as_deref(), args.schemas.as_deref())
+        .map_err(|e| format!("{e}\n收件目录中的文件未被处理;改正模板后再次运行即可"))?;
     drop(open_or_create(&args.ledger)?);
+    if intake::survey::ledger_in(&args.ledger, &inbox) {
+        eprintln!(
+            "zwyun: 警告:账本 {} 位于收件目录中。zwyun 不会把账本及其 -wal、-shm 文件当作提交处理,\
+             但建议把账本放在收件目录之外(如 --ledger /srv/zwyun/zwyun.db)",
+            args.ledger.display()
+        );
+    }
     let mut opts = intake::Options::new(inbox, out, a.archive.clone());
     opts.quiet = secs(a.stable)?;
     opts.months = months;
@@ -89,7 +100,13 @@ pub fn process(
         }
         None => (pass(), None),
     };
-    let summary = summary.map_err(|e| e.to_string())?;
+    let summary = summary.map_err(|e| {
+        format!(
+            "{e}\n本次处理未完成:收件目录中的文件留在原处(已取走的留在 {} 中),没有文件被移入 failed;\
+             原因消除后再次运行即接着处理,不会重复",
+            opts.inbox.join(".zwyun").join("work").display()
+        )
+    })?;
     crate::outln!("{}", summary.line());
     if let Some(m) = &mail_summary {
         crate::outln!("{}", m.line());
@@ -159,6 +176,15 @@ pub fn status(limit: usize, format: Format, ledger: &Path) -> Result<u8, String>
     if format == Format::Text {
         if let Some(mail) = crate::mail::status_text(ledger.conn())? {
             crate::out!("{mail}");
+        }
+    }
+    if format == Format::Text {
+        let refused = intake::survey::record::list(ledger.conn()).map_err(|e| e.to_string())?;
+        if !refused.is_empty() {
+            crate::outln!("收件目录中不予处理的项目(留在原处,最近一轮处理时所见):");
+            for (name, reason, since) in &refused {
+                crate::outln!("  {name}:{reason}(自 {since})");
+            }
         }
     }
     if entries.is_empty() && format == Format::Text {

@@ -99,6 +99,9 @@ fn open_ledger(path: &Path) -> Result<Ledger, String> {
             .open(path)
     };
     probe.map_err(|e| format!("无法打开账本:{}", io_error(path, &e)))?;
+    if path.metadata().is_ok_and(|m| m.len() > 0) {
+        crate::ledger::check::check_file(path).map_err(|e| format!("{}:{e}", path.display()))?;
+    }
     Ledger::open(path).map_err(|e| format!("{}:{e}", path.display()))
 }
 

@@ -16,6 +16,8 @@ pub struct WorkItem {
     pub name: String,
     /// Taken over from a worker that died (or from an earlier run).
     pub adopted: bool,
+    /// Size and modification time when the inbox scan judged it stable.
+    pub seen: Option<super::entry::Stamp>,
 }
 
 /// One running zwyun on an inbox: its own work folder, and beside it a
@@ -92,6 +94,7 @@ impl Worker {
                 path,
                 name: original,
                 adopted: true,
+                seen: None,
             });
         }
         Ok(items)
@@ -136,7 +139,11 @@ impl Worker {
     /// Takes `path` from the inbox; None when another worker took it first,
     /// or when another program still has it open (Windows refuses to move
     /// such a file: it is taken on a later pass).
-    pub fn claim(&mut self, path: &Path) -> io::Result<Option<WorkItem>> {
+    pub fn claim(
+        &mut self,
+        path: &Path,
+        seen: super::entry::Stamp,
+    ) -> io::Result<Option<WorkItem>> {
         let Some(name) = file_name(path) else {
             return Ok(None);
         };
@@ -147,6 +154,7 @@ impl Worker {
                 path: target,
                 name,
                 adopted: false,
+                seen: Some(seen),
             })),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) if in_use(&e) => {
@@ -202,7 +210,8 @@ pub struct Stability {
 }
 
 pub enum Readiness {
-    Ready,
+    /// Quiet long enough; as it looked when judged so.
+    Ready(super::entry::Stamp),
     /// Still changing (or changed too recently): look again later.
     Pending,
 }
@@ -211,7 +220,7 @@ impl Stability {
     /// Ready when size and mtime have not changed for `quiet`, as observed
     /// by us (a first sighting of an old file counts as stable).
     pub fn check(&mut self, path: &Path, quiet: Duration) -> io::Result<Readiness> {
-        let meta = fs::metadata(path)?;
+        let meta = fs::symlink_metadata(path)?;
         let now = SystemTime::now();
         let mtime = meta.modified()?;
         let key = (meta.len(), mtime);
@@ -228,38 +237,11 @@ impl Stability {
             if age >= quiet {
                 self.seen.remove(path);
             }
-            Readiness::Ready
+            Readiness::Ready(super::entry::stamp(&meta))
         } else {
             Readiness::Pending
         })
     }
-}
-
-/// The regular files of the inbox that may be submissions, by name.
-pub fn scan(inbox: &Path) -> io::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for entry in fs::read_dir(inbox)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.file_type()?.is_file() && is_candidate_name(&name) {
-            files.push(entry.path());
-        }
-    }
-    files.sort();
-    Ok(files)
-}
-
-/// Moves a file, falling back to copy + sync + remove across file systems.
-pub fn move_file(from: &Path, to: &Path) -> io::Result<()> {
-    if let Some(dir) = to.parent() {
-        fs::create_dir_all(dir)?;
-    }
-    if fs::rename(from, to).is_ok() {
-        return Ok(());
-    }
-    fs::copy(from, to)?;
-    crate::names::flush_file(to)?;
-    fs::remove_file(from)
 }
 
 /// A path in `dir` named `name` that does not exist yet.

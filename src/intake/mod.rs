@@ -1,23 +1,30 @@
 //! The drop folder: every submission that enters is processed exactly
 //! once, or kept with a reason. `watch` is a loop around `process_once`.
 
+mod archive;
 pub mod demo;
+mod entry;
 mod folders;
 pub mod journal;
 mod outputs;
 mod starts;
+pub mod survey;
+mod watched;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::Local;
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
+use entry::{Content, Ident, Open, Opened};
 pub use folders::Worker;
 use folders::{Readiness, Stability, WorkItem};
 use journal::Claim;
+pub use survey::Refused;
 
 use crate::ledger::{Ledger, Projects};
 use crate::names::safe_component;
@@ -31,6 +38,12 @@ pub enum IntakeError {
     Io { path: PathBuf, err: std::io::Error },
     #[error(transparent)]
     Ledger(#[from] crate::ledger::LedgerError),
+    /// `watch` cannot go on safely (the ledger vanished or was replaced).
+    #[error("{0}")]
+    Stop(String),
+    /// An output could not be made from this submission (not an I/O fault).
+    #[error("{0}")]
+    Output(String),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> IntakeError + '_ {
@@ -85,6 +98,8 @@ pub struct Summary {
     /// Set aside after an internal failure.
     pub failed: usize,
     pub pending: usize,
+    /// Inbox entries not taken, each with its reason.
+    pub refused: Vec<Refused>,
     pub elapsed: Duration,
 }
 
@@ -113,12 +128,22 @@ impl Summary {
         if self.pending > 0 {
             s.push_str(&format!(";{} 份仍在写入,留待下次处理", self.pending));
         }
+        if !self.refused.is_empty() {
+            s.push_str(&format!(
+                "\n收件目录中有 {} 项不予处理(留在原处):",
+                self.refused.len()
+            ));
+            for r in &self.refused {
+                s.push_str(&format!("\n  {}:{}", r.name, r.reason));
+            }
+        }
         s
     }
 
-    /// Exit code of `process`: 0 all valid, 1 any rejected.
+    /// Exit code of `process`: 0 all valid, 1 any rejected (or any inbox
+    /// entry refused: it needs the clerk's attention).
     pub fn all_valid(&self) -> bool {
-        self.invalid + self.unreadable + self.rejected + self.failed == 0
+        self.invalid + self.unreadable + self.rejected + self.failed == 0 && self.refused.is_empty()
     }
 }
 
@@ -158,10 +183,12 @@ pub fn process_once(
     // The ledger first: if it cannot be opened, nothing is claimed.
     let ledger = Ledger::open(env.ledger)?;
     let projects = ledger.projects()?;
+    let own = survey::Own::new(opts, env.ledger);
     let mut items = worker.adopt().map_err(io_err(&worker.dir))?;
-    let (ready, pending) = ready_files(opts, stability, wait)?;
-    for path in ready {
-        if let Some(item) = worker.claim(&path).map_err(io_err(&path))? {
+    let (ready, pending, mut refused) = ready_files(opts, &own, stability, wait)?;
+    test_hook_pause("claim");
+    for (path, seen) in ready {
+        if let Some(item) = worker.claim(&path, seen).map_err(io_err(&path))? {
             items.push(item);
         }
     }
@@ -172,26 +199,28 @@ pub fn process_once(
         projects: &projects,
         me: &worker.id,
         date: Local::now().format("%Y%m%d").to_string(),
+        inbox_dev: Ident::at(&opts.inbox).ok().map(|i| i.device()),
+        refused: Mutex::new(Vec::new()),
+        changed: AtomicUsize::new(0),
     };
     let mut results = Vec::with_capacity(items.len());
     // Files whose processing was started before and never finished (zwyun
     // was killed, perhaps by one of them) go one at a time, so that only
     // the file that kills zwyun runs out of starts.
-    let (suspects, fresh) = partition(items, &ledger)?;
-    for (item, sha) in suspects {
-        let starts = starts::begin(ledger.conn(), &[&sha])?;
-        let give_up = starts.iter().any(|&n| n > starts::MAX_STARTS);
-        results.extend(batch.run(std::slice::from_ref(&item), &ledger, give_up)?);
+    let (suspects, fresh) = batch.partition(items, &ledger)?;
+    for item in suspects {
+        results.extend(batch.run(std::slice::from_ref(&item), &ledger, true)?);
         bar.inc(1);
     }
     for chunk in fresh.chunks(BATCH) {
-        let shas: Vec<&str> = chunk.iter().map(|(_, sha)| sha.as_str()).collect();
-        starts::begin(ledger.conn(), &shas)?;
-        let items: Vec<WorkItem> = chunk.iter().map(|(item, _)| item.clone()).collect();
-        results.extend(batch.run(&items, &ledger, false)?);
+        results.extend(batch.run(chunk, &ledger, false)?);
         bar.inc(chunk.len() as u64);
     }
     bar.finish_and_clear();
+    refused.extend(batch.refused.into_inner().unwrap_or_default());
+    refused.sort();
+    refused.dedup_by(|a, b| a.name == b.name);
+    survey::record::replace(ledger.conn(), &refused)?;
     let count = |k: Verdict| results.iter().filter(|r| **r == k).count();
     Ok(Summary {
         valid: count(Verdict::Valid),
@@ -200,15 +229,11 @@ pub fn process_once(
         duplicates: count(Verdict::Duplicate),
         rejected: count(Verdict::Rejected),
         failed: count(Verdict::Failed),
-        pending,
+        pending: pending + batch.changed.into_inner(),
+        refused,
         elapsed: started.elapsed(),
     })
 }
-
-/// Work items with their content hash, split into those started before
-/// and never finished, and the others. Unreadable files are left for the
-/// next pass.
-type Hashed = Vec<(WorkItem, String)>;
 
 /// A claimed file that cannot be read now stays in the work folder: said,
 /// and taken up by the next pass.
@@ -221,34 +246,11 @@ fn left_for_later<T>(item: &WorkItem, e: &std::io::Error) -> Option<T> {
     None
 }
 
-fn partition(items: Vec<WorkItem>, ledger: &Ledger) -> Result<(Hashed, Hashed), IntakeError> {
-    let hashed: Hashed = items
-        .into_par_iter()
-        .filter_map(|item| match hash_file(&item.path) {
-            Ok(sha) => Some((item, sha)),
-            Err(e) => left_for_later(&item, &e),
-        })
-        .collect();
-    let (mut suspects, mut fresh) = (Vec::new(), Vec::new());
-    for (item, sha) in hashed {
-        if item.adopted && starts::unfinished(ledger.conn(), &sha)? {
-            suspects.push((item, sha));
-        } else {
-            fresh.push((item, sha));
-        }
-    }
-    Ok((suspects, fresh))
-}
-
-fn hash_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher)?;
-    Ok(hex(&hasher.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A work file opened once and read from that handle.
+struct Loaded {
+    item: WorkItem,
+    opened: Opened,
+    content: Content,
 }
 
 /// Submissions per journal transaction (32 kept the 200-file benchmark
@@ -262,11 +264,18 @@ struct Batch<'a> {
     projects: &'a Projects,
     me: &'a str,
     date: String,
+    /// The inbox's file system: a file on another one is not taken.
+    inbox_dev: Option<u64>,
+    /// Entries found not to be files after they were taken, put back.
+    refused: Mutex<Vec<Refused>>,
+    /// Files that changed while being read, put back for the next pass.
+    changed: AtomicUsize,
 }
 
 /// A work file read, hashed and checked.
-struct Prepared<'i> {
-    item: &'i WorkItem,
+struct Prepared {
+    item: WorkItem,
+    opened: Opened,
     sha: String,
     outcome: Outcome,
     /// What failed inside zwyun while checking it (a panic), if anything.
@@ -296,28 +305,143 @@ struct Finish {
 }
 
 impl Batch<'_> {
+    /// Work items split into those started before and never finished
+    /// (adopted, with an unfinished start in the journal) and the others.
+    fn partition(
+        &self,
+        items: Vec<WorkItem>,
+        ledger: &Ledger,
+    ) -> Result<(Vec<WorkItem>, Vec<WorkItem>), IntakeError> {
+        let (adopted, mut fresh): (Vec<WorkItem>, Vec<WorkItem>) =
+            items.into_iter().partition(|i| i.adopted);
+        let hashed: Vec<Loaded> = adopted
+            .into_par_iter()
+            .filter_map(|item| self.load(item, false))
+            .collect();
+        let mut suspects = Vec::new();
+        for l in hashed {
+            if starts::unfinished(ledger.conn(), &l.content.sha)? {
+                suspects.push(l.item);
+            } else {
+                fresh.push(l.item);
+            }
+        }
+        Ok((suspects, fresh))
+    }
+
+    /// Opens a work file once (no link followed, no blocking), checks what
+    /// it is, reads and hashes it from the handle, and checks that it did
+    /// not change meanwhile. What is not a plain file, or changed, goes
+    /// back to the inbox; what cannot be read now waits in the work folder.
+    fn load(&self, item: WorkItem, keep: bool) -> Option<Loaded> {
+        let mut opened = match entry::open(&item.path, self.inbox_dev) {
+            Ok(Open::Ok(o)) => o,
+            Ok(Open::Refused(reason)) => return self.refuse(&item, reason),
+            Err(e) => return left_for_later(&item, &e),
+        };
+        let content = match entry::read(&mut opened.file, opened.stamp.0, keep) {
+            Ok(c) => c,
+            Err(e) => return left_for_later(&item, &e),
+        };
+        test_hook_pause("read");
+        let now = opened.file.metadata().map(|m| entry::stamp(&m)).ok();
+        let moved = item.seen.is_some_and(|seen| seen != opened.stamp);
+        if now != Some(opened.stamp) || moved {
+            return self.changed(&item);
+        }
+        Some(Loaded {
+            item,
+            opened,
+            content,
+        })
+    }
+
+    /// An entry taken that turned out not to be a plain file (swapped in
+    /// after the scan): back to the inbox, said, never read.
+    fn refuse<T>(&self, item: &WorkItem, reason: String) -> Option<T> {
+        warn!("{}:不予处理:{reason}", item.name);
+        if let Err(e) = survey::put_back(&item.path, &self.opts.inbox, &item.name) {
+            warn!(
+                "{}:无法放回收件目录:{}",
+                item.name,
+                crate::oserror::reason(&e)
+            );
+        }
+        if let Ok(mut list) = self.refused.lock() {
+            list.push(Refused {
+                name: item.name.clone(),
+                reason,
+            });
+        }
+        None
+    }
+
+    /// A file that changed while it was read is still being written: back
+    /// to the inbox, for the next pass to take once it is quiet.
+    fn changed<T>(&self, item: &WorkItem) -> Option<T> {
+        info!(
+            "{}:读取期间文件有变化(仍在写入),放回收件目录,下一轮处理",
+            item.name
+        );
+        match survey::put_back(&item.path, &self.opts.inbox, &item.name) {
+            Ok(_) => {
+                self.changed.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => warn!(
+                "{}:无法放回收件目录:{}",
+                item.name,
+                crate::oserror::reason(&e)
+            ),
+        }
+        None
+    }
+
     /// Read and check in parallel; claim all in one transaction; write the
     /// outputs in parallel; record all in one transaction; only then move
     /// the originals away. A crash anywhere leaves each original either in
     /// the work folder (done again, into the same folder) or archived with
     /// its outputs complete and recorded.
-    /// With `give_up`, the chunk's files have used up their starts: they
-    /// are set aside without being read again.
+    /// A `suspect` (one file started before and never finished) that has
+    /// used up its starts is set aside without being checked again. A fault
+    /// of the environment (a full disk, a folder that cannot be written)
+    /// fails the pass and leaves the files queued, their starts not counted.
     fn run(
         &self,
         chunk: &[WorkItem],
         ledger: &Ledger,
-        give_up: bool,
+        suspect: bool,
     ) -> Result<Vec<Verdict>, IntakeError> {
-        let prepared: Vec<Prepared> = chunk
+        let loaded: Vec<Loaded> = chunk
             .par_iter()
-            .filter_map(|item| match read_item(&item.path) {
-                Ok((_, sha)) if give_up => Some(self.given_up(item, sha)),
-                Ok((bytes, sha)) => Some(self.prepare(item, &bytes, sha)),
-                Err(e) => left_for_later(item, &e),
+            .filter_map(|item| self.load(item.clone(), true))
+            .collect();
+        if loaded.is_empty() {
+            return Ok(Vec::new());
+        }
+        let shas: Vec<String> = loaded.iter().map(|l| l.content.sha.clone()).collect();
+        let refs: Vec<&str> = shas.iter().map(String::as_str).collect();
+        let starts = starts::begin(ledger.conn(), &refs)?;
+        let give_up = suspect && starts.iter().any(|&n| n > starts::MAX_STARTS);
+        let prepared: Vec<Prepared> = loaded
+            .into_par_iter()
+            .map(|l| {
+                if give_up {
+                    self.given_up(l)
+                } else {
+                    self.prepare(l)
+                }
             })
             .collect();
-        let claims = self.claim_all(&prepared, ledger)?;
+        self.finish(&prepared, ledger).inspect_err(|_| {
+            // Not the submissions' fault: their starts do not count.
+            for sha in &refs {
+                let _ = starts::end(ledger.conn(), sha);
+            }
+        })
+    }
+
+    fn finish(&self, prepared: &[Prepared], ledger: &Ledger) -> Result<Vec<Verdict>, IntakeError> {
+        let claims = self.claim_all(prepared, ledger)?;
         let handled: Vec<Handled> = prepared
             .par_iter()
             .zip(claims)
@@ -331,26 +455,47 @@ impl Batch<'_> {
         crate::names::sync_to_disk(&written).map_err(io_err(&self.opts.outbox))?;
         let shas: Vec<&str> = prepared.iter().map(|p| p.sha.as_str()).collect();
         record_all(&handled, &shas, ledger)?;
-        for h in &handled {
-            folders::move_file(&h.from, &h.to).map_err(io_err(&h.to))?;
+        for (h, p) in handled.iter().zip(prepared) {
+            self.put_away(h, p)?;
         }
         Ok(handled.iter().map(|h| h.result).collect())
     }
 
+    /// Moves the original to where its verdict sends it, from its handle;
+    /// one that changed after it was read goes back to the inbox instead.
+    fn put_away(&self, h: &Handled, p: &Prepared) -> Result<(), IntakeError> {
+        let now = p.opened.file.metadata().map(|m| entry::stamp(&m)).ok();
+        if now != Some(p.opened.stamp) {
+            warn!(
+                "{}:处理后原件又被改动,未归档,放回收件目录,下一轮按新内容处理",
+                p.item.name
+            );
+            survey::put_back(&h.from, &self.opts.inbox, &p.item.name)
+                .map_err(io_err(&self.opts.inbox))?;
+            return Ok(());
+        }
+        archive::store(&h.from, &p.opened, &h.to, &p.sha).map_err(io_err(&h.to))?;
+        if h.result == Verdict::Failed {
+            warn!("{}:内部错误,已移至 {}", p.item.name, h.to.display());
+        }
+        Ok(())
+    }
+
     /// A file whose processing was started `MAX_STARTS` times and never
     /// finished: not read again, set aside.
-    fn given_up<'i>(&self, item: &'i WorkItem, sha: String) -> Prepared<'i> {
+    fn given_up(&self, l: Loaded) -> Prepared {
         Prepared {
-            item,
-            sha,
             outcome: Outcome {
-                file: item.name.clone(),
+                file: l.item.name.clone(),
                 form: None,
                 status: Status::Unreadable,
                 diags: Vec::new(),
                 model: None,
                 changes: Vec::new(),
             },
+            item: l.item,
+            opened: l.opened,
+            sha: l.content.sha,
             failure: Some(format!(
                 "此前已 {} 次开始处理都未能完成(zwyun 进程意外终止),不再尝试",
                 starts::MAX_STARTS
@@ -361,13 +506,29 @@ impl Batch<'_> {
 
     /// Reads and checks one file; a panic inside is caught and kept as the
     /// file's failure, so one submission cannot stop the batch.
-    fn prepare<'i>(&self, item: &'i WorkItem, bytes: &[u8], sha: String) -> Prepared<'i> {
+    fn prepare(&self, l: Loaded) -> Prepared {
+        let Loaded {
+            item,
+            opened,
+            content,
+        } = l;
+        let bytes = &content.bytes;
         let ctx = Context {
             schemas: self.env.schemas,
             projects: self.projects,
         };
         let checked = isolate(|| {
             test_hook_fail_on(TestStage::Read, &item.name);
+            if content.oversize {
+                return Outcome {
+                    file: item.name.clone(),
+                    form: None,
+                    status: Status::Unreadable,
+                    diags: vec![crate::read::too_large_file(opened.stamp.0)],
+                    model: None,
+                    changes: Vec::new(),
+                };
+            }
             validate::check_bytes(&item.name, bytes, &ctx)
         });
         let (outcome, failure) = match checked {
@@ -386,7 +547,8 @@ impl Batch<'_> {
         };
         Prepared {
             item,
-            sha,
+            opened,
+            sha: content.sha,
             ledger_state: journal::ledger_state(&outcome, self.projects),
             outcome,
             failure,
@@ -431,8 +593,13 @@ impl Batch<'_> {
         let seen_before = matches!(claim, Claim::Done { .. });
         match isolate(|| self.handle(p, claim, &name)) {
             Ok(Ok(h)) => Ok(h),
-            Ok(Err(e)) if seen_before => Err(e),
-            Ok(Err(e)) => self.set_aside(p, &format!("写入处理结果时出错:{e}"), &name),
+            Ok(Err(IntakeError::Output(what))) if !seen_before => {
+                self.set_aside(p, &format!("生成处理结果时出错:{what}"), &name)
+            }
+            // A folder that cannot be written, a full disk: the
+            // environment's fault, not the submission's. The pass fails
+            // and the file stays queued.
+            Ok(Err(e)) => Err(e),
             Err(what) => self.set_aside(p, &format!("生成处理结果时出错:{what}"), &name),
         }
     }
@@ -446,8 +613,8 @@ impl Batch<'_> {
     /// Moves the original to `failed/` with a note saying what failed; the
     /// journal records it as failed, so no pass takes it up again.
     fn set_aside(&self, p: &Prepared, what: &str, name: &str) -> Result<Handled, IntakeError> {
-        warn!("{}:内部错误,已移至 failed 文件夹:{what}", p.item.name);
-        let to = folders::free_name(&self.opts.failed, name);
+        warn!("{}:内部错误:{what}", p.item.name);
+        let to = archive::target(&self.opts.failed, name, &p.sha);
         let note = format!(
             "处理文件“{}”时 zwyun 发生内部错误,未能完成处理。\n\
              错误:{what}\n\
@@ -501,7 +668,7 @@ impl Batch<'_> {
             ledger_state: p.ledger_state.clone(),
         };
         let (result, to) = if is_not_workbook(&p.outcome) {
-            let to = folders::free_name(&self.opts.rejected, name);
+            let to = archive::target(&self.opts.rejected, name, &p.sha);
             finish.outputs.push(reject_note(p, &to)?);
             finish.status = "rejected";
             (Verdict::Rejected, to)
@@ -515,11 +682,11 @@ impl Batch<'_> {
                 &p.item.name,
                 &p.sha,
             )
-            .map_err(|e| IntakeError::Io {
-                path: out_dir.clone(),
-                err: std::io::Error::other(e),
+            .map_err(|e| match e {
+                outputs::OutError::Io(path, err) => IntakeError::Io { path, err },
+                outputs::OutError::Other(what) => IntakeError::Output(what),
             })?;
-            (result_of(p.outcome.status), self.archive_path(name))
+            (result_of(p.outcome.status), self.archive_path(name, &p.sha))
         };
         Ok(Handled {
             result,
@@ -530,8 +697,8 @@ impl Batch<'_> {
         })
     }
 
-    fn archive_path(&self, name: &str) -> PathBuf {
-        folders::free_name(&self.opts.archive.join(&self.date[..6]), name)
+    fn archive_path(&self, name: &str, sha: &str) -> PathBuf {
+        archive::target(&self.opts.archive.join(&self.date[..6]), name, sha)
     }
 
     /// The content was seen before: after a crash only the original's move
@@ -557,10 +724,10 @@ impl Batch<'_> {
                 finish: None,
                 duplicate_of: None,
                 from,
-                to: self.archive_path(name),
+                to: self.archive_path(name, &p.sha),
             });
         }
-        let to = folders::free_name(&self.opts.archive.join("重复提交"), name);
+        let to = archive::target(&self.opts.archive.join("重复提交"), name, &p.sha);
         let earlier = out_dir.map(|d| d.display().to_string()).unwrap_or_default();
         let note = format!(
             "文件“{}”与此前收到的文件内容完全相同(SHA-256 {}),未重复处理。\n此前的处理结果:{earlier}\n",
@@ -653,6 +820,50 @@ fn test_hook_fail_on(stage: TestStage, name: &str) {
     }
 }
 
+/// TEST HOOK — not a feature, never set in production. To make races
+/// deterministic, `ZWYUN_TEST_PAUSE=<stage>:<gate file>` makes zwyun, on
+/// reaching `<stage>` (`claim`: after the inbox scan, before taking files;
+/// `read`: after reading a file, before checking it did not change),
+/// create `<gate file>.reached` and wait until `<gate file>` is removed
+/// (at most 120 seconds).
+fn test_hook_pause(stage: &str) {
+    let Some(spec) = std::env::var_os("ZWYUN_TEST_PAUSE") else {
+        return;
+    };
+    let spec = spec.to_string_lossy();
+    let Some((at, gate)) = spec.split_once(':') else {
+        return;
+    };
+    if at != stage {
+        return;
+    }
+    let gate = Path::new(gate);
+    if !gate.exists() {
+        return;
+    }
+    let _ = std::fs::write(format!("{}.reached", gate.display()), b"");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while gate.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// TEST HOOK (see `test_hook_fail_on`): `ZWYUN_TEST_FAIL_ON=abort-archived:<name>`
+/// aborts the process once the archive copy of a work file whose name ends
+/// with `<name>` has its final name but the work file is not yet removed.
+fn test_hook_abort_archived(work_file: &Path) {
+    let Some(target) = std::env::var_os("ZWYUN_TEST_FAIL_ON") else {
+        return;
+    };
+    let target = target.to_string_lossy();
+    if let Some(name) = target.strip_prefix("abort-archived:") {
+        if work_file.to_string_lossy().ends_with(name) {
+            eprintln!("测试钩子 ZWYUN_TEST_FAIL_ON 使归档“{name}”后进程中止");
+            std::process::abort();
+        }
+    }
+}
+
 fn result_of(status: Status) -> Verdict {
     match status {
         Status::Valid => Verdict::Valid,
@@ -695,57 +906,37 @@ fn progress_bar(show: bool, len: usize) -> indicatif::ProgressBar {
     bar
 }
 
-/// Inbox files that have been quiet long enough; with `wait`, waits (up
-/// to a bound) for files still being written.
+/// Inbox files that have been quiet long enough (with how they looked
+/// then), how many are still being written, and the entries refused;
+/// with `wait`, waits (up to a bound) for files still being written.
+type Ready = (Vec<(PathBuf, entry::Stamp)>, usize, Vec<Refused>);
+
 fn ready_files(
     opts: &Options,
+    own: &survey::Own,
     stability: &mut Stability,
     wait: bool,
-) -> Result<(Vec<PathBuf>, usize), IntakeError> {
+) -> Result<Ready, IntakeError> {
     let deadline = Instant::now() + opts.wait_for_pending;
-    let mut ready = Vec::new();
+    let mut ready: Vec<(PathBuf, entry::Stamp)> = Vec::new();
     loop {
         let mut pending = 0;
-        for path in folders::scan(&opts.inbox).map_err(io_err(&opts.inbox))? {
-            if ready.contains(&path) {
+        let (files, refused) = survey::survey(&opts.inbox, own).map_err(io_err(&opts.inbox))?;
+        for path in files {
+            if ready.iter().any(|(p, _)| *p == path) {
                 continue;
             }
             match stability.check(&path, opts.quiet) {
-                Ok(Readiness::Ready) => ready.push(path),
+                Ok(Readiness::Ready(seen)) => ready.push((path, seen)),
                 Ok(Readiness::Pending) => pending += 1,
                 Err(_) => {} // vanished: another worker took it
             }
         }
         if pending == 0 || !wait || Instant::now() >= deadline {
-            return Ok((ready, pending));
+            return Ok((ready, pending, refused));
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-/// Reads a work file, bounded, and hashes it whole.
-fn read_item(path: &Path) -> std::io::Result<(Vec<u8>, String)> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut bytes = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        if bytes.len() as u64 <= crate::read::MAX_FILE_BYTES {
-            bytes.extend_from_slice(&buf[..n]);
-        }
-    }
-    let sha: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok((bytes, sha))
 }
 
 fn status_str(s: Status) -> &'static str {
@@ -815,29 +1006,50 @@ pub fn watch(
     mut source: Option<&mut dyn Source>,
     mut report: impl FnMut(&Summary),
 ) -> Result<(), IntakeError> {
+    let mut watched = watched::Watched::new(opts, env.ledger)?;
     let mut worker = Worker::start(&opts.inbox).map_err(io_err(&opts.inbox))?;
     let mut stability = Stability::default();
     let (tx, rx) = std::sync::mpsc::channel();
-    let _watcher = match poll {
+    let mut _watcher = match poll {
         Some(_) => None,
-        None => Some(start_watcher(&opts.inbox, tx)?),
+        None => Some(start_watcher(&opts.inbox, tx.clone())?),
     };
     let mut tick = poll.unwrap_or(opts.quiet).max(Duration::from_millis(200));
     if let Some(every) = source.as_ref().map(|s| s.every()) {
         tick = tick.min(every);
     }
     let mut failures = 0u32;
+    let mut refused_said = Vec::new();
     loop {
+        // A ledger that vanished or was replaced stops the service: a new
+        // empty one would process resubmitted files as new.
+        watched.check_ledger(env.ledger)?;
         if let Some(s) = source.as_mut() {
             s.before();
         }
         // A pass that fails as a whole (the out folder or the ledger cannot
-        // be opened) is said and retried, waiting longer each time, so a
-        // share that comes back or a ledger another program held is picked
-        // up without a restart.
-        let summary = match process_once(opts, env, &mut worker, &mut stability, false) {
+        // be opened, a full disk) is said and retried, waiting longer each
+        // time, so a share that comes back or a ledger another program held
+        // is picked up without a restart.
+        let pass = watched
+            .follow_inbox(opts, &mut worker, &mut stability, || {
+                poll.is_none()
+                    .then(|| start_watcher(&opts.inbox, tx.clone()))
+                    .transpose()
+            })
+            .and_then(|new_watcher| {
+                if let Some(w) = new_watcher {
+                    _watcher = w;
+                }
+                process_once(opts, env, &mut worker, &mut stability, false)
+            });
+        let summary = match pass {
             Ok(summary) => {
+                if failures > 0 {
+                    eprintln!("zwyun: 已恢复正常处理(此前连续 {failures} 轮失败)");
+                }
                 failures = 0;
+                watched.note_replaced_outputs(opts);
                 summary
             }
             Err(e) => {
@@ -857,8 +1069,10 @@ pub fn watch(
         if let Some(s) = source.as_mut() {
             s.after();
         }
-        if summary.total() > 0 {
+        let refusals_changed = summary.refused != refused_said;
+        if summary.total() > 0 || refusals_changed {
             report(&summary);
+            refused_said = summary.refused.clone();
         }
         // Wake on an event, or after `tick` to re-check files still being written.
         let _ = rx.recv_timeout(if summary.pending > 0 {

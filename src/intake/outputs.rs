@@ -13,7 +13,21 @@ use crate::render;
 use crate::report;
 use crate::validate::{Outcome, Status};
 
-type Res<T> = Result<T, String>;
+/// Why an output was not written: the environment (a folder that cannot
+/// be written, a full disk), or something in the submission.
+#[derive(Debug)]
+pub enum OutError {
+    Io(PathBuf, std::io::Error),
+    Other(String),
+}
+
+impl From<String> for OutError {
+    fn from(what: String) -> OutError {
+        OutError::Other(what)
+    }
+}
+
+type Res<T> = Result<T, OutError>;
 
 /// Writes every output of `outcome` into `dir` (each file atomically) and
 /// returns their paths.
@@ -26,7 +40,7 @@ pub fn write(
     name: &str,
     sha: &str,
 ) -> Res<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|e| crate::oserror::at(dir, &e))?;
+    std::fs::create_dir_all(dir).map_err(|e| OutError::Io(dir.to_path_buf(), e))?;
     remove_stale_temporaries(dir);
     let mut out = Out {
         dir,
@@ -56,7 +70,7 @@ impl Out<'_> {
     fn put(&mut self, name: &str, bytes: &[u8]) -> Res<String> {
         let name = self.unused_name(&crate::names::safe_file_name(name));
         let path = self.dir.join(&name);
-        write_replace(&path, bytes, false).map_err(|e| crate::oserror::at(&path, &e))?;
+        write_replace(&path, bytes, false).map_err(|e| OutError::Io(path.clone(), e))?;
         self.files.push(path);
         Ok(name)
     }

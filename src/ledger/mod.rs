@@ -11,6 +11,8 @@ use rusqlite::{params, Connection};
 
 use crate::model::{Application, Config, ProjectKey};
 
+pub mod check;
+
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
     #[error("{}", sql_reason(.0))]

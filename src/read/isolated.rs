@@ -122,19 +122,29 @@ fn into_sheet(s: SheetData) -> Sheet {
     sheet
 }
 
-#[cfg(unix)]
 fn limit_child(cmd: &mut Command) {
+    limit_child_to(cmd, MEMORY_LIMIT, TIME_LIMIT);
+}
+
+fn limit_spawned(child: &std::process::Child) -> std::io::Result<Limits> {
+    limit_spawned_to(child, MEMORY_LIMIT, TIME_LIMIT)
+}
+
+/// Caps the memory and CPU time of the child `cmd` will start (Unix: set
+/// before exec; Windows: see `limit_spawned_to`).
+#[cfg(unix)]
+pub(crate) fn limit_child_to(cmd: &mut Command, memory: u64, time: Duration) {
     use std::os::unix::process::CommandExt;
     // SAFETY: only async-signal-safe calls (setrlimit) run between fork and exec.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             let memory = libc::rlimit {
-                rlim_cur: MEMORY_LIMIT as libc::rlim_t,
-                rlim_max: MEMORY_LIMIT as libc::rlim_t,
+                rlim_cur: memory as libc::rlim_t,
+                rlim_max: memory as libc::rlim_t,
             };
             let cpu = libc::rlimit {
-                rlim_cur: TIME_LIMIT.as_secs() as libc::rlim_t,
-                rlim_max: TIME_LIMIT.as_secs() as libc::rlim_t,
+                rlim_cur: time.as_secs() as libc::rlim_t,
+                rlim_max: time.as_secs() as libc::rlim_t,
             };
             if libc::setrlimit(libc::RLIMIT_AS, &memory) != 0
                 || libc::setrlimit(libc::RLIMIT_CPU, &cpu) != 0
@@ -147,29 +157,40 @@ fn limit_child(cmd: &mut Command) {
 }
 
 #[cfg(not(unix))]
-fn limit_child(_cmd: &mut Command) {}
+pub(crate) fn limit_child_to(_cmd: &mut Command, _memory: u64, _time: Duration) {}
 
-/// Unix limits are set before exec (`limit_child`): nothing to hold.
+/// Unix limits are set before exec (`limit_child_to`): nothing to hold.
 #[cfg(not(windows))]
-struct NoJob;
+pub(crate) struct Limits;
 
 #[cfg(not(windows))]
-fn limit_spawned(_child: &std::process::Child) -> std::io::Result<NoJob> {
-    Ok(NoJob)
+pub(crate) fn limit_spawned_to(
+    _child: &std::process::Child,
+    _memory: u64,
+    _time: Duration,
+) -> std::io::Result<Limits> {
+    Ok(Limits)
 }
+
+#[cfg(windows)]
+pub(crate) type Limits = job::Job;
 
 /// Windows: the child joins a Job Object capping its committed memory and
 /// CPU time; closing the job (when the parent is done or dies) kills it.
 #[cfg(windows)]
-fn limit_spawned(child: &std::process::Child) -> std::io::Result<job::Job> {
+pub(crate) fn limit_spawned_to(
+    child: &std::process::Child,
+    memory: u64,
+    time: Duration,
+) -> std::io::Result<Limits> {
     use std::os::windows::io::AsRawHandle;
-    let job = job::Job::new(MEMORY_LIMIT as usize, TIME_LIMIT)?;
+    let job = job::Job::new(memory as usize, time)?;
     job.assign(child.as_raw_handle())?;
     Ok(job)
 }
 
 #[cfg(windows)]
-mod job {
+pub(crate) mod job {
     use std::io::{Error, Result};
     use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Workbook bytes → sheets of cells (calamine), with the guards that keep a
 //! hostile file within bounded memory and time.
 
-mod isolated;
+pub(crate) mod isolated;
 pub mod locate;
 mod shown;
 pub mod side;
@@ -256,6 +256,15 @@ fn corrupt(detail: impl std::fmt::Display) -> Diagnostic {
         format!("文件已损坏或不完整,无法读取({detail})")
     };
     Diagnostic::error("file.corrupt", message).hint("文件可能在传输中被截断;请重新保存并重新发送")
+}
+
+/// A file of `size` bytes, over the limit, refused without being read.
+pub fn too_large_file(size: u64) -> Diagnostic {
+    too_large(format!(
+        "文件大小 {} MB,超过上限 {} MB",
+        size / 1024 / 1024,
+        MAX_FILE_BYTES / 1024 / 1024
+    ))
 }
 
 fn too_large(message: String) -> Diagnostic {

@@ -145,6 +145,12 @@ fn check_blocks(file: &str, c: &Converted) -> Result<(), RenderError> {
     };
     for (tag, label) in &c.tags {
         let Some(word) = keyword(tag) else { continue };
+        if ["include", "extends", "import"].contains(&word) {
+            return Err(err(
+                label,
+                format!("{tag}:模板不能引用其他模板(include、extends、import),每个 .docx 模板须自成一体;请把要引用的内容直接写进本模板"),
+            ));
+        }
         if word == "set" && tag.contains('=') {
             continue;
         }
@@ -179,7 +185,7 @@ fn located(file: &str, places: &[Place], e: &tera::Error) -> RenderError {
             Some(r.span().range.start),
         ),
         ErrorKind::RenderingError(r) => (translate(r.message()), Some(r.span().range.start)),
-        other => (other.to_string(), None),
+        other => (format!("模板有误:{other}"), None),
     };
     let place = offset
         .and_then(|o| innermost(places, o))
@@ -188,8 +194,19 @@ fn located(file: &str, places: &[Place], e: &tera::Error) -> RenderError {
     RenderError::Located {
         file: file.to_string(),
         place,
-        message,
+        message: shortened(&message),
     }
+}
+
+/// A message cut to a readable length: a template part is one long line
+/// of XML, which some messages quote whole.
+fn shortened(message: &str) -> String {
+    const MAX: usize = 300;
+    if message.chars().count() <= MAX {
+        return message.to_string();
+    }
+    let cut: String = message.chars().take(MAX).collect();
+    format!("{cut}…")
 }
 
 fn innermost(places: &[Place], offset: usize) -> Option<&Place> {

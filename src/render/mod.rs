@@ -11,6 +11,7 @@ mod fit;
 pub mod grid;
 pub mod parties;
 pub mod pdf;
+pub mod probe;
 mod xlsx;
 mod xml;
 
@@ -58,6 +59,9 @@ pub enum RenderError {
     Months(String),
     #[error("无法生成文件:{0}")]
     Output(String),
+    /// A template that failed when filled with the example (its own message).
+    #[error("{0}")]
+    Probe(String),
 }
 
 impl RenderError {
@@ -127,6 +131,27 @@ impl Renderer {
         config: &Config,
     ) -> Result<Vec<u8>, RenderError> {
         self.render(&self.formal, app, config, 0)
+    }
+
+    /// Fills every template once with `app` (its provider replaced by a
+    /// known one when unknown), calling `before` with each template's name.
+    pub fn fill_each(
+        &self,
+        app: &Application,
+        months: u32,
+        mut before: impl FnMut(&str),
+    ) -> Result<(), RenderError> {
+        let mut app = app.clone();
+        if self.parties.provider(&app.header.provider).is_err() {
+            if let Some(p) = self.parties.providers.first() {
+                app.header.provider = p.name.clone();
+            }
+        }
+        before(&self.test.file);
+        self.render(&self.test, &app, &app.config, months)?;
+        before(&self.formal.file);
+        self.render(&self.formal, &app, &app.config, 0)?;
+        Ok(())
     }
 
     fn render(

@@ -4,6 +4,7 @@ mod bench;
 mod change;
 mod cli;
 mod common;
+mod faults;
 mod hostile;
 mod intake;
 mod mail;
