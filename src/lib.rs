@@ -30,3 +30,4 @@ pub mod report;
 pub mod schema;
 pub mod settle;
 pub mod validate;
+pub mod web;

@@ -431,6 +431,16 @@ const SIGNATURE: &str = "\n此邮件由松江区政务云申请受理系统自�
 /// The body and the files of a reply: per workbook its receipt or its
 /// summary of problems; attached, the receipt and drafts of a valid form,
 /// the problem list of one with errors.
+/// Whether an output of a submission goes back to the unit: for a form
+/// that passed, everything but the JSON; otherwise the problem list.
+pub fn for_unit(valid: bool, output: &str) -> bool {
+    if valid {
+        !output.ends_with(".json")
+    } else {
+        output.ends_with(".xlsx")
+    }
+}
+
 fn reply_content(msg: &queue::Message, subs: &[queue::Submission]) -> (String, Vec<PathBuf>) {
     let mut body = String::from("您好!\n\n");
     let mut files = Vec::new();
@@ -452,12 +462,7 @@ fn reply_content(msg: &queue::Message, subs: &[queue::Submission]) -> (String, V
                 }
                 let valid = s.status.as_deref() == Some("valid");
                 for out in &s.outputs {
-                    let keep = if valid {
-                        !out.ends_with(".json")
-                    } else {
-                        out.ends_with(".xlsx")
-                    };
-                    if keep && Path::new(out).is_file() {
+                    if for_unit(valid, out) && Path::new(out).is_file() {
                         files.push(PathBuf::from(out));
                     }
                 }

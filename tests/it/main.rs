@@ -14,4 +14,5 @@ mod render;
 mod settle;
 mod trust;
 mod validate;
+mod web;
 mod windows;
