@@ -215,6 +215,47 @@ pub enum Command {
         #[command(flatten)]
         schemas: SchemasDir,
     },
+    /// 收件台:网页服务,同时运行收件目录(与 --mail 时的邮件)处理
+    Serve {
+        /// 监听地址与端口(只在本机:127.0.0.1:8080;对局域网开放:0.0.0.0:8080)
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+        listen: std::net::SocketAddr,
+        /// 收件目录(默认 ./inbox,不存在时新建)
+        #[arg(long, value_name = "DIR")]
+        inbox: Option<PathBuf>,
+        /// 输出目录(默认 ./out,不存在时新建)
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// 每隔若干秒扫描一次收件目录(网络共享目录收不到文件事件时使用)
+        #[arg(long, value_name = "SECS")]
+        poll: Option<f64>,
+        #[command(flatten)]
+        intake: IntakeArgs,
+        /// 开放单位上传页 /u:单位上传申请表即看到校验结果(凭只属于该次提交的链接)
+        #[arg(long)]
+        public_upload: bool,
+        /// 单位上传页每个地址每小时最多上传几次
+        #[arg(long, default_value_t = 30, value_name = "N")]
+        public_rate: u32,
+        /// HTTPS 证书链(PEM);与 --tls-key 一起使用
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// HTTPS 私钥(PEM)
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// 由反向代理提供 HTTPS 时,登录 Cookie 也加 Secure 标记
+        #[arg(long)]
+        secure_cookies: bool,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
+        #[command(flatten)]
+        templates: TemplatesDir,
+    },
+    /// 收件台账户:添加、修改密码、停用、列出
+    #[command(subcommand)]
+    User(UserCommand),
     /// 账本:登记测试协议、正式协议
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -291,6 +332,37 @@ pub enum LedgerCommand {
         ledger: LedgerFile,
         #[command(flatten)]
         schemas: SchemasDir,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// 添加收件台用户;密码在提示后输入(不回显),或从标准输入读一行
+    Add {
+        /// 用户名(登录名)
+        name: String,
+        /// 角色:经办(可上传、批准)或 只读(只能查看)
+        #[arg(long, default_value = "经办")]
+        role: String,
+        #[command(flatten)]
+        ledger: LedgerFile,
+    },
+    /// 修改用户密码(同时解除锁定、恢复停用的账户)
+    Passwd {
+        name: String,
+        #[command(flatten)]
+        ledger: LedgerFile,
+    },
+    /// 停用用户(其登录立即失效)
+    Disable {
+        name: String,
+        #[command(flatten)]
+        ledger: LedgerFile,
+    },
+    /// 列出用户
+    List {
+        #[command(flatten)]
+        ledger: LedgerFile,
     },
 }
 
@@ -462,7 +534,19 @@ impl Command {
                 schemas,
                 templates,
                 ..
+            }
+            | C::Serve {
+                ledger,
+                schemas,
+                templates,
+                ..
             } => Given::new(Some(ledger), Some(schemas), Some(templates)),
+            C::User(
+                UserCommand::Add { ledger, .. }
+                | UserCommand::Passwd { ledger, .. }
+                | UserCommand::Disable { ledger, .. }
+                | UserCommand::List { ledger },
+            ) => Given::new(Some(ledger), None, None),
             C::Bench { schemas, .. }
             | C::Blank { schemas, .. }
             | C::Deadline { schemas, .. }
@@ -640,6 +724,39 @@ fn dispatch(command: Command, g: &Globals) -> Result<u8, String> {
             ..
         } => command::settle::deadline(signed, days, format, &load_schemas(g)?, dir),
         Command::Calendar { export, .. } => command::calendar::run(export.as_deref(), dir),
+        Command::Serve {
+            listen,
+            inbox,
+            out,
+            poll,
+            intake,
+            public_upload,
+            public_rate,
+            tls_cert,
+            tls_key,
+            secure_cookies,
+            ..
+        } => {
+            let options = crate::web::Options {
+                listen,
+                default_folders: inbox.is_none() && out.is_none(),
+                inbox: inbox.unwrap_or_else(|| PathBuf::from("inbox")),
+                out: out.unwrap_or_else(|| PathBuf::from("out")),
+                intake: intake.options(),
+                poll,
+                public_upload,
+                public_rate,
+                tls: tls_cert.zip(tls_key),
+                secure_cookies,
+            };
+            crate::web::serve(options, load_schemas(g)?, g)
+        }
+        Command::User(cmd) => match cmd {
+            UserCommand::Add { name, role, .. } => crate::web::cli::add(&name, &role, &g.ledger),
+            UserCommand::Passwd { name, .. } => crate::web::cli::passwd(&name, &g.ledger),
+            UserCommand::Disable { name, .. } => crate::web::cli::disable(&name, &g.ledger),
+            UserCommand::List { .. } => crate::web::cli::list(&g.ledger),
+        },
         Command::Ledger(cmd) => run_ledger(cmd, &load_schemas(g)?, &g.ledger, dir),
         Command::Mail(MailCommand::Check { mail }) => command::mail::check(&mail),
         Command::Mail(MailCommand::Send { mail, .. }) => command::mail::send(&mail, &g.ledger),

@@ -31,4 +31,5 @@ pub mod report;
 pub mod schema;
 pub mod settle;
 pub mod validate;
+pub mod web;
 pub mod yamlbound;

@@ -111,61 +111,119 @@ pub fn approve(
         // The warnings `validate` shows (e.g. policy.current_mismatch).
         eprint!("{}", report::text(&outcome));
     }
+    let recorded = record_approval(&outcome, replace, effective, &ledger, &projects, || {
+        change_source(file)
+    })?;
+    match recorded {
+        Err(why) => {
+            eprintln!("zwyun: 未登记:{why}");
+            Ok(EXIT_PROBLEMS)
+        }
+        Ok(approved) => {
+            crate::out!("{}", approved.text());
+            Ok(EXIT_OK)
+        }
+    }
+}
+
+/// What `approve` recorded in the ledger.
+#[derive(Debug, Clone)]
+pub enum Approved {
+    /// A 附件1 as the project's approved quota.
+    Quota {
+        label: String,
+        hosts: usize,
+        services: usize,
+    },
+    /// A 附件4 as an approved change from `date`; `table` is the change
+    /// table as text.
+    Change {
+        label: String,
+        date: NaiveDate,
+        table: String,
+    },
+}
+
+impl Approved {
+    /// What the clerk is told (the last line of `zwyun approve`).
+    pub fn text(&self) -> String {
+        match self {
+            Approved::Quota {
+                label,
+                hosts,
+                services,
+            } => format!("已登记项目“{label}”的批准配额({hosts} 类主机,{services} 项服务)。\n"),
+            Approved::Change { label, date, table } => {
+                format!("{table}已登记项目“{label}”的资源变更,自 {date} 起生效。\n")
+            }
+        }
+    }
+}
+
+/// Records a form that passed its check (`outcome` of the same bytes,
+/// against `projects` as read from `ledger`): the quota of a 附件1, or the
+/// change of a 附件4 from `effective` (default today), named by `source`.
+/// Ok(Err(reason)) when the ledger refuses it (a problem with the request);
+/// Err for a failure of the ledger itself. Shared by `zwyun approve` and
+/// the web desk's 批准.
+pub fn record_approval(
+    outcome: &validate::Outcome,
+    replace: bool,
+    effective: Option<NaiveDate>,
+    ledger: &crate::ledger::Ledger,
+    projects: &crate::ledger::Projects,
+    source: impl FnOnce() -> Result<String, String>,
+) -> Result<Result<Approved, String>, String> {
     match &outcome.model {
-        Some(Form::Annex1(app)) => {
+        Some(Form::Annex1(app)) if outcome.status == Status::Valid => {
             if let Err(e) = ledger.approve_application(app, replace) {
                 return refused(e);
             }
-            let label = app.header.project_key().label();
-            crate::outln!(
-                "已登记项目“{label}”的批准配额({} 类主机,{} 项服务)。",
-                app.config.hosts.len(),
-                app.config.services.len()
-            );
+            Ok(Ok(Approved::Quota {
+                label: app.header.project_key().label(),
+                hosts: app.config.hosts.len(),
+                services: app.config.services.len(),
+            }))
         }
-        Some(Form::Annex4(change)) => {
+        Some(Form::Annex4(change)) if outcome.status == Status::Valid => {
             let crate::identity::Identity::Found(project) =
-                crate::identity::identify(&projects, &change.header.project_key())
+                crate::identity::identify(projects, &change.header.project_key())
             else {
-                eprintln!("zwyun: 未登记:该项目尚未登记批准配额;请先登记其附件1(zwyun approve)");
-                return Ok(EXIT_PROBLEMS);
+                return Ok(Err(
+                    "该项目尚未登记批准配额;请先登记其附件1(zwyun approve)".into()
+                ));
             };
             let date = effective.unwrap_or_else(|| chrono::Local::now().date_naive());
             let config = change.proposed_config(&project.current);
-            let source = change_source(file)?;
+            let source = source()?;
             let versions = ledger.configs(project.id).map_err(|e| e.to_string())?;
             if let Some(earlier) = repeated(&versions, &source, date, &config) {
-                eprintln!(
-                    "zwyun: 未登记:项目“{}”的这份变更已于 {} 登记过({},自 {} 起生效);同一变更不重复登记",
+                return Ok(Err(format!(
+                    "项目“{}”的这份变更已于 {} 登记过({},自 {} 起生效);同一变更不重复登记",
                     project.label(),
                     earlier.recorded_at,
                     earlier.source,
                     earlier.effective.map(|d| d.to_string()).unwrap_or_default()
-                );
-                return Ok(EXIT_PROBLEMS);
+                )));
             }
             ledger
                 .approve_change(project.id, date, &source, &config)
                 .map_err(|e| e.to_string())?;
-            crate::out!("{}", report::change_table(&outcome.changes));
-            crate::outln!(
-                "已登记项目“{}”的资源变更,自 {date} 起生效。",
-                project.label()
-            );
+            Ok(Ok(Approved::Change {
+                label: project.label(),
+                date,
+                table: report::change_table(&outcome.changes),
+            }))
         }
-        None => unreachable!("a valid outcome always has a model"),
+        _ => Ok(Err("申请表未通过校验,请先修正问题".into())),
     }
-    Ok(EXIT_OK)
 }
 
 /// A refusal by the ledger is a problem with the request (exit 1); any
 /// other ledger failure is an error (exit 2).
-fn refused(e: LedgerError) -> Result<u8, String> {
+fn refused(e: LedgerError) -> Result<Result<Approved, String>, String> {
     match e {
-        LedgerError::Refused(why) => {
-            eprintln!("zwyun: 未登记:{why}");
-            Ok(EXIT_PROBLEMS)
-        }
+        LedgerError::Refused(why) => Ok(Err(why)),
         other => Err(other.to_string()),
     }
 }
@@ -174,12 +232,17 @@ fn refused(e: LedgerError) -> Result<u8, String> {
 /// of its SHA-256, so the same file is recognised under any name.
 fn change_source(file: &Path) -> Result<String, String> {
     let bytes = std::fs::read(file).map_err(|e| super::io_error(file, &e))?;
+    Ok(change_source_of(file, &bytes))
+}
+
+/// `change_source` of bytes already read from `file`.
+pub fn change_source_of(file: &Path, bytes: &[u8]) -> String {
     let sha: String = Sha256::digest(&bytes)
         .iter()
         .take(8)
         .map(|b| format!("{b:02x}"))
         .collect();
-    Ok(format!("annex4:{} sha256:{sha}", file.display()))
+    format!("annex4:{} sha256:{sha}", file.display())
 }
 
 /// An earlier approval of the same change: the same file content, or the

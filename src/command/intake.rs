@@ -26,15 +26,24 @@ fn secs(s: f64) -> Result<std::time::Duration, String> {
     std::time::Duration::try_from_secs_f64(s).map_err(|_| format!("时间参数无效:{s}"))
 }
 
-/// `process` (one pass, `watch` = None) or `watch` (loop, poll interval).
-pub fn process(
+/// What an intake pass needs besides the rules: the folders and options,
+/// the agreement templates and the working-day calendar.
+pub struct Setup {
+    pub opts: intake::Options,
+    pub renderer: crate::render::Renderer,
+    pub calendar: crate::settle::calendar::Calendar,
+}
+
+/// Checks the inbox and the options, loads templates and calendar, and
+/// opens (or creates) the ledger once: what `process`, `watch` and the
+/// web desk's uploads share.
+pub fn setup(
     inbox: PathBuf,
     out: PathBuf,
     a: &IntakeOptions,
-    watch: Option<Option<f64>>,
     schemas: &Schemas,
     args: &Globals,
-) -> Result<u8, String> {
+) -> Result<Setup, String> {
     if !inbox.is_dir() {
         return Err(format!("收件目录不存在:{}", inbox.display()));
     }
@@ -60,6 +69,27 @@ pub fn process(
     opts.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let calendar = crate::settle::calendar::Calendar::load(args.schemas.as_deref())
         .map_err(|e| e.to_string())?;
+    Ok(Setup {
+        opts,
+        renderer,
+        calendar,
+    })
+}
+
+/// `process` (one pass, `watch` = None) or `watch` (loop, poll interval).
+pub fn process(
+    inbox: PathBuf,
+    out: PathBuf,
+    a: &IntakeOptions,
+    watch: Option<Option<f64>>,
+    schemas: &Schemas,
+    args: &Globals,
+) -> Result<u8, String> {
+    let Setup {
+        opts,
+        renderer,
+        calendar,
+    } = setup(inbox, out, a, schemas, args)?;
     let env = intake::Env {
         schemas,
         renderer: &renderer,

@@ -651,6 +651,16 @@ fn for_unit(text: &str, sub: &queue::Submission, drafts_attached: bool, notes: &
         .to_string()
 }
 
+/// Whether an output of a submission goes back to the unit: for a form
+/// that passed, everything but the JSON; otherwise the problem list.
+pub fn output_for_unit(valid: bool, output: &str) -> bool {
+    if valid {
+        !output.ends_with(".json")
+    } else {
+        output.ends_with(".xlsx")
+    }
+}
+
 /// The body and the files of a reply: per workbook its receipt or its
 /// summary of problems; attached, the receipt and drafts of a valid form,
 /// the problem list of one with errors; each under a name of its own.
@@ -701,12 +711,7 @@ fn reply_content(msg: &queue::Message, subs: &[queue::Submission]) -> Content {
                         }
                         continue;
                     }
-                    let keep = if valid {
-                        !out.ends_with(".json")
-                    } else {
-                        out.ends_with(".xlsx")
-                    };
-                    if !keep {
+                    if !output_for_unit(valid, out) {
                         continue;
                     }
                     if let Ok(bytes) = std::fs::read(path) {

@@ -16,4 +16,5 @@ mod settle;
 mod shown;
 mod trust;
 mod validate;
+mod web;
 mod windows;
