@@ -112,6 +112,8 @@ pub fn survey(inbox: &Path, own: &Own) -> std::io::Result<(Vec<PathBuf>, Vec<Ref
                 Ok(Open::Ok(_)) => None,
                 Ok(Open::Refused(why)) => Some(why),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                // Windows: still being copied or saved; taken on a later pass.
+                Err(e) if super::folders::in_use(&e) => continue,
                 Err(e) => Some(format!(
                     "无法读取:{};请检查文件的访问权限",
                     crate::oserror::reason(&e)

@@ -738,16 +738,16 @@ fn a_ledger_with_a_damaged_page_is_refused() {
 
 /// Spawns `watch` on the test folder, polling, with stderr readable line by line.
 fn spawn_watch(env: &Env) -> (Child, std::sync::mpsc::Receiver<String>) {
-    let mut child = cmd(
-        env,
-        &[
-            "watch", "inbox", "--out", "out", "--stable", "0.2", "--poll", "0.2",
-        ],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    spawn_watch_with(env, &["--poll", "0.2"])
+}
+
+fn spawn_watch_with(env: &Env, extra: &[&str]) -> (Child, std::sync::mpsc::Receiver<String>) {
+    let mut child = cmd(env, &["watch", "inbox", "--out", "out", "--stable", "0.2"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -827,29 +827,35 @@ fn watch_follows_a_replaced_inbox_and_output_folder() {
     if skip_other_build("watch_follows_a_replaced_inbox_and_output_folder") {
         return;
     }
-    let env = Env::new();
-    drop_valid(&env, "第一份.xlsx", 1);
-    let (mut child, rx) = spawn_watch(&env);
-    assert_eq!(archived_count_reaches(&env, 1), 1);
-    std::fs::rename(env.path("inbox"), env.path("inbox.old")).unwrap();
-    std::fs::rename(env.path("out"), env.path("out.old")).unwrap();
-    std::fs::create_dir(env.path("inbox")).unwrap();
-    drop_valid(&env, "第二份.xlsx", 2);
-    let said = std::iter::from_fn(|| rx.recv_timeout(Duration::from_secs(60)).ok())
-        .find(|line| line.contains("收件目录") && line.contains("已被替换"))
-        .unwrap_or_default();
-    let archived = archived_count_reaches(&env, 2);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(said.contains("已被替换"), "{said}");
-    assert_eq!(archived, 2, "the file in the new inbox was not processed");
-    assert_eq!(journal(&env).len(), 2);
-    assert!(
-        files_under(&env.path("out"))
-            .iter()
-            .any(|p| p.ends_with("受理回执.txt")),
-        "results written into the new output folder"
-    );
+    // Polling (network shares), and file events (a new watcher on the new folder).
+    for extra in [&["--poll", "0.2"][..], &[][..]] {
+        let env = Env::new();
+        drop_valid(&env, "第一份.xlsx", 1);
+        let (mut child, rx) = spawn_watch_with(&env, extra);
+        assert_eq!(archived_count_reaches(&env, 1), 1);
+        std::fs::rename(env.path("inbox"), env.path("inbox.old")).unwrap();
+        std::fs::rename(env.path("out"), env.path("out.old")).unwrap();
+        std::fs::create_dir(env.path("inbox")).unwrap();
+        drop_valid(&env, "第二份.xlsx", 2);
+        let said = std::iter::from_fn(|| rx.recv_timeout(Duration::from_secs(60)).ok())
+            .find(|line| line.contains("收件目录") && line.contains("已被替换"))
+            .unwrap_or_default();
+        let archived = archived_count_reaches(&env, 2);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(said.contains("已被替换"), "{said}");
+        assert_eq!(
+            archived, 2,
+            "{extra:?}: the file in the new inbox was not processed"
+        );
+        assert_eq!(journal(&env).len(), 2);
+        assert!(
+            files_under(&env.path("out"))
+                .iter()
+                .any(|p| p.ends_with("受理回执.txt")),
+            "results written into the new output folder"
+        );
+    }
 }
 
 /// A file zwyun may not read is refused in place with its reason, not
