@@ -10,8 +10,7 @@ use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
-/// Which file an open handle or a name is: device and inode on Unix; on
-/// Windows the creation time stands in (the file index is not in std).
+/// Which file an open handle or a name is: device and inode on Unix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ident {
     dev: u64,
@@ -28,18 +27,12 @@ impl Ident {
         }
     }
 
+    /// Windows: std offers no stable file index, and creation times are
+    /// not reliable everywhere (Wine): every existing file is alike, so
+    /// only a file's disappearance is noticed.
     #[cfg(not(unix))]
-    pub fn of(meta: &Metadata) -> Ident {
-        let created = meta
-            .created()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or_default();
-        Ident {
-            dev: 0,
-            ino: created,
-        }
+    pub fn of(_meta: &Metadata) -> Ident {
+        Ident { dev: 0, ino: 0 }
     }
 
     /// The identity of the file or folder at `path`, without following a link.

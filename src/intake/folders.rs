@@ -173,7 +173,7 @@ fn lock_path(work_root: &Path, id: &str) -> PathBuf {
 /// Windows: another process holds the file open without sharing delete
 /// access (ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION), as Excel or a
 /// copy still in progress do.
-fn in_use(e: &io::Error) -> bool {
+pub(super) fn in_use(e: &io::Error) -> bool {
     cfg!(windows) && matches!(e.raw_os_error(), Some(32 | 33))
 }
 

@@ -19,7 +19,10 @@ pub struct Refused {
 
 /// zwyun's own files and folders, wherever they are: never submissions.
 pub struct Own {
+    /// By identity on Unix (links cannot disguise them).
     idents: Vec<Ident>,
+    /// By resolved path elsewhere.
+    paths: Vec<PathBuf>,
     /// The ledger's name and its companions, when the ledger sits in the inbox.
     ledger_names: Vec<OsString>,
 }
@@ -51,12 +54,20 @@ impl Own {
         }
         Own {
             idents: paths.iter().filter_map(|p| Ident::at(p).ok()).collect(),
+            paths: paths.iter().filter_map(|p| p.canonicalize().ok()).collect(),
             ledger_names,
         }
     }
 
-    fn contains(&self, name: &OsString, ident: Ident) -> bool {
-        self.ledger_names.contains(name) || self.idents.contains(&ident)
+    fn contains(&self, name: &OsString, path: &Path, ident: Ident) -> bool {
+        if self.ledger_names.contains(name) {
+            return true;
+        }
+        if cfg!(unix) {
+            self.idents.contains(&ident)
+        } else {
+            path.canonicalize().is_ok_and(|p| self.paths.contains(&p))
+        }
     }
 }
 
@@ -92,7 +103,7 @@ pub fn survey(inbox: &Path, own: &Own) -> std::io::Result<(Vec<PathBuf>, Vec<Ref
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             continue; // gone meanwhile
         };
-        if own.contains(&name, Ident::of(&meta)) {
+        if own.contains(&name, &path, Ident::of(&meta)) {
             continue;
         }
         let why = match entry::refusal(&meta, Some(inbox_dev)) {
@@ -101,6 +112,8 @@ pub fn survey(inbox: &Path, own: &Own) -> std::io::Result<(Vec<PathBuf>, Vec<Ref
                 Ok(Open::Ok(_)) => None,
                 Ok(Open::Refused(why)) => Some(why),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                // Windows: still being copied or saved; taken on a later pass.
+                Err(e) if super::folders::in_use(&e) => continue,
                 Err(e) => Some(format!(
                     "无法读取:{};请检查文件的访问权限",
                     crate::oserror::reason(&e)

@@ -383,8 +383,12 @@ impl Mount {
     }
 
     fn resize(&self, size: &str) {
+        self.remount(&format!("size={size}"));
+    }
+
+    fn remount(&self, options: &str) {
         let ok = Command::new("mount")
-            .args(["-o", &format!("remount,size={size}")])
+            .args(["-o", &format!("remount,{options}")])
             .arg(&self.0)
             .status()
             .unwrap()
@@ -421,6 +425,19 @@ fn a_full_output_disk_keeps_submissions_queued() {
     assert!(!said.contains("已移至 failed"), "{said}");
     assert!(files_under(&env.path("failed")).is_empty());
     assert!(files_under(&env.path("archive")).is_empty());
+    let queued: Vec<PathBuf> = files_under(&env.path("inbox/.zwyun/work"))
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with("申请.xlsx"))
+        .collect();
+    assert_eq!(queued.len(), 1, "queued in the work folder");
+    // A folder that cannot be written (a read-only file system) likewise.
+    mount.remount("ro");
+    let out = process(&env);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("只读"), "{said}");
+    assert!(files_under(&env.path("failed")).is_empty());
+    mount.remount("rw");
     mount.resize("20m");
     let again = process(&env);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
@@ -721,16 +738,16 @@ fn a_ledger_with_a_damaged_page_is_refused() {
 
 /// Spawns `watch` on the test folder, polling, with stderr readable line by line.
 fn spawn_watch(env: &Env) -> (Child, std::sync::mpsc::Receiver<String>) {
-    let mut child = cmd(
-        env,
-        &[
-            "watch", "inbox", "--out", "out", "--stable", "0.2", "--poll", "0.2",
-        ],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    spawn_watch_with(env, &["--poll", "0.2"])
+}
+
+fn spawn_watch_with(env: &Env, extra: &[&str]) -> (Child, std::sync::mpsc::Receiver<String>) {
+    let mut child = cmd(env, &["watch", "inbox", "--out", "out", "--stable", "0.2"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -761,12 +778,12 @@ fn said_within(rx: &std::sync::mpsc::Receiver<String>, needle: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The ledger deleted while `watch` runs: the service stops with an error
-/// instead of starting a new empty ledger (which would archive resubmitted
-/// files twice).
+/// The ledger deleted (or replaced) while `watch` runs: the service stops
+/// with an error instead of starting a new empty ledger (which would
+/// archive resubmitted files twice). A new ledger is made only at start.
 #[test]
-fn watch_stops_when_its_ledger_is_deleted() {
-    if skip_other_build("watch_stops_when_its_ledger_is_deleted") {
+fn watch_stops_when_its_ledger_is_deleted_or_replaced() {
+    if skip_other_build("watch_stops_when_its_ledger_is_deleted_or_replaced") {
         return;
     }
     let env = Env::new();
@@ -778,12 +795,28 @@ fn watch_stops_when_its_ledger_is_deleted() {
     }
     let said = said_within(&rx, "账本文件");
     let out = finish(child, "watch after the ledger was deleted");
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         said.contains("已不存在") && said.contains("已停止"),
         "{said}"
     );
     assert!(!env.path("zwyun.db").exists(), "no new empty ledger");
+    // Started again, it makes a new ledger and says so; replaced under it,
+    // it stops again.
+    let (child, rx) = spawn_watch(&env);
+    assert!(said_within(&rx, "已新建账本").contains("zwyun.db"));
+    // Once it has processed a file, it is watching that ledger.
+    drop_valid(&env, "第二份.xlsx", 2);
+    assert_eq!(archived_count_reaches(&env, 2), 2);
+    std::fs::copy(env.path("zwyun.db"), env.path("copy.db")).unwrap();
+    std::fs::rename(env.path("copy.db"), env.path("zwyun.db")).unwrap();
+    let said = said_within(&rx, "账本文件");
+    let out = finish(child, "watch after the ledger was replaced");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        said.contains("已被替换") && said.contains("已停止"),
+        "{said}"
+    );
 }
 
 /// The inbox folder replaced while `watch` runs (`mv inbox inbox.old;
@@ -794,27 +827,86 @@ fn watch_follows_a_replaced_inbox_and_output_folder() {
     if skip_other_build("watch_follows_a_replaced_inbox_and_output_folder") {
         return;
     }
+    // Polling (network shares), and file events (a new watcher on the new folder).
+    for extra in [&["--poll", "0.2"][..], &[][..]] {
+        let env = Env::new();
+        drop_valid(&env, "第一份.xlsx", 1);
+        let (mut child, rx) = spawn_watch_with(&env, extra);
+        assert_eq!(archived_count_reaches(&env, 1), 1);
+        std::fs::rename(env.path("inbox"), env.path("inbox.old")).unwrap();
+        std::fs::rename(env.path("out"), env.path("out.old")).unwrap();
+        std::fs::create_dir(env.path("inbox")).unwrap();
+        drop_valid(&env, "第二份.xlsx", 2);
+        let said = std::iter::from_fn(|| rx.recv_timeout(Duration::from_secs(60)).ok())
+            .find(|line| line.contains("收件目录") && line.contains("已被替换"))
+            .unwrap_or_default();
+        let archived = archived_count_reaches(&env, 2);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(said.contains("已被替换"), "{said}");
+        assert_eq!(
+            archived, 2,
+            "{extra:?}: the file in the new inbox was not processed"
+        );
+        assert_eq!(journal(&env).len(), 2);
+        assert!(
+            files_under(&env.path("out"))
+                .iter()
+                .any(|p| p.ends_with("受理回执.txt")),
+            "results written into the new output folder"
+        );
+    }
+}
+
+/// A file zwyun may not read is refused in place with its reason, not
+/// moved into the hidden work folder. (Run as an unprivileged user: root
+/// reads everything.)
+#[test]
+fn an_unreadable_file_is_reported_and_left_in_place() {
+    use std::os::unix::fs::PermissionsExt;
+    let test = "an_unreadable_file_is_reported_and_left_in_place";
+    if skip_other_build(test) {
+        return;
+    }
     let env = Env::new();
-    drop_valid(&env, "第一份.xlsx", 1);
-    let (mut child, rx) = spawn_watch(&env);
-    assert_eq!(archived_count_reaches(&env, 1), 1);
-    std::fs::rename(env.path("inbox"), env.path("inbox.old")).unwrap();
-    std::fs::rename(env.path("out"), env.path("out.old")).unwrap();
-    std::fs::create_dir(env.path("inbox")).unwrap();
-    drop_valid(&env, "第二份.xlsx", 2);
-    let said = std::iter::from_fn(|| rx.recv_timeout(Duration::from_secs(60)).ok())
-        .find(|line| line.contains("收件目录") && line.contains("已被替换"))
+    drop_valid(&env, "正常.xlsx", 1);
+    let locked = drop_valid(&env, "无权限.xlsx", 2);
+    let open = std::fs::Permissions::from_mode(0o777);
+    std::fs::set_permissions(env.dir.path(), open.clone()).unwrap();
+    std::fs::set_permissions(env.path("inbox"), open).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", bin()])
+        .args(["process", "inbox", "--out", "out"])
+        .current_dir(env.dir.path())
+        .env("ZWYUN_SCHEMAS", repo().join("schemas"))
+        .env("ZWYUN_TEMPLATES", repo().join("templates"))
+        .env_remove("ZWYUN_LEDGER")
+        .output();
+    let out = match out {
+        Ok(o) if !String::from_utf8_lossy(&o.stderr).contains("setpriv:") => o,
+        Ok(o) => {
+            eprintln!(
+                "{test}: skipped: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
+            return;
+        }
+        Err(e) => {
+            eprintln!("{test}: skipped: cannot run setpriv: {e}");
+            return;
+        }
+    };
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    let line = said
+        .lines()
+        .find(|l| l.contains("无权限.xlsx"))
         .unwrap_or_default();
-    let archived = archived_count_reaches(&env, 2);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(said.contains("已被替换"), "{said}");
-    assert_eq!(archived, 2, "the file in the new inbox was not processed");
-    assert_eq!(journal(&env).len(), 2);
     assert!(
-        files_under(&env.path("out"))
-            .iter()
-            .any(|p| p.ends_with("受理回执.txt")),
-        "results written into the new output folder"
+        line.contains("无法读取") && line.contains("没有访问权限"),
+        "{said}"
     );
+    assert!(locked.exists(), "left in place");
+    assert!(said.contains("通过 1,"), "{said}");
 }

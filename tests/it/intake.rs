@@ -392,7 +392,7 @@ fn archived_within(env: &Env, limit: Duration) -> usize {
 
 /// A `watch` pass that fails as a whole (here the out folder is a file) is
 /// said on stderr and retried; once the cause is gone, waiting files are
-/// processed without a restart.
+/// processed without a restart, and the recovery is said.
 #[test]
 fn watch_survives_a_failed_pass_and_retries() {
     let env = Env::new();
@@ -430,6 +430,9 @@ fn watch_survives_a_failed_pass_and_retries() {
         "nothing is taken in a failed pass"
     );
     std::fs::remove_file(env.path("out")).unwrap();
+    let recovered = std::iter::from_fn(|| rx.recv_timeout(Duration::from_secs(30)).ok())
+        .find(|line| line.contains("已恢复正常处理"));
+    assert!(recovered.is_some(), "watch says when it recovers");
     let archived = archived_within(&env, Duration::from_secs(30));
     child.kill().unwrap();
     child.wait().unwrap();
