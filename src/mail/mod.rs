@@ -1312,3 +1312,23 @@ impl crate::intake::Source for Poller<'_> {
         self.every
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::held_edit;
+
+    #[test]
+    fn held_edit_reads_recipients_and_refuses_broken_files() {
+        let ok = "\u{feff}From: a@example.cn\nTo: b@example.cn, \"王\" <c@example.cn>\nCc: d@example.cn\nSubject: x\n\nbody\n";
+        let (raw, to) = held_edit(ok.as_bytes()).unwrap();
+        assert_eq!(to, ["b@example.cn", "c@example.cn", "d@example.cn"]);
+        assert!(raw.starts_with(b"From: a@example.cn\r\nTo:"));
+        assert!(!raw.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'));
+        let refused = |text: &str| held_edit(text.as_bytes()).unwrap_err();
+        assert!(refused("To: b@example.cn\n\nbody").contains("发件人"));
+        assert!(refused("From: a@example.cn\nSubject: x\n\nbody").contains("收件人"));
+        assert!(refused("From: a@example.cn\nTo: 不是地址\n\nbody").contains("To:"));
+        assert!(refused("只是一段文字").contains("空行"));
+        assert!(refused("请转给王科长\n\n正文").contains("邮件头"));
+    }
+}

@@ -437,6 +437,20 @@ fn workbook(unit: &str, code: &str) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 fn workbook_with_email(unit: &str, code: &str, email: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.xlsx");
@@ -1637,6 +1651,14 @@ fn mail_reply_shows_the_units_names_in_plain_chinese() {
     // The clerk is told what the units are not.
     assert!(text(&out).contains("给工作人员的提示"), "{}", text(&out));
     assert!(text(&out).contains("parties.yaml"), "{}", text(&out));
+    // The clerk's copy in the output folder keeps the note.
+    let receipts: Vec<String> = walk(&w.env.path("out"))
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "受理回执.txt"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert_eq!(receipts.len(), 4);
+    assert!(receipts.iter().all(|r| r.contains("parties.yaml")));
     let all = replies(&w.smtp);
     assert_eq!(all.len(), 2);
 
