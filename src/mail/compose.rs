@@ -37,7 +37,9 @@ pub fn reply_subject(original: &str) -> String {
         let prefix = ["回复", "答复", "re", "aw", "回覆"].iter().find_map(|p| {
             let after = lower.strip_prefix(p)?;
             let after = after.trim_start();
-            let colon = after.strip_prefix(':').or_else(|| after.strip_prefix(':'))?;
+            let colon = after
+                .strip_prefix(':')
+                .or_else(|| after.strip_prefix(':'))?;
             Some(lower.len() - colon.len())
         });
         match prefix {

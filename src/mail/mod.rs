@@ -308,7 +308,10 @@ fn take(
             let mut generated = 0;
             for a in workbooks {
                 if crate::generated::is_generated(&a.bytes) {
-                    info!("邮件 UID {uid} 的附件“{}”是本系统生成的文件,不作为申请表处理", a.name);
+                    info!(
+                        "邮件 UID {uid} 的附件“{}”是本系统生成的文件,不作为申请表处理",
+                        a.name
+                    );
                     generated += 1;
                 } else if seen.insert(sha256(&a.bytes)) {
                     saved.push(save(folders, a, m.timestamp, ctx)?);
@@ -493,7 +496,9 @@ fn copies(cfg: &MailConfig, msg: &queue::Message, subs: &[queue::Submission]) ->
     let mut cc: Vec<String> = Vec::new();
     for email in subs.iter().filter_map(|s| s.email.as_deref()) {
         let taken = email.eq_ignore_ascii_case(&msg.reply_to)
-            || ours.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(email))
+            || ours
+                .as_deref()
+                .is_some_and(|o| o.eq_ignore_ascii_case(email))
             || cc.iter().any(|c| c.eq_ignore_ascii_case(email));
         if taken {
             continue;
@@ -529,7 +534,14 @@ fn answer_one(
         references: msg.refs.as_deref(),
         subject: &msg.subject,
     };
-    let draft = compose::reply(&from, &msg.reply_to, &cc, &thread, &content.body, &content.files)?;
+    let draft = compose::reply(
+        &from,
+        &msg.reply_to,
+        &cc,
+        &thread,
+        &content.body,
+        &content.files,
+    )?;
     let over_limit = queue::replies_last_hour(ledger.conn(), &msg.reply_to)
         .map_err(|e| e.to_string())?
         >= cfg.replies_per_hour;
@@ -542,8 +554,7 @@ fn answer_one(
             safe_component(&draft.subject)
         );
         let path = free_name_or(&dir, &name);
-        crate::names::write_atomic(&path, &draft.raw)
-            .map_err(|e| crate::oserror::at(&path, &e))?;
+        crate::names::write_atomic(&path, &draft.raw).map_err(|e| crate::oserror::at(&path, &e))?;
         Some(path.display().to_string())
     } else {
         None
@@ -629,12 +640,21 @@ fn stem(name: &str) -> &str {
 /// A generated text as the unit should read it: the unit's own file name,
 /// drafts said to be attached, and operator notes (lines about
 /// parties.yaml, instructions to run zwyun) moved out to `notes`.
-fn for_unit(text: &str, sub: &queue::Submission, drafts_attached: bool, notes: &mut Vec<String>) -> String {
+fn for_unit(
+    text: &str,
+    sub: &queue::Submission,
+    drafts_attached: bool,
+    notes: &mut Vec<String>,
+) -> String {
     let mut out = String::new();
-    for line in text.lines() {
+    // The files start with a BOM for Notepad; not inside a mail body.
+    for line in text.trim_start_matches('\u{feff}').lines() {
         if line.contains("parties.yaml") || line.contains("用 zwyun") {
-            let note = line.trim().trim_start_matches("注意:").trim_start_matches("注意:");
-            notes.push(format!("{}:{note}", sub.shown));
+            let note = line.trim();
+            let note = note
+                .strip_prefix("注意")
+                .map_or(note, |n| n.trim_start_matches([':', '\u{ff1a}']));
+            notes.push(note.to_string());
             continue;
         }
         out.push_str(line);
@@ -645,8 +665,18 @@ fn for_unit(text: &str, sub: &queue::Submission, drafts_attached: bool, notes: &
     } else {
         "草稿由区科创服务中心另行提供"
     };
+    // The file line names the workbook as stored in the inbox.
     out.replace("草稿见同一文件夹", place)
-        .replace(&sub.name, &sub.shown)
+        .lines()
+        .map(|l| {
+            if l.starts_with("文件") {
+                l.replace(&sub.name, &sub.shown)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
         .trim_end()
         .to_string()
 }
@@ -706,7 +736,7 @@ fn reply_content(msg: &queue::Message, subs: &[queue::Submission]) -> Content {
                             let name = format!("{}-{}.txt", stem(&file_name), stem(&s.shown));
                             files.push(compose::File {
                                 name,
-                                bytes: format!("{text}\n").into_bytes(),
+                                bytes: format!("\u{feff}{text}\n").into_bytes(),
                             });
                         }
                         continue;
@@ -800,8 +830,8 @@ pub fn held_edit(bytes: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
     let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
         return Err("文件中找不到邮件头与正文之间的空行,已不是一封完整的邮件".into());
     };
-    let (headers, _) = mailparse::parse_headers(&raw[..end + 4])
-        .map_err(|_| "邮件头无法解析".to_string())?;
+    let (headers, _) =
+        mailparse::parse_headers(&raw[..end + 4]).map_err(|_| "邮件头无法解析".to_string())?;
     if let Some(h) = headers.iter().find(|h| {
         let key = h.get_key();
         key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic() && b != b':')
@@ -877,7 +907,9 @@ pub fn send_due(
                     reply.recipients = recipients;
                 }
                 Err(why) => {
-                    let why = format!("暂存的回复 {eml} 未发送:{why};请改正或删除该文件后再运行 zwyun mail send");
+                    let why = format!(
+                        "暂存的回复 {eml} 未发送:{why};请改正或删除该文件后再运行 zwyun mail send"
+                    );
                     queue::refuse_edit(ledger.conn(), reply.id, &why).map_err(|e| e.to_string())?;
                     summary.failed += 1;
                     summary.fail(Failure::from(why));
@@ -909,13 +941,16 @@ fn send_one(
         .cloned()
         .collect();
     let mut delivered = settled.iter().any(|(_, o)| o == queue::outcome::SENT);
-    if pending.is_empty() {
+    if pending.is_empty() && !delivered {
         return Ok(()); // every recipient refused before: reported then
     }
     crash_point("before-send");
     let mut tries = 0;
     let mut stop: Option<smtp::SendError> = None;
     for attempt in 0..QUICK_TRIES {
+        if pending.is_empty() {
+            break; // served before an interruption; only the state is left
+        }
         if attempt > 0 {
             std::thread::sleep(Duration::from_secs(attempt as u64));
         }
@@ -926,6 +961,7 @@ fn send_one(
             // only when the server refuses someone.
             match smtp::send(transport, from, &pending, &reply.raw) {
                 Ok(()) => {
+                    crash_point("after-send");
                     for addr in &pending {
                         queue::record_recipient(conn, reply.id, addr, queue::outcome::SENT, None)
                             .map_err(|e| e.to_string())?;
@@ -955,6 +991,7 @@ fn send_one(
         for (i, addr) in pending.iter().enumerate() {
             match smtp::send(transport, from, std::slice::from_ref(addr), &reply.raw) {
                 Ok(()) => {
+                    crash_point("after-send");
                     queue::record_recipient(conn, reply.id, addr, queue::outcome::SENT, None)
                         .map_err(|e| e.to_string())?;
                     delivered = true;
@@ -968,7 +1005,10 @@ fn send_one(
                         Some(&e.message),
                     )
                     .map_err(|e| e.to_string())?;
-                    warn!("回复“{}”的收件人 {addr} 被拒收:{}", reply.subject, e.message);
+                    warn!(
+                        "回复“{}”的收件人 {addr} 被拒收:{}",
+                        reply.subject, e.message
+                    );
                     summary
                         .refused
                         .push(format!("{addr}(回复“{}”):{}", reply.subject, e.message));
@@ -998,7 +1038,6 @@ fn send_one(
             break;
         }
     }
-    crash_point("after-send");
     if pending.is_empty() {
         if delivered {
             queue::mark_sent(conn, reply.id, tries).map_err(|e| e.to_string())?;
@@ -1010,7 +1049,10 @@ fn send_one(
             let why = "所有收件人均被拒收".to_string();
             queue::mark_failed(conn, reply.id, tries, &why, None).map_err(|e| e.to_string())?;
             summary.failed += 1;
-            summary.fail(Failure::from(format!("回复“{}”未能发送:{why}", reply.subject)));
+            summary.fail(Failure::from(format!(
+                "回复“{}”未能发送:{why}",
+                reply.subject
+            )));
         }
         return Ok(());
     }
@@ -1273,5 +1315,25 @@ impl crate::intake::Source for Poller<'_> {
 
     fn every(&self) -> Duration {
         self.every
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::held_edit;
+
+    #[test]
+    fn held_edit_reads_recipients_and_refuses_broken_files() {
+        let ok = "\u{feff}From: a@example.cn\nTo: b@example.cn, \"王\" <c@example.cn>\nCc: d@example.cn\nSubject: x\n\nbody\n";
+        let (raw, to) = held_edit(ok.as_bytes()).unwrap();
+        assert_eq!(to, ["b@example.cn", "c@example.cn", "d@example.cn"]);
+        assert!(raw.starts_with(b"From: a@example.cn\r\nTo:"));
+        assert!(!raw.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'));
+        let refused = |text: &str| held_edit(text.as_bytes()).unwrap_err();
+        assert!(refused("To: b@example.cn\n\nbody").contains("发件人"));
+        assert!(refused("From: a@example.cn\nSubject: x\n\nbody").contains("收件人"));
+        assert!(refused("From: a@example.cn\nTo: 不是地址\n\nbody").contains("To:"));
+        assert!(refused("只是一段文字").contains("空行"));
+        assert!(refused("请转给王科长\n\n正文").contains("邮件头"));
     }
 }

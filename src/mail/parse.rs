@@ -122,7 +122,10 @@ fn quoted_printable_word(text: &str) -> Vec<u8> {
         match b[i] {
             b'_' => out.push(b' '),
             b'=' => {
-                match (b.get(i + 1).and_then(|&c| hex(c)), b.get(i + 2).and_then(|&c| hex(c))) {
+                match (
+                    b.get(i + 1).and_then(|&c| hex(c)),
+                    b.get(i + 2).and_then(|&c| hex(c)),
+                ) {
                     (Some(h), Some(l)) => {
                         out.push((h * 16 + l) as u8);
                         i += 2;
@@ -409,10 +412,7 @@ mod tests {
     fn encoded_words_mixed_with_text_and_charsets() {
         assert_eq!(decode_words("plain"), "plain");
         assert_eq!(decode_words("=?UTF-8?Q?a_b=E4=B8=AD?= x"), "a b中 x");
-        assert_eq!(
-            decode_words("=?UTF-8?B?5Lit?= =?GB2312?B?zsQ=?="),
-            "中文"
-        );
+        assert_eq!(decode_words("=?UTF-8?B?5Lit?= =?GB2312?B?zsQ=?="), "中文");
         assert_eq!(decode_words("a =?bad x"), "a =?bad x");
     }
 
@@ -431,7 +431,9 @@ mod tests {
         assert!(m.automatic.is_some());
         let m = parse(b"From: a@b.cn\r\nList-Unsubscribe: <mailto:u@b.cn>\r\n\r\nhi").unwrap();
         assert!(m.automatic.is_some());
-        assert!(is_our_message_id("<zwyun.1764000000000.0a1b2c3d@example.cn>"));
+        assert!(is_our_message_id(
+            "<zwyun.1764000000000.0a1b2c3d@example.cn>"
+        ));
         assert!(!is_our_message_id("<zwyun-x@example.cn>"));
     }
 }

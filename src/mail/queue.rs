@@ -450,7 +450,9 @@ pub struct Refusal {
 /// Every refused recipient (none on a ledger from before this table).
 pub fn refusals(conn: &Connection) -> Result<Vec<Refusal>> {
     let exists = conn
-        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'mail_reply_recipients'")?
+        .prepare(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'mail_reply_recipients'",
+        )?
         .exists([])?;
     if !exists {
         return Ok(Vec::new());

@@ -93,7 +93,9 @@ pub fn send(
 }
 
 fn is_login_code(code: &str) -> bool {
-    ["530", "534", "535", "538"].iter().any(|c| code.starts_with(c))
+    ["530", "534", "535", "538"]
+        .iter()
+        .any(|c| code.starts_with(c))
 }
 
 fn kind_of(e: &lettre::transport::smtp::Error) -> Kind {
@@ -116,7 +118,9 @@ fn server_words(e: &lettre::transport::smtp::Error) -> String {
     use std::error::Error as _;
     let code = e.status().map(|c| c.to_string()).unwrap_or_default();
     let text = e.source().map(|s| s.to_string()).unwrap_or_default();
-    format!("服务器答复 {code} {}", text.trim()).trim().to_string()
+    format!("服务器答复 {code} {}", text.trim())
+        .trim()
+        .to_string()
 }
 
 /// An SMTP failure in words a clerk can act on (never the library's English).
@@ -136,7 +140,7 @@ pub fn describe(e: &lettre::transport::smtp::Error) -> String {
         return format!("{place}:服务器暂时拒绝,稍后重试({})。", server_words(e));
     }
     let cause = io_cause(e)
-        .map(|io| super::net_reason(io))
+        .map(super::net_reason)
         .unwrap_or_else(|| "连接失败".to_string());
     if e.is_timeout() {
         return format!("{place}:连接超时,服务器无响应。");

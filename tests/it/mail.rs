@@ -437,6 +437,20 @@ fn workbook(unit: &str, code: &str) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 fn workbook_with_email(unit: &str, code: &str, email: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.xlsx");
@@ -1228,7 +1242,11 @@ fn mail_refused_cc_still_reaches_the_sender_and_is_reported() {
     );
     let out = w.process(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("收件人被拒收:nobody@example.gov.cn"), "{}", text(&out));
+    assert!(
+        text(&out).contains("收件人被拒收:nobody@example.gov.cn"),
+        "{}",
+        text(&out)
+    );
     let all = replies(&w.smtp);
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].header("To"), "unit@example.cn");
@@ -1278,7 +1296,10 @@ fn mail_own_output_is_never_taken_nor_answered() {
             "own-2@example.cn",
             "unit@example.cn",
             "申请二",
-            &[("附件1-二.xlsx", &workbook("上海市松江区二局", "SJ-2026-812"))],
+            &[(
+                "附件1-二.xlsx",
+                &workbook("上海市松江区二局", "SJ-2026-812"),
+            )],
             "",
         ),
     );
@@ -1294,7 +1315,11 @@ fn mail_own_output_is_never_taken_nor_answered() {
             .iter()
             .skip(1)
             .find_map(|p| {
-                let name = p.get_content_disposition().params.get("filename").cloned()?;
+                let name = p
+                    .get_content_disposition()
+                    .params
+                    .get("filename")
+                    .cloned()?;
                 name.ends_with(ends)
                     .then(|| (name, p.get_body_raw().unwrap()))
             })
@@ -1305,7 +1330,8 @@ fn mail_own_output_is_never_taken_nor_answered() {
     let ours = problems.header("Message-ID");
 
     // A unit's rule forwards our reply back, as an attachment.
-    w.imap.deliver("3", &forwarded("fwd-own@songjiang.gov.cn", &problems.raw));
+    w.imap
+        .deliver("3", &forwarded("fwd-own@songjiang.gov.cn", &problems.raw));
     // An inline forward: our generated workbooks, our headers gone.
     w.imap.deliver(
         "4",
@@ -1319,9 +1345,15 @@ fn mail_own_output_is_never_taken_nor_answered() {
     );
     // Our reply itself, delivered back (a redirect keeps its Message-ID).
     let mut back = problems.raw.clone();
-    let cut = back.windows(14).position(|w| w == b"X-Zwyun-Reply:").unwrap();
+    let cut = back
+        .windows(14)
+        .position(|w| w == b"X-Zwyun-Reply:")
+        .unwrap();
     back.splice(cut..cut + 2, b"X-Old".iter().copied());
-    let cut = back.windows(15).position(|w| w == b"Auto-Submitted:").unwrap();
+    let cut = back
+        .windows(15)
+        .position(|w| w == b"Auto-Submitted:")
+        .unwrap();
     back.splice(cut..cut + 4, b"X-Old".iter().copied());
     w.imap.deliver("5", &back);
     // From our own address, our headers stripped, with a real form.
@@ -1331,7 +1363,10 @@ fn mail_own_output_is_never_taken_nor_answered() {
             "self@example.cn",
             "松江区科创服务中心 <CLERK@example.cn>",
             "申请",
-            &[("附件1-三.xlsx", &workbook("上海市松江区三局", "SJ-2026-813"))],
+            &[(
+                "附件1-三.xlsx",
+                &workbook("上海市松江区三局", "SJ-2026-813"),
+            )],
             "",
         ),
     );
@@ -1342,13 +1377,20 @@ fn mail_own_output_is_never_taken_nor_answered() {
             "fix-1@example.cn",
             "unit@example.cn",
             "回复:申请",
-            &[("附件1-已改.xlsx", &workbook("上海市松江区某某局", "SJ-2026-811"))],
+            &[(
+                "附件1-已改.xlsx",
+                &workbook("上海市松江区某某局", "SJ-2026-811"),
+            )],
             &format!("In-Reply-To: {ours}\r\nReferences: <own-1@example.cn> {ours}\r\n"),
         ),
     );
     let out = w.process(&[]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("本系统发出的邮件 4 封"), "{}", text(&out));
+    assert!(
+        text(&out).contains("本系统发出的邮件 4 封"),
+        "{}",
+        text(&out)
+    );
     let all = replies(&w.smtp);
     assert_eq!(all.len(), 3, "only the corrected form is answered");
     let fixed = reply_to(&all, "<fix-1@example.cn>");
@@ -1427,7 +1469,10 @@ fn mail_one_reply_per_message_id() {
         "port-2@example.cn",
         "unit2@example.cn",
         "申请",
-        &[("附件1-二.xlsx", &workbook("上海市松江区二局", "SJ-2026-832"))],
+        &[(
+            "附件1-二.xlsx",
+            &workbook("上海市松江区二局", "SJ-2026-832"),
+        )],
         "",
     );
     w.imap.deliver("2", &other);
@@ -1536,7 +1581,11 @@ fn mail_held_replies_are_sent_as_edited_or_refused() {
     assert!(to_office.header("Subject").contains("question0"));
     let bommed = reply_to(&all, "<held-1@example.cn>");
     assert_eq!(bommed.header("To"), "unit1@example.cn");
-    assert!(bommed.body().contains("没有找到 Excel"), "{}", bommed.body());
+    assert!(
+        bommed.body().contains("没有找到 Excel"),
+        "{}",
+        bommed.body()
+    );
     let envelopes: Vec<serde_json::Value> =
         w.smtp.envelopes().iter().map(|e| e["to"].clone()).collect();
     assert!(envelopes.contains(&serde_json::json!(["office@songjiang.gov.cn"])));
@@ -1602,6 +1651,14 @@ fn mail_reply_shows_the_units_names_in_plain_chinese() {
     // The clerk is told what the units are not.
     assert!(text(&out).contains("给工作人员的提示"), "{}", text(&out));
     assert!(text(&out).contains("parties.yaml"), "{}", text(&out));
+    // The clerk's copy in the output folder keeps the note.
+    let receipts: Vec<String> = walk(&w.env.path("out"))
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "受理回执.txt"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert_eq!(receipts.len(), 4);
+    assert!(receipts.iter().all(|r| r.contains("parties.yaml")));
     let all = replies(&w.smtp);
     assert_eq!(all.len(), 2);
 
@@ -1610,14 +1667,23 @@ fn mail_reply_shows_the_units_names_in_plain_chinese() {
     let body = one.body();
     assert!(body.contains("来信(无主题)所附的 1 份表格"), "{body}");
     assert!(body.contains("—— 附件 1:石湖荡镇-附件1.xlsx ——"), "{body}");
-    assert!(!body.contains("附件 2:"), "the same workbook listed once: {body}");
-    assert_eq!(w.count("SELECT COUNT(*) FROM mail_attachments"), 1);
+    assert!(
+        !body.contains("附件 2:"),
+        "the same workbook listed once: {body}"
+    );
+    assert_eq!(
+        w.count("SELECT COUNT(*) FROM mail_attachments a JOIN mail_messages m ON m.id = a.message WHERE m.message_id = '<gbk-1@example.cn>'"),
+        1
+    );
 
     let many = reply_to(&all, "<many-2@example.cn>");
     assert_eq!(many.header("Subject"), "回复:资源申请");
     let body = many.body();
     for i in 0..3 {
-        assert!(body.contains(&format!("附件 {}:附件1-{i}.xlsx", i + 1)), "{body}");
+        assert!(
+            body.contains(&format!("附件 {}:附件1-{i}.xlsx", i + 1)),
+            "{body}"
+        );
     }
     assert!(!body.contains("C__Users"), "{body}");
     assert!(!body.contains("Users"), "{body}");
@@ -1625,13 +1691,20 @@ fn mail_reply_shows_the_units_names_in_plain_chinese() {
     assert!(!body.contains("示例数据"), "{body}");
     assert!(!body.contains("同一文件夹"), "{body}");
     assert!(body.contains("草稿见本邮件附件"), "{body}");
+    assert!(
+        !body.contains('\u{feff}'),
+        "no byte-order mark inside the text: {body:?}"
+    );
     let names: Vec<String> = many.attachments().into_iter().map(|a| a.0).collect();
     let mut distinct = names.clone();
     distinct.sort();
     distinct.dedup();
     assert_eq!(distinct.len(), names.len(), "{names:?}");
     for i in 0..3 {
-        assert!(names.contains(&format!("受理回执-附件1-{i}.txt")), "{names:?}");
+        assert!(
+            names.contains(&format!("受理回执-附件1-{i}.txt")),
+            "{names:?}"
+        );
     }
     for n in &names {
         assert!(!n.contains("Users"), "{names:?}");
@@ -1655,7 +1728,10 @@ fn mail_smtp_down_is_an_outage_said_in_chinese() {
     let yaml = std::fs::read_to_string(w.env.path("mail.yaml")).unwrap();
     std::fs::write(
         w.env.path("mail.yaml"),
-        yaml.replace(&format!("port: {}", w.smtp.port), &format!("port: {closed}")),
+        yaml.replace(
+            &format!("port: {}", w.smtp.port),
+            &format!("port: {closed}"),
+        ),
     )
     .unwrap();
     w.imap.deliver(
@@ -1674,8 +1750,14 @@ fn mail_smtp_down_is_an_outage_said_in_chinese() {
     // IMAP out of reach too.
     std::fs::write(
         w.env.path("mail.yaml"),
-        yaml.replace(&format!("port: {}", w.imap.imaps), &format!("port: {closed}"))
-            .replace(&format!("port: {}", w.smtp.port), &format!("port: {closed}")),
+        yaml.replace(
+            &format!("port: {}", w.imap.imaps),
+            &format!("port: {closed}"),
+        )
+        .replace(
+            &format!("port: {}", w.smtp.port),
+            &format!("port: {closed}"),
+        ),
     )
     .unwrap();
     let out = w.process(&[]);
