@@ -8,8 +8,9 @@ use sha2::{Digest, Sha256};
 use super::{
     load_projects, open_existing, open_or_create, Format, Globals, EXIT_OK, EXIT_PROBLEMS,
 };
-use crate::ledger::{ConfigVersion, LedgerError};
+use crate::ledger::{ConfigVersion, LedgerError, Recording};
 use crate::model::{Config, Form};
+use crate::ops::record::{self, Desk};
 use crate::report;
 use crate::schema::Schemas;
 use crate::validate::{self, Context, Status};
@@ -92,10 +93,17 @@ pub fn approve(
     file: &Path,
     replace: bool,
     effective: Option<NaiveDate>,
+    clerk: &super::life::Clerk,
     schemas: &Schemas,
     ledger_path: &Path,
+    dir: Option<&Path>,
 ) -> Result<u8, String> {
-    let ledger = open_or_create(ledger_path)?;
+    let mut ledger = open_or_create(ledger_path)?;
+    let mut rec = Recording::new(clerk.by.clone(), "approve");
+    rec.override_reason = clerk.override_reason.clone();
+    rec.source = Some((file.display().to_string(), file_sha256(file)?));
+    ledger.set_recording(rec);
+    let calendar = crate::settle::calendar::Calendar::load(dir).map_err(|e| e.to_string())?;
     let projects = ledger.projects().map_err(|e| e.to_string())?;
     let ctx = Context {
         schemas,
@@ -113,7 +121,7 @@ pub fn approve(
     }
     match &outcome.model {
         Some(Form::Annex1(app)) => {
-            if let Err(e) = ledger.approve_application(app, replace) {
+            if let Err(e) = ledger.approve_application_on(app, replace, clerk.today) {
                 return refused(e);
             }
             let label = app.header.project_key().label();
@@ -130,7 +138,20 @@ pub fn approve(
                 eprintln!("zwyun: 未登记:该项目尚未登记批准配额;请先登记其附件1(zwyun approve)");
                 return Ok(EXIT_PROBLEMS);
             };
-            let date = effective.unwrap_or_else(|| chrono::Local::now().date_naive());
+            let date = effective.unwrap_or(clerk.today);
+            let desk = Desk {
+                ledger: &ledger,
+                policy: &schemas.policy,
+                calendar: &calendar,
+                today: clerk.today,
+            };
+            let warnings = match record::check_change(&desk, project, date) {
+                Ok(w) => w,
+                Err(e) => return super::life::refusal(e),
+            };
+            for w in warnings {
+                eprintln!("zwyun: 警告:{w}");
+            }
             let config = change.proposed_config(&project.current);
             let source = change_source(file)?;
             let versions = ledger.configs(project.id).map_err(|e| e.to_string())?;
@@ -180,6 +201,15 @@ fn change_source(file: &Path) -> Result<String, String> {
         .map(|b| format!("{b:02x}"))
         .collect();
     Ok(format!("annex4:{} sha256:{sha}", file.display()))
+}
+
+/// The SHA-256 of a file, in hex.
+fn file_sha256(file: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(file).map_err(|e| super::io_error(file, &e))?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// An earlier approval of the same change: the same file content, or the

@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod hostile;
 mod intake;
+mod life;
 mod mail;
 mod metamorphic;
 mod print;
