@@ -171,6 +171,9 @@ pub fn sort(items: &mut [Item]) {
     });
 }
 
+/// sha256, file, form, project, received_at.
+type SubmissionRow = (String, String, Option<String>, Option<String>, String);
+
 /// Passed submissions not approved: due the day they were received.
 fn pending_approvals(ledger: &Ledger, on: NaiveDate) -> OpResult<Vec<Item>> {
     let conn = ledger.conn();
@@ -180,7 +183,7 @@ fn pending_approvals(ledger: &Ledger, on: NaiveDate) -> OpResult<Vec<Item>> {
              WHERE status = 'valid' ORDER BY received_at, rowid",
         )
         .map_err(|e| e.to_string())?;
-    let rows: Vec<(String, String, Option<String>, Option<String>, String)> = stmt
+    let rows: Vec<SubmissionRow> = stmt
         .query_map([], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })

@@ -79,6 +79,7 @@ fn on_of(desk: &Desk, date: NaiveDate) -> NaiveDate {
     desk.today.max(date)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn finish(
     desk: &Desk,
     project: &Project,
