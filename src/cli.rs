@@ -61,6 +61,73 @@ pub struct TemplatesDir {
     path: Option<PathBuf>,
 }
 
+/// Who records a change of the ledger, on which day, and how it prints.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RecordArgs {
+    #[command(flatten)]
+    clerk: ClerkArgs,
+    /// 输出格式:text 文字,json 一行 JSON
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+impl RecordArgs {
+    fn clerk(&self) -> command::life::Clerk {
+        self.clerk.clerk()
+    }
+}
+
+/// Who records a change of the ledger, and on which day.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClerkArgs {
+    /// 登记人(写入审计记录;默认为操作系统用户名)
+    #[arg(long, value_name = "NAME")]
+    by: Option<String>,
+    /// 例外登记:日期或顺序不合细则时仍予登记,并在审计记录中保留此原因
+    #[arg(long = "override", value_name = "REASON")]
+    override_reason: Option<String>,
+    /// 以此日为“今天”(默认今天):晚于它 30 天以上的日期会有警告
+    #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
+    on: Option<chrono::NaiveDate>,
+}
+
+impl ClerkArgs {
+    fn clerk(&self) -> command::life::Clerk {
+        command::life::Clerk {
+            by: self.by.clone(),
+            override_reason: self.override_reason.clone(),
+            today: self.on.unwrap_or_else(command::today),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeliveryKind {
+    Test,
+    Formal,
+    Change,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EntryKind {
+    Quota,
+    Test,
+    Formal,
+}
+
+fn parse_state(s: &str) -> Result<crate::ops::State, String> {
+    crate::ops::State::parse(s).ok_or_else(|| {
+        format!(
+            "状态应为 {} 之一",
+            crate::ops::STATES
+                .iter()
+                .map(|s| s.label())
+                .collect::<Vec<_>>()
+                .join("、")
+        )
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BlankForm {
     Annex1,
@@ -108,6 +175,8 @@ pub enum Command {
         /// 附件4 变更的生效日期(默认今天),如 2026-09-30 或 2026年9月30日
         #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
         effective: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        record: ClerkArgs,
         #[command(flatten)]
         ledger: LedgerFile,
         #[command(flatten)]
@@ -185,6 +254,54 @@ pub enum Command {
         #[command(flatten)]
         ledger: LedgerFile,
     },
+    /// 项目登记簿:每个项目的编号、单位、名称、服务商、归属、状态与下一到期事项
+    Projects {
+        /// 只列编号、单位、名称或服务商中含此文字的项目
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
+        /// 只列此状态的项目:已批准配额、测试中、测试期满、正式服务、已终止、已撤销
+        #[arg(long, value_parser = parse_state, value_name = "STATE")]
+        state: Option<crate::ops::State>,
+        /// 以此日的状态列出(默认今天)
+        #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
+        on: Option<chrono::NaiveDate>,
+        /// 输出格式:text 文字,json 每个项目一行 JSON
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
+    },
+    /// 一个项目的全貌:配额、某日在用的配置、协议、变更、发放、平台录入、提交与全部历史
+    Project {
+        /// 项目:项目编号、项目名称(唯一时)或“申请单位/项目名称”
+        project: String,
+        /// 显示此日的状态与在用配置(默认今天);此后生效的变更列为“已排定”
+        #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
+        on: Option<chrono::NaiveDate>,
+        /// 输出格式:text 文字,json 一行 JSON
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        ledger: LedgerFile,
+    },
+    /// 待办:按细则到期的发放、测试期、平台录入、待批准与年度结算,逾期的在前
+    Agenda {
+        /// 以此日为今天(默认今天)
+        #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
+        on: Option<chrono::NaiveDate>,
+        /// 列出此后若干天内到期的事项(逾期的总是列出)
+        #[arg(long, default_value_t = 14, value_name = "N")]
+        days: u32,
+        /// 输出格式:text 文字,json 每项一行 JSON
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
+    },
     /// 由校验通过的附件1(或账本中的项目)生成协议文件
     Render {
         #[command(subcommand)]
@@ -256,7 +373,7 @@ pub enum Command {
     /// 收件台账户:添加、修改密码、停用、列出
     #[command(subcommand)]
     User(UserCommand),
-    /// 账本:登记测试协议、正式协议
+    /// 账本:登记协议、发放、平台录入、终止、项目编号;撤销与更正;审计记录
     #[command(subcommand)]
     Ledger(LedgerCommand),
     /// 邮件:检查邮件服务器配置,发送暂存的回复
@@ -283,9 +400,12 @@ pub enum Command {
     },
     /// 计量一个服务年度(上一年7月1日至当年6月30日)的正式资源,生成结算项目工作簿草稿
     Settle {
-        /// 服务年度,按其结束的年份称呼:2026 即 2026年度,2025-07-01 至 2026-06-30
-        #[arg(long)]
+        /// 服务年度,按其结束的年份称呼,写四位数字:2026 即 2026年度,2025-07-01 至 2026-06-30
+        #[arg(long, value_parser = command::parse_year, value_name = "YEAR")]
         year: i32,
+        /// 结算日(默认今天);服务年度在此日尚未结束时,工作簿标为“预估”
+        #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
+        on: Option<chrono::NaiveDate>,
         /// 考核结果:YAML 文件或存放它们的目录(可多个)
         #[arg(long, num_args = 1.., value_name = "FILE|DIR")]
         assessments: Vec<PathBuf>,
@@ -316,6 +436,8 @@ pub enum LedgerCommand {
         #[arg(long)]
         months: u32,
         #[command(flatten)]
+        record: RecordArgs,
+        #[command(flatten)]
         ledger: LedgerFile,
         #[command(flatten)]
         schemas: SchemasDir,
@@ -329,9 +451,122 @@ pub enum LedgerCommand {
         #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
         date: chrono::NaiveDate,
         #[command(flatten)]
+        record: RecordArgs,
+        #[command(flatten)]
         ledger: LedgerFile,
         #[command(flatten)]
         schemas: SchemasDir,
+    },
+    /// 登记服务商发放资源的日期(测试、正式或变更),并说明是否按期(5 个工作日内)
+    Delivered {
+        /// 项目:项目编号、项目名称(唯一时)或“申请单位/项目名称”
+        #[arg(long)]
+        project: String,
+        /// 发放完成日期
+        #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
+        date: chrono::NaiveDate,
+        /// 发放的是:test 测试资源,formal 正式资源,change 变更
+        #[arg(long, value_enum)]
+        kind: DeliveryKind,
+        #[command(flatten)]
+        record: RecordArgs,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
+    },
+    /// 登记录入市级政务云管理平台的日期(配额、测试工单或正式工单)
+    Entered {
+        /// 项目:项目编号、项目名称(唯一时)或“申请单位/项目名称”
+        #[arg(long)]
+        project: String,
+        /// 录入的是:quota 配额,test 测试工单,formal 正式工单
+        #[arg(long, value_enum)]
+        kind: EntryKind,
+        /// 录入日期
+        #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
+        date: chrono::NaiveDate,
+        #[command(flatten)]
+        record: RecordArgs,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
+    },
+    /// 登记项目终止(中心回收资源等):资源计量至终止日前一日
+    Terminate {
+        /// 项目:项目编号、项目名称(唯一时)或“申请单位/项目名称”
+        #[arg(long)]
+        project: String,
+        /// 终止日期
+        #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
+        date: chrono::NaiveDate,
+        /// 终止原因
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        #[command(flatten)]
+        record: RecordArgs,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
+    },
+    /// 为项目登记(或改正)项目编号
+    SetCode {
+        /// 项目:项目编号、项目名称(唯一时)或“申请单位/项目名称”
+        #[arg(long)]
+        project: String,
+        /// 新的项目编号
+        #[arg(long)]
+        code: String,
+        #[command(flatten)]
+        record: RecordArgs,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
+    },
+    /// 撤销一条记录(批准、协议、变更、发放、录入或终止);原记录保留在历史中
+    Revoke {
+        /// 记录编号(zwyun ledger log 列出)
+        event: i64,
+        /// 撤销原因
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        #[command(flatten)]
+        record: RecordArgs,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
+    },
+    /// 更正一条记录的日期;原记录与更正均保留在历史中
+    Correct {
+        /// 记录编号(zwyun ledger log 列出)
+        event: i64,
+        /// 正确的日期
+        #[arg(long, value_parser = command::parse_date, value_name = "DATE")]
+        date: chrono::NaiveDate,
+        /// 更正原因
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+        #[command(flatten)]
+        record: RecordArgs,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
+    },
+    /// 审计记录:账本的每一次改动(何时、何人、何命令、来源文件与原因)
+    Log {
+        /// 只列此项目的记录
+        #[arg(long)]
+        project: Option<String>,
+        /// 输出格式:text 文字,json 每条一行 JSON
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        ledger: LedgerFile,
     },
 }
 
@@ -551,13 +786,40 @@ impl Command {
             | C::Blank { schemas, .. }
             | C::Deadline { schemas, .. }
             | C::Calendar { schemas, .. } => Given::new(None, Some(schemas), None),
-            C::Status { ledger, .. } => Given::new(Some(ledger), None, None),
+            C::Status { ledger, .. } | C::Project { ledger, .. } => {
+                Given::new(Some(ledger), None, None)
+            }
+            C::Projects {
+                ledger, schemas, ..
+            }
+            | C::Agenda {
+                ledger, schemas, ..
+            } => Given::new(Some(ledger), Some(schemas), None),
             C::Render { doc } => doc.given(),
+            C::Ledger(LedgerCommand::Log { ledger, .. }) => Given::new(Some(ledger), None, None),
             C::Ledger(
                 LedgerCommand::TestSigned {
                     ledger, schemas, ..
                 }
                 | LedgerCommand::FormalSigned {
+                    ledger, schemas, ..
+                }
+                | LedgerCommand::Delivered {
+                    ledger, schemas, ..
+                }
+                | LedgerCommand::Entered {
+                    ledger, schemas, ..
+                }
+                | LedgerCommand::Terminate {
+                    ledger, schemas, ..
+                }
+                | LedgerCommand::SetCode {
+                    ledger, schemas, ..
+                }
+                | LedgerCommand::Revoke {
+                    ledger, schemas, ..
+                }
+                | LedgerCommand::Correct {
                     ledger, schemas, ..
                 },
             ) => Given::new(Some(ledger), Some(schemas), None),
@@ -668,8 +930,17 @@ fn dispatch(command: Command, g: &Globals) -> Result<u8, String> {
             file,
             replace,
             effective,
+            record,
             ..
-        } => command::check::approve(&file, replace, effective, &load_schemas(g)?, &g.ledger),
+        } => command::check::approve(
+            &file,
+            replace,
+            effective,
+            &record.clerk(),
+            &load_schemas(g)?,
+            &g.ledger,
+            dir,
+        ),
         Command::Process {
             inbox, out, intake, ..
         } => command::intake::process(inbox, out, &intake.options(), None, &load_schemas(g)?, g),
@@ -699,6 +970,42 @@ fn dispatch(command: Command, g: &Globals) -> Result<u8, String> {
         }
         Command::Demo { dir, .. } => command::intake::demo(&dir, &load_schemas(g)?, g),
         Command::Status { limit, format, .. } => command::intake::status(limit, format, &g.ledger),
+        Command::Projects {
+            search,
+            state,
+            on,
+            format,
+            ..
+        } => command::life::projects(
+            &g.ledger,
+            dir,
+            &load_schemas(g)?,
+            on.unwrap_or_else(command::today),
+            search.as_deref(),
+            state,
+            format,
+        ),
+        Command::Project {
+            project,
+            on,
+            format,
+            ..
+        } => command::life::project(
+            &g.ledger,
+            &project,
+            on.unwrap_or_else(command::today),
+            format,
+        ),
+        Command::Agenda {
+            on, days, format, ..
+        } => command::life::agenda(
+            &g.ledger,
+            dir,
+            &load_schemas(g)?,
+            on.unwrap_or_else(command::today),
+            days,
+            format,
+        ),
         Command::Render { doc } => command::render::run(
             &doc.request(),
             g.templates.as_deref(),
@@ -757,6 +1064,9 @@ fn dispatch(command: Command, g: &Globals) -> Result<u8, String> {
             UserCommand::Disable { name, .. } => crate::web::cli::disable(&name, &g.ledger),
             UserCommand::List { .. } => crate::web::cli::list(&g.ledger),
         },
+        Command::Ledger(LedgerCommand::Log {
+            project, format, ..
+        }) => command::life::log(&g.ledger, project.as_deref(), format),
         Command::Ledger(cmd) => run_ledger(cmd, &load_schemas(g)?, &g.ledger, dir),
         Command::Mail(MailCommand::Check { mail }) => command::mail::check(&mail),
         Command::Mail(MailCommand::Send { mail, .. }) => command::mail::send(&mail, &g.ledger),
@@ -765,12 +1075,14 @@ fn dispatch(command: Command, g: &Globals) -> Result<u8, String> {
         } => command::settle::assess(&file, format, out.as_deref()),
         Command::Settle {
             year,
+            on,
             assessments,
             prices,
             out,
             ..
         } => command::settle::settle_year(
             year,
+            on.unwrap_or_else(command::today),
             &assessments,
             prices.as_deref(),
             out.as_deref(),
@@ -787,16 +1099,85 @@ fn run_ledger(
     ledger: &Path,
     dir: Option<&Path>,
 ) -> Result<u8, String> {
+    use crate::ops::record;
+    use command::life::{present, record_on_project, Session};
+    let (record_args, name) = match &cmd {
+        LedgerCommand::TestSigned { record, .. } => (record, "ledger test-signed"),
+        LedgerCommand::FormalSigned { record, .. } => (record, "ledger formal-signed"),
+        LedgerCommand::Delivered { record, .. } => (record, "ledger delivered"),
+        LedgerCommand::Entered { record, .. } => (record, "ledger entered"),
+        LedgerCommand::Terminate { record, .. } => (record, "ledger terminate"),
+        LedgerCommand::SetCode { record, .. } => (record, "ledger set-code"),
+        LedgerCommand::Revoke { record, .. } => (record, "ledger revoke"),
+        LedgerCommand::Correct { record, .. } => (record, "ledger correct"),
+        LedgerCommand::Log { .. } => unreachable!("dispatched before"),
+    };
+    let format = record_args.format;
+    let session = Session::open(ledger, dir, &record_args.clerk(), name)?;
+    let desk = session.desk(schemas);
     match cmd {
         LedgerCommand::TestSigned {
             project,
             date,
             months,
             ..
-        } => command::settle::test_signed(&project, date, months, schemas, ledger, dir),
+        } => command::settle::test_signed(&session, &project, date, months, schemas, format),
         LedgerCommand::FormalSigned { project, date, .. } => {
-            command::settle::formal_signed(&project, date, schemas, ledger, dir)
+            command::settle::formal_signed(&session, &project, date, schemas, format)
         }
+        LedgerCommand::Delivered {
+            project,
+            date,
+            kind,
+            ..
+        } => {
+            let kind = match kind {
+                DeliveryKind::Test => "test",
+                DeliveryKind::Formal => "formal",
+                DeliveryKind::Change => "change",
+            };
+            record_on_project(&session, &project, format, |p| {
+                record::delivered(&desk, p, kind, date)
+            })
+        }
+        LedgerCommand::Entered {
+            project,
+            kind,
+            date,
+            ..
+        } => {
+            let kind = match kind {
+                EntryKind::Quota => "quota",
+                EntryKind::Test => "test",
+                EntryKind::Formal => "formal",
+            };
+            record_on_project(&session, &project, format, |p| {
+                record::entered(&desk, p, kind, date)
+            })
+        }
+        LedgerCommand::Terminate {
+            project,
+            date,
+            reason,
+            ..
+        } => record_on_project(&session, &project, format, |p| {
+            record::terminate(&desk, p, date, &reason)
+        }),
+        LedgerCommand::SetCode { project, code, .. } => {
+            record_on_project(&session, &project, format, |p| {
+                record::set_code(&desk, p, &code)
+            })
+        }
+        LedgerCommand::Revoke { event, reason, .. } => {
+            present(record::revoke(&desk, event, &reason), format)
+        }
+        LedgerCommand::Correct {
+            event,
+            date,
+            reason,
+            ..
+        } => present(record::correct(&desk, event, date, &reason), format),
+        LedgerCommand::Log { .. } => unreachable!("dispatched before"),
     }
 }
 

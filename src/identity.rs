@@ -44,7 +44,9 @@ pub fn identify<'a>(projects: &'a Projects, key: &ProjectKey) -> Identity<'a> {
     let by_name = projects
         .all()
         .iter()
-        .find(|p| name_key(&p.unit) == unit && name_key(&p.name) == name);
+        .find(|p| name_key(&p.unit) == unit && name_key(&p.name) == name)
+        // Same unit and name under two codes: two projects.
+        .filter(|p| code.is_none() || p.code.is_none());
     if let Some(p) = by_name {
         return Identity::Found(p);
     }

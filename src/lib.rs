@@ -23,6 +23,7 @@ pub mod ledger;
 pub mod mail;
 pub mod model;
 pub mod names;
+pub mod ops;
 pub mod oserror;
 pub mod read;
 pub mod readout;

@@ -8,8 +8,10 @@ use sha2::{Digest, Sha256};
 use super::{
     load_projects, open_existing, open_or_create, Format, Globals, EXIT_OK, EXIT_PROBLEMS,
 };
-use crate::ledger::{ConfigVersion, LedgerError};
+use crate::ledger::{ConfigVersion, Recording};
 use crate::model::{Config, Form};
+use crate::ops::record::{self, Desk};
+use crate::ops::{OpError, OpResult};
 use crate::report;
 use crate::schema::Schemas;
 use crate::validate::{self, Context, Status};
@@ -92,10 +94,17 @@ pub fn approve(
     file: &Path,
     replace: bool,
     effective: Option<NaiveDate>,
+    clerk: &super::life::Clerk,
     schemas: &Schemas,
     ledger_path: &Path,
+    dir: Option<&Path>,
 ) -> Result<u8, String> {
-    let ledger = open_or_create(ledger_path)?;
+    let mut ledger = open_or_create(ledger_path)?;
+    let mut rec = Recording::new(clerk.by.clone(), "approve");
+    rec.override_reason = clerk.override_reason.clone();
+    rec.source = Some((file.display().to_string(), file_sha256(file)?));
+    ledger.set_recording(rec);
+    let calendar = crate::settle::calendar::Calendar::load(dir).map_err(|e| e.to_string())?;
     let projects = ledger.projects().map_err(|e| e.to_string())?;
     let ctx = Context {
         schemas,
@@ -111,15 +120,20 @@ pub fn approve(
         // The warnings `validate` shows (e.g. policy.current_mismatch).
         eprint!("{}", report::text(&outcome));
     }
-    let recorded = record_approval(&outcome, replace, effective, &ledger, &projects, || {
+    let desk = Desk {
+        ledger: &ledger,
+        policy: &schemas.policy,
+        calendar: &calendar,
+        today: clerk.today,
+    };
+    match record_approval(&outcome, replace, effective, &desk, &projects, || {
         change_source(file)
-    })?;
-    match recorded {
-        Err(why) => {
-            eprintln!("zwyun: 未登记:{why}");
-            Ok(EXIT_PROBLEMS)
-        }
+    }) {
+        Err(e) => super::life::refusal(e),
         Ok(approved) => {
+            for w in approved.warnings() {
+                eprintln!("zwyun: 警告:{w}");
+            }
             crate::out!("{}", approved.text());
             Ok(EXIT_OK)
         }
@@ -141,10 +155,20 @@ pub enum Approved {
         label: String,
         date: NaiveDate,
         table: String,
+        /// Warnings about the change's date (e.g. far after today).
+        warnings: Vec<String>,
     },
 }
 
 impl Approved {
+    /// What the clerk should know before relying on the record.
+    pub fn warnings(&self) -> &[String] {
+        match self {
+            Approved::Quota { .. } => &[],
+            Approved::Change { warnings, .. } => warnings,
+        }
+    }
+
     /// What the clerk is told (the last line of `zwyun approve`).
     pub fn text(&self) -> String {
         match self {
@@ -153,7 +177,9 @@ impl Approved {
                 hosts,
                 services,
             } => format!("已登记项目“{label}”的批准配额({hosts} 类主机,{services} 项服务)。\n"),
-            Approved::Change { label, date, table } => {
+            Approved::Change {
+                label, date, table, ..
+            } => {
                 format!("{table}已登记项目“{label}”的资源变更,自 {date} 起生效。\n")
             }
         }
@@ -161,44 +187,46 @@ impl Approved {
 }
 
 /// Records a form that passed its check (`outcome` of the same bytes,
-/// against `projects` as read from `ledger`): the quota of a 附件1, or the
-/// change of a 附件4 from `effective` (default today), named by `source`.
-/// Ok(Err(reason)) when the ledger refuses it (a problem with the request);
-/// Err for a failure of the ledger itself. Shared by `zwyun approve` and
-/// the web desk's 批准.
+/// against `projects` as read from the desk's ledger): the quota of a
+/// 附件1, or the change of a 附件4 from `effective` (default the desk's
+/// today), named by `source`, after the date and order checks. Shared by
+/// `zwyun approve` and the web desk's 批准.
 pub fn record_approval(
     outcome: &validate::Outcome,
     replace: bool,
     effective: Option<NaiveDate>,
-    ledger: &crate::ledger::Ledger,
+    desk: &Desk,
     projects: &crate::ledger::Projects,
     source: impl FnOnce() -> Result<String, String>,
-) -> Result<Result<Approved, String>, String> {
+) -> OpResult<Approved> {
+    if outcome.status != Status::Valid {
+        return Err(OpError::refused("申请表未通过校验,请先修正问题".to_string()));
+    }
     match &outcome.model {
-        Some(Form::Annex1(app)) if outcome.status == Status::Valid => {
-            if let Err(e) = ledger.approve_application(app, replace) {
-                return refused(e);
-            }
-            Ok(Ok(Approved::Quota {
+        Some(Form::Annex1(app)) => {
+            desk.ledger
+                .approve_application_on(app, replace, desk.today)?;
+            Ok(Approved::Quota {
                 label: app.header.project_key().label(),
                 hosts: app.config.hosts.len(),
                 services: app.config.services.len(),
-            }))
+            })
         }
-        Some(Form::Annex4(change)) if outcome.status == Status::Valid => {
+        Some(Form::Annex4(change)) => {
             let crate::identity::Identity::Found(project) =
                 crate::identity::identify(projects, &change.header.project_key())
             else {
-                return Ok(Err(
-                    "该项目尚未登记批准配额;请先登记其附件1(zwyun approve)".into()
+                return Err(OpError::refused(
+                    "该项目尚未登记批准配额;请先登记其附件1(zwyun approve)".to_string(),
                 ));
             };
-            let date = effective.unwrap_or_else(|| chrono::Local::now().date_naive());
+            let date = effective.unwrap_or(desk.today);
+            let warnings = record::check_change(desk, project, date)?;
             let config = change.proposed_config(&project.current);
             let source = source()?;
-            let versions = ledger.configs(project.id).map_err(|e| e.to_string())?;
+            let versions = desk.ledger.configs(project.id)?;
             if let Some(earlier) = repeated(&versions, &source, date, &config) {
-                return Ok(Err(format!(
+                return Err(OpError::refused(format!(
                     "项目“{}”的这份变更已于 {} 登记过({},自 {} 起生效);同一变更不重复登记",
                     project.label(),
                     earlier.recorded_at,
@@ -206,25 +234,15 @@ pub fn record_approval(
                     earlier.effective.map(|d| d.to_string()).unwrap_or_default()
                 )));
             }
-            ledger
-                .approve_change(project.id, date, &source, &config)
-                .map_err(|e| e.to_string())?;
-            Ok(Ok(Approved::Change {
+            desk.ledger.approve_change(project.id, date, &source, &config)?;
+            Ok(Approved::Change {
                 label: project.label(),
                 date,
                 table: report::change_table(&outcome.changes),
-            }))
+                warnings,
+            })
         }
-        _ => Ok(Err("申请表未通过校验,请先修正问题".into())),
-    }
-}
-
-/// A refusal by the ledger is a problem with the request (exit 1); any
-/// other ledger failure is an error (exit 2).
-fn refused(e: LedgerError) -> Result<Result<Approved, String>, String> {
-    match e {
-        LedgerError::Refused(why) => Ok(Err(why)),
-        other => Err(other.to_string()),
+        None => Err(OpError::refused("申请表未通过校验,请先修正问题".to_string())),
     }
 }
 
@@ -243,6 +261,15 @@ pub fn change_source_of(file: &Path, bytes: &[u8]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect();
     format!("annex4:{} sha256:{sha}", file.display())
+}
+
+/// The SHA-256 of a file, in hex.
+fn file_sha256(file: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(file).map_err(|e| super::io_error(file, &e))?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// An earlier approval of the same change: the same file content, or the

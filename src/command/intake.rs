@@ -244,7 +244,7 @@ pub fn status(limit: usize, format: Format, ledger: &Path) -> Result<u8, String>
     Ok(EXIT_OK)
 }
 
-fn status_label(s: &str) -> &str {
+pub fn status_label(s: &str) -> &str {
     match s {
         "valid" => "通过",
         "invalid" => "未通过",

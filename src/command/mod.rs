@@ -7,6 +7,7 @@
 pub mod calendar;
 pub mod check;
 pub mod intake;
+pub mod life;
 pub mod mail;
 pub mod out;
 pub mod render;
@@ -18,7 +19,6 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum;
 
 use crate::ledger::{Ledger, Project, Projects};
-use crate::names::name_key;
 
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_PROBLEMS: u8 = 1;
@@ -102,7 +102,15 @@ fn open_ledger(path: &Path) -> Result<Ledger, String> {
     if path.metadata().is_ok_and(|m| m.len() > 0) {
         crate::ledger::check::check_file(path).map_err(|e| format!("{}:{e}", path.display()))?;
     }
-    Ledger::open(path).map_err(|e| format!("{}:{e}", path.display()))
+    let ledger = Ledger::open(path).map_err(|e| format!("{}:{e}", path.display()))?;
+    if let Some(from) = ledger.migrated_from {
+        eprintln!(
+            "已将账本 {} 由第 {from} 版升级为第 {} 版(增加审计记录),原有项目与提交全部保留。",
+            path.display(),
+            crate::ledger::migrate::VERSION
+        );
+    }
+    Ok(ledger)
 }
 
 /// Opens the ledger a command writes to, creating it (and saying so once)
@@ -123,41 +131,13 @@ pub fn open_or_create(path: &Path) -> Result<Ledger, String> {
 }
 
 /// Finds a project by 项目编号, by `申请单位/项目名称` (or the
-/// `申请单位-项目名称` label `status` prints), or by 项目名称 alone when
-/// only one project has it; names compare by `names::name_key`.
+/// `申请单位-项目名称` label), or by 项目名称 alone when only one project
+/// has it (`ops::find_project`).
 pub fn find_project(ledger: &Ledger, query: &str) -> Result<Project, String> {
-    let projects = ledger.projects().map_err(|e| e.to_string())?;
-    let all = projects.all();
-    let q = name_key(query);
-    let exact = |p: &&Project| {
-        p.code.as_deref().map(name_key) == Some(q.clone())
-            || name_key(&format!("{}/{}", p.unit, p.name)) == q
-            || name_key(&p.label()) == q
-    };
-    if let Some(p) = all.iter().find(exact) {
-        return Ok(p.clone());
-    }
-    let named: Vec<&Project> = all.iter().filter(|p| name_key(&p.name) == q).collect();
-    match named.as_slice() {
-        [one] => Ok((*one).clone()),
-        [] => Err(format!(
-            "账本中没有项目“{query}”;请用项目编号、项目名称或“申请单位/项目名称”指定(zwyun status 列出已处理的项目),新项目请先用 zwyun approve 登记其申请表"
-        )),
-        many => Err(format!(
-            "项目名称“{query}”对应多个项目,请改用项目编号或“申请单位/项目名称”:{}",
-            many.iter()
-                .map(|p| candidate(p))
-                .collect::<Vec<_>>()
-                .join(";")
-        )),
-    }
-}
-
-fn candidate(p: &Project) -> String {
-    match &p.code {
-        Some(code) => format!("{code}({}/{})", p.unit, p.name),
-        None => format!("{}/{}", p.unit, p.name),
-    }
+    crate::ops::find_project(ledger, query).map_err(|e| match e {
+        crate::ops::OpError::Refused { reason, .. } => reason,
+        crate::ops::OpError::Invalid(e) | crate::ops::OpError::Failed(e) => e,
+    })
 }
 
 /// Parses a command-line date the way the forms accept dates:
@@ -165,6 +145,22 @@ fn candidate(p: &Project) -> String {
 pub fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
     crate::read::text::parse_date(s.trim())
         .ok_or_else(|| "应为日期,如 2026-09-30、2026/09/30 或 2026年9月30日".to_string())
+}
+
+/// A service year as written on the command line: four digits (2027).
+pub fn parse_year(s: &str) -> Result<i32, String> {
+    let t = s.trim().trim_end_matches("年度").trim_end_matches('年');
+    match t.parse::<i32>() {
+        Ok(y) if t.len() == 4 && t.bytes().all(|b| b.is_ascii_digit()) && y >= 1000 => Ok(y),
+        _ => Err(format!(
+            "服务年度应写四位数字,如 2027(即 2026-07-01 至 2027-06-30),而不是“{s}”"
+        )),
+    }
+}
+
+/// Today's date on this computer (commands take `--on` to say another day).
+pub fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
 }
 
 pub use crate::oserror::{at as io_error, reason as io_reason};

@@ -6,16 +6,16 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
-use super::{find_project, open_existing};
+use super::life::{record_on_project, Session};
+use super::open_existing;
 use super::{Format, EXIT_OK, EXIT_PROBLEMS};
-use crate::ledger::{Agreement, AgreementKind, Ledger};
+use crate::ops::record;
 use crate::schema::Schemas;
 use crate::settle::assess::{percent, Assessment, AssessmentInput, INDICATORS};
 use crate::settle::calendar::Calendar;
 use crate::settle::meter::ServiceYear;
 use crate::settle::prices::PriceList;
-use crate::settle::settlement::{settle, Settlement};
-use crate::settle::test_period_end;
+use crate::settle::settlement::{settle, unknown_providers, SettleInput, Settlement};
 use crate::settle::workbook::{self, result_sentence, SETTLEMENT_TITLE};
 
 /// `zwyun deadline`.
@@ -59,129 +59,30 @@ pub fn deadline(
 
 /// `zwyun ledger test-signed`.
 pub fn test_signed(
+    session: &Session,
     code: &str,
     date: NaiveDate,
     months: u32,
     schemas: &Schemas,
-    ledger_path: &Path,
-    dir: Option<&Path>,
+    format: Format,
 ) -> Result<u8, String> {
-    schemas.policy.test_months.check(months)?;
-    let ledger = open_existing(ledger_path)?;
-    let project = find_project(&ledger, code)?;
-    if let Some(refusal) = existing(&ledger, project.id, AgreementKind::Test)? {
-        eprintln!("zwyun: 未登记:项目 {} {refusal}", project.label());
-        return Ok(EXIT_PROBLEMS);
-    }
-    let ends = test_period_end(date, months).ok_or("测试期结束日期超出范围")?;
-    let due = delivery_due(date, schemas, dir)?;
-    let agreement = Agreement {
-        kind: AgreementKind::Test,
-        signed: date,
-        months: Some(months),
-        ends: Some(ends),
-    };
-    ledger
-        .record_agreement(project.id, &agreement)
-        .map_err(|e| e.to_string())?;
-    crate::outln!("已登记项目 {} 的测试协议:{date} 签订,测试期 {months} 个月,至 {ends} 届满(测试资源不纳入计量)。", project.label());
-    crate::outln!(
-        "服务商“{}”最迟应于 {due} 完成全部测试资源的发放(签订后 {} 个工作日内)。",
-        project.provider,
-        schemas.policy.delivery_working_days
-    );
-    Ok(EXIT_OK)
+    let desk = session.desk(schemas);
+    record_on_project(session, code, format, |p| {
+        record::test_signed(&desk, p, date, months)
+    })
 }
 
 /// `zwyun ledger formal-signed`.
 pub fn formal_signed(
+    session: &Session,
     code: &str,
     date: NaiveDate,
     schemas: &Schemas,
-    ledger_path: &Path,
-    dir: Option<&Path>,
+    format: Format,
 ) -> Result<u8, String> {
-    let ledger = open_existing(ledger_path)?;
-    let project = find_project(&ledger, code)?;
-    if let Some(refusal) = existing(&ledger, project.id, AgreementKind::Formal)? {
-        eprintln!("zwyun: 未登记:项目 {} {refusal}", project.label());
-        return Ok(EXIT_PROBLEMS);
-    }
-    let test = ledger
-        .agreement(project.id, AgreementKind::Test)
-        .map_err(|e| e.to_string())?;
-    if let Some(t) = test.as_ref().filter(|t| date < t.signed) {
-        eprintln!(
-            "zwyun: 未登记:{date} 早于项目 {} 测试协议的签订日期 {};正式协议须在测试期满后签订,请核对日期。",
-            project.label(),
-            t.signed
-        );
-        return Ok(EXIT_PROBLEMS);
-    }
-    if let Some(ends) = test
-        .as_ref()
-        .and_then(|t| t.ends)
-        .filter(|ends| date <= *ends)
-    {
-        let earliest = ends.succ_opt().unwrap_or(ends);
-        eprintln!(
-            "zwyun: 未登记:项目 {} 的测试期至 {ends} 届满,正式协议须在测试期满后签订(最早 {earliest});{date} 尚在测试期内(细则 五(三))。",
-            project.label()
-        );
-        return Ok(EXIT_PROBLEMS);
-    }
-    let due = delivery_due(date, schemas, dir)?;
-    let agreement = Agreement {
-        kind: AgreementKind::Formal,
-        signed: date,
-        months: None,
-        ends: None,
-    };
-    ledger
-        .record_agreement(project.id, &agreement)
-        .map_err(|e| e.to_string())?;
-    crate::outln!(
-        "已登记项目 {} 的正式协议:{date} 签订,自该日起租并纳入计量。",
-        project.label()
-    );
-    if test.is_none() {
-        crate::outln!("(该项目未登记测试协议。)");
-    }
-    crate::outln!(
-        "服务商“{}”最迟应于 {due} 完成正式资源的发放或调整(签订后 {} 个工作日内)。",
-        project.provider,
-        schemas.policy.delivery_working_days
-    );
-    Ok(EXIT_OK)
-}
-
-/// Why a new agreement of `kind` cannot be recorded, if it cannot.
-fn existing(
-    ledger: &Ledger,
-    project_id: i64,
-    kind: AgreementKind,
-) -> Result<Option<String>, String> {
-    let all = ledger.agreements(project_id).map_err(|e| e.to_string())?;
-    let formal = all.iter().find(|a| a.kind == AgreementKind::Formal);
-    let same = all.iter().find(|a| a.kind == kind);
-    Ok(match (kind, formal, same) {
-        (_, Some(f), _) => Some(format!("已登记正式协议({} 签订)", f.signed)),
-        (AgreementKind::Test, None, Some(t)) => Some(format!("已登记测试协议({} 签订)", t.signed)),
-        _ => None,
-    })
-}
-
-/// The delivery deadline, with "(暂定)" when the calendar does not cover
-/// it (a warning says which year to add).
-fn delivery_due(date: NaiveDate, schemas: &Schemas, dir: Option<&Path>) -> Result<String, String> {
-    let calendar = Calendar::load(dir).map_err(|e| e.to_string())?;
-    let due = calendar.deadline(date, schemas.policy.delivery_working_days);
-    Ok(match &due.missing {
-        Some(missing) => {
-            eprintln!("zwyun: 警告:{}", missing.provisional_note());
-            format!("{}(暂定)", due.date)
-        }
-        None => due.date.to_string(),
+    let desk = session.desk(schemas);
+    record_on_project(session, code, format, |p| {
+        record::formal_signed(&desk, p, date)
     })
 }
 
@@ -246,8 +147,10 @@ fn assessment_text(input: &AssessmentInput, a: &Assessment) -> String {
 }
 
 /// `zwyun settle`.
+#[allow(clippy::too_many_arguments)]
 pub fn settle_year(
     year: i32,
+    today: NaiveDate,
     assessment_paths: &[PathBuf],
     prices_file: Option<&Path>,
     out: Option<&Path>,
@@ -256,7 +159,8 @@ pub fn settle_year(
     dir: Option<&Path>,
 ) -> Result<u8, String> {
     let service_year = ServiceYear::new(year).ok_or(format!("服务年度 {year} 无效"))?;
-    let ledger = open_existing(ledger_path)?;
+    let mut ledger = open_existing(ledger_path)?;
+    ledger.set_recording(crate::ledger::Recording::new(None, "settle"));
     let prices =
         PriceList::load(prices_file, dir, &schemas.catalogue).map_err(|e| e.to_string())?;
     let assessments = match load_assessments(assessment_paths, year)? {
@@ -266,19 +170,50 @@ pub fn settle_year(
             return Ok(EXIT_PROBLEMS);
         }
     };
+    let known: Vec<String> = ledger
+        .projects()
+        .map_err(|e| e.to_string())?
+        .all()
+        .iter()
+        .map(|p| p.provider.clone())
+        .collect();
+    if let Some(problem) = unknown_providers(&known, &assessments) {
+        eprintln!("zwyun: {problem}");
+        return Ok(EXIT_PROBLEMS);
+    }
+    let policy = &schemas.policy;
     let settlement = settle(
         &ledger,
-        service_year,
-        &prices,
-        &schemas.catalogue,
-        &assessments,
+        &SettleInput {
+            year: service_year,
+            today,
+            prices: &prices,
+            catalogue: &schemas.catalogue,
+            assessments: &assessments,
+            self_paid: &|ownership: &str| policy.self_paid(ownership),
+        },
     )?;
-    let default_out = PathBuf::from(format!("{SETTLEMENT_TITLE}-{year}年度.xlsx"));
-    let out = out.unwrap_or(&default_out);
-    workbook::write_settlement(&settlement, out)
-        .map_err(|e| crate::oserror::describe(out, &e, "无法写出结算工作簿"))?;
+    let out = workbook::settlement_path(year, settlement.provisional, out);
+    workbook::write_settlement(&settlement, &out)
+        .map_err(|e| crate::oserror::describe(&out, &e, "无法写出结算工作簿"))?;
     crate::out!("{}", settlement_text(&settlement));
-    crate::outln!("已写出结算工作簿(草稿):{}", out.display());
+    if !settlement.provisional {
+        // The agenda's `settlement` item ends with a final settlement.
+        ledger
+            .log(&crate::ledger::NewEvent {
+                action: "settled",
+                date: Some(today),
+                detail: year.to_string(),
+                ..Default::default()
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    let mark = if settlement.provisional {
+        "预估,草稿"
+    } else {
+        "草稿"
+    };
+    crate::outln!("已写出结算工作簿({mark}):{}", out.display());
     Ok(EXIT_OK)
 }
 
@@ -342,6 +277,9 @@ fn settlement_text(s: &Settlement) -> String {
         s.year.label(),
         s.price_notice
     );
+    if let Some(note) = s.provisional_note() {
+        out += &format!("{note}\n");
+    }
     for p in &s.providers {
         out += &format!(
             "{}:{} 个项目,结算金额 {} 元;{};扣减 {} 元;应付 {} 元\n",
@@ -359,6 +297,25 @@ fn settlement_text(s: &Settlement) -> String {
         s.deduction(),
         s.net()
     );
+    let own: Vec<_> = s.self_paid_bills().collect();
+    if !own.is_empty() {
+        out += &format!(
+            "{}(不计入合计):{} 个项目,金额 {} 元\n",
+            workbook::SELF_PAID_SHEET,
+            own.len(),
+            s.self_paid_total()
+        );
+        for b in own {
+            out += &format!(
+                "  {} {}({},{}):{} 元\n",
+                b.label,
+                b.name,
+                b.provider,
+                b.ownership,
+                b.total()
+            );
+        }
+    }
     for note in &s.notes {
         out += &format!("说明:{note}\n");
     }

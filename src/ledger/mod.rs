@@ -2,6 +2,10 @@
 //! configurations in force over time, signed agreements, and the journal
 //! of submissions processed from the drop folder.
 
+pub mod events;
+pub mod facts;
+pub mod migrate;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -10,6 +14,7 @@ use chrono::{Local, NaiveDate};
 use rusqlite::{params, Connection};
 
 use crate::model::{Application, Config, ProjectKey};
+pub use events::{Event, NewEvent, Recording};
 
 pub mod check;
 
@@ -100,6 +105,12 @@ pub struct Project {
     pub name: String,
     pub provider: String,
     pub application: Application,
+    /// The date of approval (recorded day for ledgers from before it was kept).
+    pub approved_on: Option<NaiveDate>,
+    /// The event that recorded the approval.
+    pub event_id: Option<i64>,
+    /// The event that revoked the approval: the project is 已撤销.
+    pub revoked_by: Option<i64>,
     /// The approved quota (the 附件1 as approved).
     pub quota: Config,
     /// The configuration in force now (after approved changes).
@@ -122,6 +133,7 @@ pub struct ConfigVersion {
     pub source: String,
     pub config: Config,
     pub recorded_at: String,
+    pub event_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +153,7 @@ impl AgreementKind {
 
 #[derive(Debug, Clone)]
 pub struct Agreement {
+    pub event_id: Option<i64>,
     pub kind: AgreementKind,
     pub signed: NaiveDate,
     pub months: Option<u32>,
@@ -155,23 +168,42 @@ pub struct Projects {
     by_code: HashMap<String, usize>,
     by_name: HashMap<(String, String), usize>,
     list: Vec<Project>,
+    /// Projects whose approval was revoked (已撤销): kept for the register.
+    revoked: Vec<Project>,
 }
 
 impl Projects {
+    /// The project of a form: by 项目编号 when the form has one; else, or
+    /// when no project has it, by 申请单位 + 项目名称 — but never a
+    /// project that has another 编号 (same name, two codes: two projects).
+    /// Revoked approvals are not found.
     pub fn find(&self, key: &ProjectKey) -> Option<&Project> {
         let by_code = key.code.as_ref().and_then(|c| self.by_code.get(c));
         by_code
-            .or_else(|| self.by_name.get(&(key.unit.clone(), key.name.clone())))
+            .or_else(|| {
+                self.by_name
+                    .get(&(key.unit.clone(), key.name.clone()))
+                    .filter(|&&i| key.code.is_none() || self.list[i].code.is_none())
+            })
             .map(|&i| &self.list[i])
     }
 
+    /// The projects whose approval stands.
     pub fn all(&self) -> &[Project] {
         &self.list
+    }
+
+    /// The projects whose approval was revoked.
+    pub fn revoked(&self) -> &[Project] {
+        &self.revoked
     }
 }
 
 pub struct Ledger {
     conn: Connection,
+    recording: Recording,
+    /// The schema version the ledger had when it was migrated on opening.
+    pub migrated_from: Option<i64>,
 }
 
 pub fn now() -> String {
@@ -200,7 +232,12 @@ impl Ledger {
                 other => {
                     other?;
                     add_column(&conn, "submissions", "ledger_state", "TEXT")?;
-                    return Ok(Ledger { conn });
+                    let migrated_from = migrate::migrate(&conn)?;
+                    return Ok(Ledger {
+                        conn,
+                        recording: Recording::new(None, "zwyun"),
+                        migrated_from,
+                    });
                 }
             }
         }
@@ -210,23 +247,49 @@ impl Ledger {
         &self.conn
     }
 
+    /// Who records what follows, with which command, from which file.
+    pub fn set_recording(&mut self, recording: Recording) {
+        self.recording = recording;
+    }
+
+    pub fn recording(&self) -> &Recording {
+        &self.recording
+    }
+
+    /// Appends an event under this ledger's recording context.
+    pub fn log(&self, e: &NewEvent) -> Result<i64> {
+        events::append(&self.conn, &self.recording, e)
+    }
+
+    pub fn events(&self, project: Option<i64>) -> Result<Vec<Event>> {
+        events::list(&self.conn, project)
+    }
+
     pub fn projects(&self) -> Result<Projects> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, code, unit, name, provider, application_json FROM projects ORDER BY id",
+            "SELECT id, code, unit, name, provider, application_json, approved_on, event_id, revoked_by
+             FROM projects ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
+                (
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                ),
+                (
+                    r.get::<_, Option<NaiveDate>>(6)?,
+                    r.get::<_, Option<i64>>(7)?,
+                    r.get::<_, Option<i64>>(8)?,
+                ),
             ))
         })?;
         let mut projects = Projects::default();
         for row in rows {
-            let (id, code, unit, name, provider, app) = row?;
+            let ((id, code, unit, name, provider, app), (approved_on, event_id, revoked_by)) = row?;
             let application: Application = serde_json::from_str(&app)?;
             let versions = self.configs(id)?;
             let quota = versions
@@ -238,17 +301,27 @@ impl Ledger {
                 .map(|v| v.config.clone())
                 .unwrap_or_default();
             let i = projects.list.len();
-            if let Some(c) = &code {
-                projects.by_code.insert(c.clone(), i);
+            if revoked_by.is_none() {
+                if let Some(c) = &code {
+                    projects.by_code.insert(c.clone(), i);
+                }
+                projects.by_name.insert((unit.clone(), name.clone()), i);
             }
-            projects.by_name.insert((unit.clone(), name.clone()), i);
-            projects.list.push(Project {
+            let list = if revoked_by.is_none() {
+                &mut projects.list
+            } else {
+                &mut projects.revoked
+            };
+            list.push(Project {
                 id,
                 code,
                 unit,
                 name,
                 provider,
                 application,
+                approved_on,
+                event_id,
+                revoked_by,
                 quota,
                 current,
             });
@@ -275,8 +348,19 @@ impl Ledger {
             })
     }
 
-    /// Records a valid 附件1 as its project's approved quota.
+    /// Records a valid 附件1 as its project's approved quota, approved today.
     pub fn approve_application(&self, app: &Application, replace: bool) -> Result<i64> {
+        self.approve_application_on(app, replace, Local::now().date_naive())
+    }
+
+    /// Records a valid 附件1 as its project's approved quota, approved on
+    /// `date`. Replacing revokes the earlier approval (nothing is deleted).
+    pub fn approve_application_on(
+        &self,
+        app: &Application,
+        replace: bool,
+        date: NaiveDate,
+    ) -> Result<i64> {
         let key = app.header.project_key();
         // Replacing is one transaction: a failure keeps the old quota.
         let tx = self.conn.unchecked_transaction()?;
@@ -293,23 +377,48 @@ impl Ledger {
                     existing.label()
                 )));
             }
-            tx.execute("DELETE FROM configs WHERE project_id = ?1", [existing.id])?;
-            tx.execute("DELETE FROM projects WHERE id = ?1", [existing.id])?;
+            let revoke = self.log(&NewEvent {
+                action: "revoke",
+                project_id: Some(existing.id),
+                target: existing.event_id,
+                reason: Some("以新的附件1 替换配额(--replace)"),
+                ..Default::default()
+            })?;
+            tx.execute(
+                "UPDATE projects SET revoked_by = ?1 WHERE id = ?2",
+                params![revoke, existing.id],
+            )?;
+            tx.execute(
+                "UPDATE configs SET revoked_by = ?1 WHERE project_id = ?2 AND revoked_by IS NULL",
+                params![revoke, existing.id],
+            )?;
         }
         tx.execute(
-            "INSERT INTO projects (code, unit, name, provider, application_json, approved_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO projects (code, unit, name, provider, application_json, approved_at, approved_on)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 key.code,
                 key.unit,
                 key.name,
                 app.header.provider,
                 serde_json::to_string(app)?,
-                now()
+                now(),
+                date
             ],
         )?;
         let id = tx.last_insert_rowid();
-        insert_config(&tx, id, None, "annex1", &app.config)?;
+        let event = self.log(&NewEvent {
+            action: "approve_quota",
+            project_id: Some(id),
+            date: Some(date),
+            detail: key.label(),
+            ..Default::default()
+        })?;
+        tx.execute(
+            "UPDATE projects SET event_id = ?1 WHERE id = ?2",
+            params![event, id],
+        )?;
+        insert_config(&tx, id, None, "annex1", &app.config, event)?;
         tx.commit()?;
         Ok(id)
     }
@@ -322,13 +431,24 @@ impl Ledger {
         source: &str,
         config: &Config,
     ) -> Result<()> {
-        insert_config(&self.conn, project_id, Some(effective), source, config)
+        let tx = self.conn.unchecked_transaction()?;
+        let event = self.log(&NewEvent {
+            action: "approve_change",
+            project_id: Some(project_id),
+            date: Some(effective),
+            detail: source.to_string(),
+            ..Default::default()
+        })?;
+        insert_config(&tx, project_id, Some(effective), source, config, event)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The configurations of a project, oldest first (the quota first).
     pub fn configs(&self, project_id: i64) -> Result<Vec<ConfigVersion>> {
         let mut stmt = self.conn.prepare(
-            "SELECT effective, source, config_json, recorded_at FROM configs WHERE project_id = ?1
+            "SELECT effective, source, config_json, recorded_at, event_id FROM configs
+             WHERE project_id = ?1 AND revoked_by IS NULL
              ORDER BY effective IS NOT NULL, effective, id",
         )?;
         let rows = stmt.query_map([project_id], |r| {
@@ -337,44 +457,65 @@ impl Ledger {
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
+                r.get::<_, Option<i64>>(4)?,
             ))
         })?;
         rows.map(|row| {
-            let (effective, source, json, recorded_at) = row?;
+            let (effective, source, json, recorded_at, event_id) = row?;
             Ok(ConfigVersion {
                 effective,
                 source,
                 config: serde_json::from_str(&json)?,
                 recorded_at,
+                event_id,
             })
         })
         .collect()
     }
 
-    pub fn record_agreement(&self, project_id: i64, a: &Agreement) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO agreements (project_id, kind, signed, months, ends, recorded_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    pub fn record_agreement(&self, project_id: i64, a: &Agreement) -> Result<i64> {
+        let tx = self.conn.unchecked_transaction()?;
+        let (action, detail) = match a.kind {
+            AgreementKind::Test => (
+                "test_signed",
+                a.months.map(|m| format!("{m} 个月")).unwrap_or_default(),
+            ),
+            AgreementKind::Formal => ("formal_signed", String::new()),
+        };
+        let event = self.log(&NewEvent {
+            action,
+            project_id: Some(project_id),
+            date: Some(a.signed),
+            detail,
+            ..Default::default()
+        })?;
+        tx.execute(
+            "INSERT INTO agreements (project_id, kind, signed, months, ends, recorded_at, event_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 project_id,
                 a.kind.as_str(),
                 a.signed,
                 a.months,
                 a.ends,
-                now()
+                now(),
+                event
             ],
         )?;
-        Ok(())
+        tx.commit()?;
+        Ok(event)
     }
 
     /// Agreements of a project, in order of signing.
     pub fn agreements(&self, project_id: i64) -> Result<Vec<Agreement>> {
         let mut stmt = self.conn.prepare(
-            "SELECT kind, signed, months, ends FROM agreements WHERE project_id = ?1 ORDER BY signed, id",
+            "SELECT kind, signed, months, ends, event_id FROM agreements
+             WHERE project_id = ?1 AND revoked_by IS NULL ORDER BY signed, id",
         )?;
         let rows = stmt.query_map([project_id], |r| {
             let kind: String = r.get(0)?;
             Ok(Agreement {
+                event_id: r.get(4)?,
                 kind: if kind == "test" {
                     AgreementKind::Test
                 } else {
@@ -422,16 +563,18 @@ fn insert_config(
     effective: Option<NaiveDate>,
     source: &str,
     config: &Config,
+    event: i64,
 ) -> Result<()> {
     conn.execute(
-        "INSERT INTO configs (project_id, effective, source, config_json, recorded_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO configs (project_id, effective, source, config_json, recorded_at, event_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
             project_id,
             effective,
             source,
             serde_json::to_string(config)?,
-            now()
+            now(),
+            event
         ],
     )?;
     Ok(())

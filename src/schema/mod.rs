@@ -212,6 +212,23 @@ pub struct Policy {
     pub quota_cap_percent: Decimal,
     pub test_months: MonthRange,
     pub delivery_working_days: u32,
+    /// 上云项目归属 values whose costs the district does not pay (细则 二:
+    /// 非区级预算单位自行承担相关费用); absent in older policy files.
+    #[serde(default = "default_self_paid")]
+    pub self_paid_ownership: Vec<String>,
+}
+
+fn default_self_paid() -> Vec<String> {
+    vec!["自费".to_string()]
+}
+
+impl Policy {
+    /// Whether a project of this 归属 is paid by its unit, not the district.
+    pub fn self_paid(&self, ownership: &str) -> bool {
+        self.self_paid_ownership
+            .iter()
+            .any(|o| o.trim() == ownership.trim())
+    }
 }
 
 /// Everything the reader and validator are configured by.

@@ -111,7 +111,26 @@ pub fn meter(
     prices: &PriceList,
     catalogue: &Catalogue,
 ) -> Result<Metered, String> {
-    let segments = segments(versions, formal, year, catalogue)?;
+    meter_until(versions, formal, None, year, prices, catalogue)
+}
+
+/// The same, for a project whose resources end after `until` (the day
+/// before its termination).
+pub fn meter_until(
+    versions: &[ConfigVersion],
+    formal: NaiveDate,
+    until: Option<NaiveDate>,
+    year: &ServiceYear,
+    prices: &PriceList,
+    catalogue: &Catalogue,
+) -> Result<Metered, String> {
+    let mut segments = segments(versions, formal, year, catalogue)?;
+    if let Some(until) = until {
+        segments.retain(|s| s.start <= until);
+        for s in &mut segments {
+            s.end = s.end.min(until);
+        }
+    }
     let mut lines = Vec::new();
     for key in resource_keys(&segments, catalogue) {
         if prices.included.contains_key(&key) {

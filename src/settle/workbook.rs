@@ -14,6 +14,10 @@ use crate::layout::{self, Heights, Page, BODY_PT};
 
 pub const SETTLEMENT_TITLE: &str = "松江区电子政务云资源结算项目";
 pub const SUMMARY_SHEET: &str = "结算汇总";
+/// The sheet of projects the units pay themselves (细则 二).
+pub const SELF_PAID_SHEET: &str = "由使用单位自行承担";
+/// The mark of a settlement of a year not yet ended.
+pub const PROVISIONAL: &str = "预估";
 pub const ASSESSMENT_TITLE: &str = "松江区云服务商绩效考核表";
 
 pub const METERING_RULE: &str = "计量:自正式协议签订日(起租)起计,测试期资源不计量;经批准的附件4 变更自其生效日起适用,回收的资源计至生效日前一日。按天折算:月单价 × 数量 × 天数 × 12 ÷ 服务年度天数;年单价 × 数量 × 天数 ÷ 服务年度天数。";
@@ -107,7 +111,10 @@ pub fn write_settlement(s: &Settlement, path: &Path) -> Result<(), XlsxError> {
     let st = Styles::new();
     let mut wb = Workbook::new();
     summary_sheet(wb.add_worksheet(), s, &st)?;
-    let mut used = HashSet::from([SUMMARY_SHEET.to_string()]);
+    let mut used = HashSet::from([SUMMARY_SHEET.to_string(), SELF_PAID_SHEET.to_string()]);
+    if s.self_paid_bills().next().is_some() {
+        self_paid_sheet(wb.add_worksheet(), s, &st)?;
+    }
     for bill in &s.bills {
         let name = sheet_name(&bill.label, &mut used);
         detail_sheet(wb.add_worksheet().set_name(name)?, bill, s, &st)?;
@@ -121,15 +128,23 @@ fn summary_sheet(ws: &mut Worksheet, s: &Settlement, st: &Styles) -> Result<(), 
     ws.set_name(SUMMARY_SHEET)?;
     let widths = SUMMARY_WIDTHS;
     let mut heights = Heights::default();
-    let title = format!("{} {}年度结算(草稿)", SETTLEMENT_TITLE, s.year.year);
+    let title = format!(
+        "{} {}年度结算({})",
+        SETTLEMENT_TITLE,
+        s.year.year,
+        draft_mark(s)
+    );
     ws.merge_range(0, 0, 0, 7, &title, &st.title)?;
     heights.at_least(0, 30.0);
-    let year = format!(
+    let mut year = format!(
         "服务年度:{} 至 {},共 {} 天",
         s.year.start,
         s.year.end,
         s.year.days()
     );
+    if let Some(note) = s.provisional_note() {
+        year = format!("{year}。{note}");
+    }
     for (r, text) in [year.as_str(), &s.price_notice, METERING_RULE, ROUNDING_RULE]
         .iter()
         .enumerate()
@@ -166,11 +181,20 @@ fn summary_sheet(ws: &mut Worksheet, s: &Settlement, st: &Styles) -> Result<(), 
         row += 1;
     }
     ws.write_string_with_format(row, 0, "合计", &st.header)?;
-    ws.write_number_with_format(row, 1, s.bills.len() as f64, &st.number)?;
+    ws.write_number_with_format(row, 1, s.district_bills().count() as f64, &st.number)?;
     ws.write_number_with_format(row, 2, num(s.gross()), &st.bold_money)?;
     ws.write_number_with_format(row, 5, num(s.deduction()), &st.bold_money)?;
     ws.write_number_with_format(row, 6, num(s.net()), &st.bold_money)?;
     row += 2;
+    let own = s.self_paid_bills().count();
+    if own > 0 {
+        let text = format!(
+            "另有 {own} 个项目由使用单位自行承担费用(细则 二),金额 {} 元,不计入上述合计,见工作表“{SELF_PAID_SHEET}”。",
+            s.self_paid_total()
+        );
+        note_row(ws, &mut heights, row, &text, &widths, st)?;
+        row += 2;
+    }
     if !s.notes.is_empty() {
         ws.write_string_with_format(row, 0, "说明:", &st.note)?;
         for note in &s.notes {
@@ -198,11 +222,25 @@ fn detail_sheet(
         0,
         0,
         8,
-        &format!("项目结算明细:{} {}", bill.label, bill.name),
+        &format!(
+            "项目结算明细({}):{} {}",
+            draft_mark(s),
+            bill.label,
+            bill.name
+        ),
         &st.title,
     )?;
     heights.at_least(0, 30.0);
-    let unit = format!("申请单位:{};服务商:{}", bill.unit, bill.provider);
+    let mut unit = format!(
+        "申请单位:{};服务商:{};上云项目归属:{}",
+        bill.unit, bill.provider, bill.ownership
+    );
+    if bill.self_paid {
+        unit += &format!(";{SELF_PAID_SHEET},不计入区级结算合计");
+    }
+    if let Some(note) = s.provisional_note() {
+        unit = format!("{unit}。{note}");
+    }
     let year = format!(
         "正式协议签订(起租):{};服务年度:{} 至 {},共 {} 天",
         bill.formal_signed,
@@ -250,6 +288,85 @@ fn detail_sheet(
     }
     set_widths(ws, &widths)?;
     landscape(ws, 4)?;
+    heights.apply(ws)
+}
+
+/// Where the settlement of `year` is written: `out` or the default name,
+/// with "-预估" before the extension when the year has not ended (unless
+/// the name given already says 预估).
+pub fn settlement_path(year: i32, provisional: bool, out: Option<&Path>) -> std::path::PathBuf {
+    let path = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| format!("{SETTLEMENT_TITLE}-{year}年度.xlsx").into());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !provisional || name.contains(PROVISIONAL) {
+        return path;
+    }
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => (stem.to_string(), format!(".{ext}")),
+        _ => (name.clone(), String::new()),
+    };
+    path.with_file_name(format!("{stem}-{PROVISIONAL}{ext}"))
+}
+
+/// "草稿", or "预估,草稿" for a year not yet ended.
+fn draft_mark(s: &Settlement) -> String {
+    if s.provisional {
+        format!("{PROVISIONAL},草稿")
+    } else {
+        "草稿".to_string()
+    }
+}
+
+const SELF_PAID_WIDTHS: [f64; 6] = [20.0, 24.0, 28.0, 20.0, 10.0, 16.0];
+
+/// The projects whose units pay themselves, outside the district's totals.
+fn self_paid_sheet(ws: &mut Worksheet, s: &Settlement, st: &Styles) -> Result<(), XlsxError> {
+    ws.set_name(SELF_PAID_SHEET)?;
+    let widths = SELF_PAID_WIDTHS;
+    let mut heights = Heights::default();
+    let title = format!(
+        "{} {}年度:{}({})",
+        SETTLEMENT_TITLE,
+        s.year.year,
+        SELF_PAID_SHEET,
+        draft_mark(s)
+    );
+    ws.merge_range(0, 0, 0, 5, &title, &st.title)?;
+    heights.at_least(0, 30.0);
+    let mut intro = "细则 二:非区级预算单位自行承担相关费用。以下项目的费用不计入区级结算合计,金额供使用单位与服务商结算参考。".to_string();
+    if let Some(note) = s.provisional_note() {
+        intro = format!("{intro}{note}");
+    }
+    note_row(ws, &mut heights, 1, &intro, &widths, st)?;
+    let headers = [
+        "项目",
+        "申请单位",
+        "项目名称",
+        "服务商",
+        "上云项目归属",
+        "金额(元)",
+    ];
+    header_row(ws, 3, &headers, st)?;
+    let mut row = 4;
+    for b in s.self_paid_bills() {
+        for (c, text) in [&b.label, &b.unit, &b.name, &b.provider, &b.ownership]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string_with_format(row, c as u16, *text, &st.text)?;
+            heights.fit(row, row, text, widths[c], BODY_PT);
+        }
+        ws.write_number_with_format(row, 5, num(b.total()), &st.money)?;
+        row += 1;
+    }
+    ws.write_string_with_format(row, 0, "合计", &st.header)?;
+    ws.write_number_with_format(row, 5, num(s.self_paid_total()), &st.bold_money)?;
+    set_widths(ws, &widths)?;
+    landscape(ws, 3)?;
     heights.apply(ws)
 }
 

@@ -2,6 +2,7 @@
 //! ledger issued, never paths), calls the function the CLI calls, and
 //! presents the result as a page or as JSON.
 
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 
 use axum::body::Bytes;
@@ -671,32 +672,47 @@ pub async fn approve(
                 Some(&back),
             ));
         }
-        let ledger = app.ledger.lock().unwrap_or_else(|e| e.into_inner());
+        let mut ledger = app.ledger.lock().unwrap_or_else(|e| e.into_inner());
+        // Every action of the desk is an audit event under the clerk's name.
+        let mut rec = crate::ledger::Recording::new(Some(user.name.clone()), "web approve");
+        let digest: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        rec.source = Some((path.display().to_string(), digest));
+        ledger.set_recording(rec);
+        let desk = crate::ops::record::Desk {
+            ledger: &ledger,
+            policy: &app.schemas.policy,
+            calendar: &app.setup.calendar,
+            today: chrono::Local::now().date_naive(),
+        };
         let recorded = crate::command::check::record_approval(
             &outcome,
             !f.replace.is_empty(),
             effective,
-            &ledger,
+            &desk,
             &projects,
             || Ok(crate::command::check::change_source_of(&path, &bytes)),
-        )?;
+        );
         drop(ledger);
         tracing::info!("{} approved {}", user.name, row.sha256);
         Ok(match recorded {
-            Ok(done) => app.views.message_for(
-                StatusCode::OK,
-                "已批准",
-                &done.text(),
-                Some(&user),
-                Some(&back),
-            ),
-            Err(why) => app.views.message_for(
-                StatusCode::CONFLICT,
-                "未登记",
-                &format!("未登记:{why}"),
-                Some(&user),
-                Some(&back),
-            ),
+            Ok(done) => {
+                let mut text = done.text();
+                for w in done.warnings() {
+                    text.push_str(&format!("警告:{w}\n"));
+                }
+                app.views.message_for(StatusCode::OK, "已批准", &text, Some(&user), Some(&back))
+            }
+            Err(crate::ops::OpError::Refused { reason, conflicts }) => {
+                let mut text = format!("未登记:{reason}");
+                if let Some(d) = conflicts {
+                    text.push_str(&format!("(冲突日期:{d})"));
+                }
+                app.views.message_for(StatusCode::CONFLICT, "未登记", &text, Some(&user), Some(&back))
+            }
+            Err(crate::ops::OpError::Invalid(e) | crate::ops::OpError::Failed(e)) => return Err(e.into()),
         })
     })
     .await

@@ -136,6 +136,7 @@ fn other_service_names_from_the_catalogue() {
 fn approved_change_becomes_current() {
     let env = Env::new();
     env.approve_example();
+    env.formal_signed("2026-09-01");
     let path = sample("annex4-example.xlsx");
     let out = env.run_ok(&[
         "approve",

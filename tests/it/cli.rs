@@ -462,12 +462,17 @@ fn a_quoted_assessment_year_is_the_same_year() {
         text.contains("2027年度(2026-07-01 至 2027-06-30)"),
         "{text}"
     );
-    // `settle` takes it as the 2027 service year, and not as 2026.
+    // `settle` takes it as the 2027 service year, and not as 2026 (of a
+    // provider the ledger knows: an unknown one is an error).
+    let known = quoted.replace("某云服务商", "示例政务云服务商");
+    std::fs::write(env.path("quoted.yaml"), &known).unwrap();
     env.run_ok(&["approve", s(&sample("annex1-example.xlsx"))]);
     let out = env.run_ok(&[
         "settle",
         "--year",
         "2027",
+        "--on",
+        "2027-07-15",
         "--assessments",
         "quoted.yaml",
         "--out",
@@ -733,7 +738,7 @@ fn projects_are_named_by_code_name_or_unit_and_name() {
     b.set("G3", "智慧城管平台");
     b.write(&env.path("b.xlsx"));
     for f in ["a.xlsx", "b.xlsx"] {
-        let out = env.run(&["approve", f]);
+        let out = env.run(&["approve", f, "--on", "2026-05-01"]);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -797,6 +802,7 @@ fn projects_are_named_by_code_name_or_unit_and_name() {
 fn the_same_change_is_approved_once_and_warnings_are_shown() {
     let env = Env::new();
     env.approve_example();
+    env.formal_signed("2026-09-01");
     let change = sample("annex4-example.xlsx");
     let out = env.run(&["approve", s(&change), "--effective", "2027/01/01"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -41,6 +41,9 @@ pub fn sample(name: &str) -> PathBuf {
     repo().join("samples").join(name)
 }
 
+/// The approval date the tests' example projects get.
+pub const APPROVED_ON: &str = "2026-05-01";
+
 /// A temp folder with its own ledger; commands run inside it.
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -95,9 +98,15 @@ impl Env {
         serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("bad json {e}: {text}"))
     }
 
-    /// Records the sample 附件1 as an approved quota.
+    /// Records the sample 附件1 as an approved quota, approved on
+    /// `APPROVED_ON` (before every agreement date the tests record).
     pub fn approve_example(&self) {
-        self.run_ok(&["approve", sample("annex1-example.xlsx").to_str().unwrap()]);
+        self.run_ok(&[
+            "approve",
+            sample("annex1-example.xlsx").to_str().unwrap(),
+            "--on",
+            APPROVED_ON,
+        ]);
     }
 
     /// Records the example project's formal agreement as signed on `date`.

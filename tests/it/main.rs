@@ -7,6 +7,7 @@ mod common;
 mod faults;
 mod hostile;
 mod intake;
+mod life;
 mod mail;
 mod metamorphic;
 mod print;

@@ -298,7 +298,7 @@ fn documents() -> Batch {
     let env = &batch.env;
     // The ledger for 附件4, 附件5 and settlement: the 12-host project.
     let input = env.path("annex1-12.xlsx");
-    env.run_ok(&["approve", input.to_str().unwrap()]);
+    env.run_ok(&["approve", input.to_str().unwrap(), "--on", "2026-05-01"]);
     env.formal_signed("2026-09-01");
     let reports = env.path("reports");
     let mut bad = annex1();
@@ -346,6 +346,8 @@ fn documents() -> Batch {
         "settle",
         "--year",
         "2027",
+        "--on",
+        "2027-07-15",
         "--out",
         settle.to_str().unwrap(),
     ]);

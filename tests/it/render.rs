@@ -605,9 +605,15 @@ fn pdf_without_libreoffice_is_a_clear_error() {
 fn project_renders_the_current_resources() {
     let env = Env::new();
     env.approve_example();
+    env.formal_signed("2026-09-01");
     let change = env.path("a4.xlsx");
     annex4().write(&change);
-    env.run_ok(&["approve", change.to_str().unwrap()]);
+    env.run_ok(&[
+        "approve",
+        change.to_str().unwrap(),
+        "--effective",
+        "2026-10-01",
+    ]);
     let out = env.path("out");
     env.run_ok(&[
         "render",

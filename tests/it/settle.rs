@@ -5,7 +5,7 @@ use std::path::Path;
 
 use calamine::{open_workbook, Data, Reader, Xlsx};
 
-use crate::common::{annex1, annex4, sample, Env};
+use crate::common::{annex1, annex4, sample, Env, APPROVED_ON};
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).to_string()
@@ -414,7 +414,7 @@ fn approve_copy(env: &Env, code: &str, name: &str, provider: &str) {
         .set("G3", name)
         .set("G4", provider)
         .write(&path);
-    env.run_ok(&["approve", path.to_str().unwrap()]);
+    env.run_ok(&["approve", path.to_str().unwrap(), "--on", APPROVED_ON]);
 }
 
 /// From 2027-01-01: one application host given back (2 → 1), bandwidth
@@ -508,6 +508,8 @@ fn settlement_meters_formal_resources_day_by_day() {
         "settle",
         "--year",
         "2027",
+        "--on",
+        "2027-07-15",
         "--assessments",
         assessment.to_str().unwrap(),
         "--out",
@@ -698,6 +700,8 @@ fn settlement_without_formal_agreements_meters_nothing() {
         "settle",
         "--year",
         "2027",
+        "--on",
+        "2027-07-15",
         "--out",
         out_path.to_str().unwrap(),
     ]);
@@ -718,6 +722,8 @@ fn assessment_of_another_year_is_refused_by_name() {
         "settle",
         "--year",
         "2027",
+        "--on",
+        "2027-07-15",
         "--assessments",
         file.to_str().unwrap(),
     ]);
@@ -728,6 +734,8 @@ fn assessment_of_another_year_is_refused_by_name() {
         "settle",
         "--year",
         "2027",
+        "--on",
+        "2027-07-15",
         "--assessments",
         env.dir.path().to_str().unwrap(),
     ]);
@@ -751,10 +759,181 @@ fn a_missing_price_is_named() {
         "settle",
         "--year",
         "2027",
+        "--on",
+        "2027-07-15",
         "--prices",
         prices.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("互联网带宽(GB)"), "{}", stderr(&out));
     assert!(stderr(&out).contains("SJ-2026-017"), "{}", stderr(&out));
+}
+
+// ------------------------------------------------- money: who pays, estimates
+
+/// A 自费 project of 示例政务云服务商, formal from 2026-05-06: the whole
+/// 2027 year, 116040.00 as SJ-2026-019 (same resources, same prices).
+fn approve_self_paid(env: &Env) {
+    let path = env.path("SJ-2026-020.xlsx");
+    annex1()
+        .set("B4", "SJ-2026-020")
+        .set("G3", "松江区自费示例系统")
+        .set("B5", "自费")
+        .write(&path);
+    env.run_ok(&["approve", path.to_str().unwrap(), "--on", APPROVED_ON]);
+    env.run_ok(&[
+        "ledger",
+        "formal-signed",
+        "--project",
+        "SJ-2026-020",
+        "--date",
+        "2026-05-06",
+    ]);
+}
+
+#[test]
+fn self_paid_projects_are_outside_the_district_totals() {
+    let env = settled_ledger();
+    approve_self_paid(&env);
+    let out_path = env.path("结算.xlsx");
+    let assessment = sample("assessment-2027.yaml");
+    let out = env.run_ok(&[
+        "settle",
+        "--year",
+        "2027",
+        "--on",
+        "2027-07-15",
+        "--assessments",
+        assessment.to_str().unwrap(),
+        "--out",
+        out_path.to_str().unwrap(),
+    ]);
+    // The district's totals are those without the 自费 project (see
+    // settlement_meters_formal_resources_day_by_day): 示例政务云服务商 still
+    // one project, 84130.19, 5% off.
+    assert!(out.contains("应付 195963.68 元"), "{out}");
+    assert!(
+        out.contains("由使用单位自行承担(不计入合计):1 个项目,金额 116040.00 元"),
+        "{out}"
+    );
+    assert!(!out.contains("预估"), "{out}");
+    let summary = sheet(&out_path, "结算汇总");
+    assert_eq!(text(&summary, 8, 0), "示例政务云服务商");
+    assert_eq!(number(&summary, 8, 1), 1.0);
+    assert_eq!(money(&summary, 8, 2), "84130.19");
+    assert_eq!(text(&summary, 9, 0), "合计");
+    assert_eq!(number(&summary, 9, 1), 2.0);
+    assert_eq!(money(&summary, 9, 2), "200170.19");
+    assert_eq!(money(&summary, 9, 6), "195963.68");
+    let own = sheet(&out_path, "由使用单位自行承担");
+    assert_eq!(text(&own, 4, 0), "SJ-2026-020");
+    assert_eq!(text(&own, 4, 4), "自费");
+    assert_eq!(money(&own, 4, 5), "116040.00");
+    assert_eq!(text(&own, 5, 0), "合计");
+    assert_eq!(money(&own, 5, 5), "116040.00");
+    // Its detail sheet is still there, saying who pays.
+    let detail = sheet(&out_path, "SJ-2026-020");
+    assert!(text(&detail, 1, 0).contains("不计入区级结算合计"));
+    assert_eq!(money(&detail, 14, 8), "116040.00");
+}
+
+#[test]
+fn a_year_not_ended_is_an_estimate_everywhere() {
+    let env = settled_ledger();
+    approve_self_paid(&env);
+    // 2027-06-30 is the year's last day: not ended yet.
+    let out = env.run_ok(&["settle", "--year", "2027", "--on", "2027-06-30"]);
+    assert!(
+        out.contains("预估:服务年度 2026-07-01 至 2027-06-30 截至 2027-06-30 尚未结束"),
+        "{out}"
+    );
+    assert!(
+        out.contains("松江区电子政务云资源结算项目-2027年度-预估.xlsx"),
+        "{out}"
+    );
+    let path = env.path("松江区电子政务云资源结算项目-2027年度-预估.xlsx");
+    let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
+    let names = wb.sheet_names();
+    assert_eq!(names.len(), 5, "{names:?}");
+    for name in names {
+        let ws = wb.worksheet_range(&name).unwrap();
+        assert!(
+            text(&ws, 0, 0).contains("预估"),
+            "{name}: {}",
+            text(&ws, 0, 0)
+        );
+    }
+    // A name given is marked too; one that says 预估 already is kept.
+    let out = env.run_ok(&[
+        "settle",
+        "--year",
+        "2027",
+        "--on",
+        "2027-01-01",
+        "--out",
+        "s.xlsx",
+    ]);
+    assert!(out.contains("s-预估.xlsx"), "{out}");
+    assert!(env.path("s-预估.xlsx").is_file());
+    env.run_ok(&[
+        "settle",
+        "--year",
+        "2027",
+        "--on",
+        "2027-01-01",
+        "--out",
+        "预估2027.xlsx",
+    ]);
+    assert!(env.path("预估2027.xlsx").is_file());
+    // The day after the year's end: final figures, default name unmarked.
+    let out = env.run_ok(&["settle", "--year", "2027", "--on", "2027-07-01"]);
+    assert!(!out.contains("预估"), "{out}");
+    assert!(env
+        .path("松江区电子政务云资源结算项目-2027年度.xlsx")
+        .is_file());
+}
+
+#[test]
+fn a_year_must_have_four_digits() {
+    let env = settled_ledger();
+    for year in ["27", "0027", "20277", "二〇二七"] {
+        let out = env.run(&["settle", "--year", year, "--on", "2027-07-15"]);
+        assert_eq!(out.status.code(), Some(2), "{year}");
+        assert!(
+            stderr(&out).contains("服务年度应写四位数字"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = env.run(&["settle", "--year", "2027年度", "--on", "2027-07-15"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn an_assessment_of_an_unknown_provider_names_the_closest() {
+    let env = settled_ledger();
+    let file = env.path("typo.yaml");
+    std::fs::write(
+        &file,
+        "provider: 示例政务云服务\nyear: 2027\nA3: 0\nC1: 0\nE1: 0\nE4: 0\nJ2: 0\nH1: 95\n",
+    )
+    .unwrap();
+    let out = env.run(&[
+        "settle",
+        "--year",
+        "2027",
+        "--on",
+        "2027-07-15",
+        "--assessments",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("考核结果中的服务商“示例政务云服务”不在账本中;最接近的是:“示例政务云服务商”、“另一政务云服务商”"),
+        "{err}"
+    );
+    assert!(!env
+        .path("松江区电子政务云资源结算项目-2027年度.xlsx")
+        .exists());
 }
