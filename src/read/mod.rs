@@ -395,27 +395,25 @@ fn read_xlsx(bytes: &[u8], recalc: bool, titles: &[String]) -> Result<Workbook, 
         // Styles, notes and hidden rows, and merged ranges, need more
         // passes over the sheet's XML: only for sheets that carry a form
         // title.
-        let is_form = cells.iter().any(|(_, v)| match v {
-            Value::Text(t) => titles.contains(&text::label_key(t)),
-            _ => false,
-        });
-        let mut diags = Vec::new();
+        let mut sheet = Sheet::new(name, cells, Vec::new());
+        sheet.hidden = hidden.contains(&sheet.name);
+        let is_form = sheet.keys.values().any(|k| titles.contains(k));
         let opened = match is_form {
             true => side.get_or_insert_with(|| side::Side::open(bytes)).as_mut(),
             false => None,
         };
-        let marks = match opened {
-            Some(side) => {
-                let marks = side.marks(&name);
-                diags = shown::apply(&name, &mut cells, &marks);
-                Some(Box::new(marks))
+        if let Some(side) = opened {
+            let marks = side.marks(&sheet.name);
+            if !marks.struck.is_empty() || !marks.formats.is_empty() {
+                let mut cells = std::mem::take(&mut sheet.cells);
+                let diags = shown::apply(&sheet.name, &mut cells, &marks);
+                let hidden = sheet.hidden;
+                sheet = Sheet::new(std::mem::take(&mut sheet.name), cells, Vec::new());
+                sheet.hidden = hidden;
+                sheet.diags = diags;
             }
-            _ => None,
-        };
-        let mut sheet = Sheet::new(name, cells, Vec::new());
-        sheet.hidden = hidden.contains(&sheet.name);
-        sheet.marks = marks;
-        sheet.diags = diags;
+            sheet.marks = Some(Box::new(marks));
+        }
         if is_form {
             sheet.merges = wb
                 .merge_cells_by_sheet_name(&sheet.name)

@@ -175,7 +175,15 @@ impl<'b> Side<'b> {
         self.rich();
         let xfs = self.xfs.take().unwrap_or_default();
         let rich = self.rich.take().unwrap_or_default();
-        let mut marks = read_sheet(&xml, &xfs, &rich);
+        // No style that strikes or prints, no struck run, nothing hidden
+        // and no inline string: the sheet's cells carry no mark.
+        let styled = xfs.iter().any(|x| x.strike || x.format.is_some());
+        let mut marks =
+            if styled || !rich.is_empty() || xml.contains("hidden=\"") || xml.contains("<is>") {
+                read_sheet(&xml, &xfs, &rich)
+            } else {
+                Marks::default()
+            };
         self.xfs = Some(xfs);
         self.rich = Some(rich);
         drop(xml);
