@@ -15,8 +15,8 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
-pub use folders::{Stability, Worker};
 use folders::{Readiness, WorkItem};
+pub use folders::{Stability, Worker};
 use journal::Claim;
 
 use crate::ledger::{Ledger, Projects};
