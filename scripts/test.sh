@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 #   poppler-utils (pdftotext) reads the word boxes back.
 # - The mail tests run their own IMAP (dovecot) and SMTP (aiosmtpd) servers on
 #   127.0.0.1 with a test CA made by openssl; dovecot is not a system service.
+# - The web desk's HTTPS test talks to `zwyun serve` with curl.
 need=()
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer libreoffice-calc)
 fc-list 2>/dev/null | grep -qi "Noto.*CJK" || need+=(fonts-noto-cjk)
@@ -21,6 +22,7 @@ command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 test -x /usr/sbin/dovecot || need+=(dovecot-imapd)
 /usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || need+=(python3-aiosmtpd)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ]; then

@@ -255,7 +255,7 @@ fn change_source(file: &Path) -> Result<String, String> {
 
 /// `change_source` of bytes already read from `file`.
 pub fn change_source_of(file: &Path, bytes: &[u8]) -> String {
-    let sha: String = Sha256::digest(&bytes)
+    let sha: String = Sha256::digest(bytes)
         .iter()
         .take(8)
         .map(|b| format!("{b:02x}"))

@@ -21,8 +21,8 @@ use rayon::prelude::*;
 use tracing::{info, warn};
 
 use entry::{Content, Ident, Open, Opened};
-pub use folders::{Stability, Worker};
 use folders::{Readiness, WorkItem};
+pub use folders::{Stability, Worker};
 use journal::Claim;
 pub use survey::Refused;
 

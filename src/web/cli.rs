@@ -89,7 +89,13 @@ pub fn list(ledger_path: &Path) -> Result<u8, String> {
         } else {
             "正常".to_string()
         };
-        crate::outln!("{}  {}  {}  创建于 {}", u.name, u.role.as_str(), state, u.created_at);
+        crate::outln!(
+            "{}  {}  {}  创建于 {}",
+            u.name,
+            u.role.as_str(),
+            state,
+            u.created_at
+        );
     }
     Ok(EXIT_OK)
 }

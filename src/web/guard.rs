@@ -50,10 +50,7 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
     match get("origin") {
         None => true,
         Some(origin) => {
-            let authority = origin
-                .split_once("://")
-                .map(|(_, rest)| rest)
-                .unwrap_or("");
+            let authority = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
             get("host").is_some_and(|host| host.eq_ignore_ascii_case(authority))
         }
     }

@@ -54,9 +54,6 @@ pub struct App {
     pub ledger_path: PathBuf,
     pub schemas: Schemas,
     pub setup: Setup,
-    /// The ledger connection of the web desk (SQLite serialises writers;
-    /// one connection keeps the desk's own requests in order).
-    pub ledger: Mutex<Ledger>,
     /// The web desk's own intake worker, used by one upload at a time.
     pub intake: Mutex<upload::Intake>,
     pub public_upload: bool,
@@ -67,6 +64,13 @@ pub struct App {
 
 pub type Shared = Arc<App>;
 
+impl App {
+    /// A connection for one request (SQLite serialises the writers).
+    pub fn open_ledger(&self) -> Result<Ledger, String> {
+        Ledger::open(&self.ledger_path).map_err(|e| e.to_string())
+    }
+}
+
 /// Runs the desk until the process is stopped.
 pub fn serve(o: Options, schemas: Schemas, g: &Globals) -> Result<u8, String> {
     if o.default_folders {
@@ -74,10 +78,12 @@ pub fn serve(o: Options, schemas: Schemas, g: &Globals) -> Result<u8, String> {
             std::fs::create_dir_all(dir).map_err(|e| crate::command::io_error(dir, &e))?;
         }
     }
-    let setup = crate::command::intake::setup(o.inbox.clone(), o.out.clone(), &o.intake, &schemas, g)?;
+    let setup =
+        crate::command::intake::setup(o.inbox.clone(), o.out.clone(), &o.intake, &schemas, g)?;
     let ledger = Ledger::open(&g.ledger).map_err(|e| e.to_string())?;
     store::ensure(ledger.conn()).map_err(|e| e.to_string())?;
     crate::mail::queue::ensure(ledger.conn()).map_err(|e| e.to_string())?;
+    drop(ledger);
     let intake = upload::Intake::start(&setup.opts.inbox)?;
     let tls = o
         .tls
@@ -88,7 +94,6 @@ pub fn serve(o: Options, schemas: Schemas, g: &Globals) -> Result<u8, String> {
         ledger_path: g.ledger.clone(),
         schemas,
         setup,
-        ledger: Mutex::new(ledger),
         intake: Mutex::new(intake),
         public_upload: o.public_upload,
         rate: guard::RateLimit::new(o.public_rate),
@@ -112,12 +117,18 @@ pub fn serve(o: Options, schemas: Schemas, g: &Globals) -> Result<u8, String> {
         match tls {
             Some(config) => {
                 let listener = tls::Listener::new(listener, config);
-                axum::serve(listener, router.into_make_service_with_connect_info::<tls::Peer>())
-                    .await
+                axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<tls::Peer>(),
+                )
+                .await
             }
             None => {
-                axum::serve(listener, router.into_make_service_with_connect_info::<tls::Peer>())
-                    .await
+                axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<tls::Peer>(),
+                )
+                .await
             }
         }
         .map_err(|e| format!("网页服务出错:{e}"))

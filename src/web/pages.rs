@@ -46,12 +46,13 @@ fn failure(app: &Shared, message: &str) -> Response {
     )
 }
 
-/// Runs `f` with the desk's ledger connection.
+/// Runs `f` with a connection to the ledger, opened for this request:
+/// what the CLI or the intake wrote a moment ago is seen.
 fn with_ledger<T>(
     app: &super::App,
     f: impl FnOnce(&rusqlite::Connection) -> crate::ledger::Result<T>,
 ) -> Result<T, String> {
-    let ledger = app.ledger.lock().unwrap_or_else(|e| e.into_inner());
+    let ledger = app.open_ledger()?;
     f(ledger.conn()).map_err(|e| e.to_string())
 }
 
@@ -81,7 +82,11 @@ fn basic(headers: &HeaderMap) -> Option<(String, String)> {
 
 /// Who is asking: the session cookie's clerk, or (for the API) the clerk
 /// whose name and password came with the request.
-async fn who(app: &Shared, headers: &HeaderMap, allow_basic: bool) -> Result<Option<User>, Response> {
+async fn who(
+    app: &Shared,
+    headers: &HeaderMap,
+    allow_basic: bool,
+) -> Result<Option<User>, Response> {
     let token = cookie_token(headers);
     let credentials = if allow_basic { basic(headers) } else { None };
     blocking(app, move |app| {
@@ -214,12 +219,20 @@ pub async fn login(State(app): State<Shared>, Form(f): Form<LoginForm>) -> Page 
         ),
         store::Login::Disabled => "该账户已停用,请联系管理员。".to_string(),
     };
-    Ok(login_view(&app, StatusCode::UNAUTHORIZED, Some(&error), &name))
+    Ok(login_view(
+        &app,
+        StatusCode::UNAUTHORIZED,
+        Some(&error),
+        &name,
+    ))
 }
 
 pub async fn logout(State(app): State<Shared>, headers: HeaderMap) -> Page {
     if let Some(token) = cookie_token(&headers) {
-        blocking(&app, move |app| with_ledger(app, |c| store::end_session(c, &token))).await?;
+        blocking(&app, move |app| {
+            with_ledger(app, |c| store::end_session(c, &token))
+        })
+        .await?;
     }
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().insert(
@@ -317,14 +330,21 @@ pub async fn submissions(
     ctx.insert("truncated", &(rows.len() >= LIST_LIMIT));
     ctx.insert("rows", &rows.iter().map(RowView::of).collect::<Vec<_>>());
     ctx.insert("filter", &filter);
-    ctx.insert("statuses", &STATUSES);
-    ctx.insert("sources", &SOURCES);
+    let options = |list: &[(&str, &str)]| -> Vec<serde_json::Value> {
+        list.iter()
+            .map(|(key, label)| json!({"key": key, "label": label}))
+            .collect()
+    };
+    ctx.insert("statuses", &options(&STATUSES));
+    ctx.insert("sources", &options(&SOURCES));
     Ok(app.views.render(StatusCode::OK, "submissions.html", &ctx))
 }
 
 /// A SHA-256 as the ledger issues them: 64 lowercase hex digits.
 fn is_sha(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 async fn find(app: &Shared, sha: String) -> Result<Row, Response> {
@@ -335,9 +355,11 @@ async fn find(app: &Shared, sha: String) -> Result<Row, Response> {
     if !is_sha(&sha) {
         return Err(missing());
     }
-    blocking(app, move |app| with_ledger(app, |c| store::submission(c, &sha)))
-        .await?
-        .ok_or_else(missing)
+    blocking(app, move |app| {
+        with_ledger(app, |c| store::submission(c, &sha))
+    })
+    .await?
+    .ok_or_else(missing)
 }
 
 /// One problem of a report, as the pages show it.
@@ -374,7 +396,8 @@ fn problems_of(row: &Row) -> Vec<Problem> {
         return Vec::new();
     };
     let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    let mut list: Vec<Problem> = serde_json::from_value(value["errors"].clone()).unwrap_or_default();
+    let mut list: Vec<Problem> =
+        serde_json::from_value(value["errors"].clone()).unwrap_or_default();
     for p in &mut list {
         p.severity_label = severity_label(&p.severity).into();
     }
@@ -402,16 +425,11 @@ fn file_name(path: &str) -> String {
 
 /// The report of a submission: its problems, its text outputs, and links
 /// to the outputs `show` admits (by their index in the ledger's list).
-fn report_context(
-    ctx: &mut tera::Context,
-    row: &Row,
-    base: &str,
-    show: impl Fn(&str) -> bool,
-) {
+fn report_context(ctx: &mut tera::Context, row: &Row, base: &str, show: impl Fn(&str) -> bool) {
     let texts: Vec<Text> = row
         .outputs
         .iter()
-        .filter(|o| o.ends_with(".txt") && show(o))
+        .filter(|o| o.ends_with(".txt"))
         .filter_map(|o| {
             std::fs::read_to_string(o).ok().map(|text| Text {
                 name: file_name(o),
@@ -445,7 +463,12 @@ pub async fn submission(
     let page = blocking(&app, move |app| {
         let mut ctx = app.views.context("提交详情", Some(&user));
         ctx.insert("nav", "submissions");
-        report_context(&mut ctx, &row, &format!("/submissions/{}", row.sha256), |_| true);
+        report_context(
+            &mut ctx,
+            &row,
+            &format!("/submissions/{}", row.sha256),
+            |_| true,
+        );
         Ok(app.views.render(StatusCode::OK, "submission.html", &ctx))
     })
     .await?;
@@ -459,14 +482,18 @@ async fn send_output(
     index: usize,
     show: impl Fn(&str) -> bool + Send + 'static,
 ) -> Page {
-    let missing = app
-        .views
-        .message(StatusCode::NOT_FOUND, "找不到文件", "这份提交没有这个文件。");
+    let missing = app.views.message(
+        StatusCode::NOT_FOUND,
+        "找不到文件",
+        "这份提交没有这个文件。",
+    );
     let Some(path) = row.outputs.get(index).filter(|o| show(o)).cloned() else {
         return Err(missing);
     };
-    let bytes = blocking(app, move |_| Ok(std::fs::read(&path).ok().map(|b| (path, b))))
-        .await?;
+    let bytes = blocking(app, move |_| {
+        Ok(std::fs::read(&path).ok().map(|b| (path, b)))
+    })
+    .await?;
     let Some((path, bytes)) = bytes else {
         return Err(missing);
     };
@@ -482,7 +509,11 @@ async fn send_output(
 }
 
 fn content_type(name: &str) -> &'static str {
-    let ext = name.rsplit('.').next().unwrap_or_default().to_ascii_lowercase();
+    let ext = name
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     match ext.as_str() {
         "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -555,10 +586,7 @@ fn recheck(
     row: &Row,
 ) -> Result<(PathBuf, Vec<u8>, validate::Outcome, crate::ledger::Projects), String> {
     let (path, bytes) = original(app, row)?;
-    let projects = {
-        let ledger = app.ledger.lock().unwrap_or_else(|e| e.into_inner());
-        ledger.projects().map_err(|e| e.to_string())?
-    };
+    let projects = app.open_ledger()?.projects().map_err(|e| e.to_string())?;
     let ctx = Context {
         schemas: &app.schemas,
         projects: &projects,
@@ -672,7 +700,7 @@ pub async fn approve(
                 Some(&back),
             ));
         }
-        let mut ledger = app.ledger.lock().unwrap_or_else(|e| e.into_inner());
+        let mut ledger = app.open_ledger()?;
         // Every action of the desk is an audit event under the clerk's name.
         let mut rec = crate::ledger::Recording::new(Some(user.name.clone()), "web approve");
         let digest: String = sha2::Sha256::digest(&bytes)
@@ -747,7 +775,10 @@ pub async fn upload_page(State(app): State<Shared>, headers: HeaderMap) -> Page 
 
 /// The workbook of an upload: the multipart field `file`.
 async fn workbook_of(app: &Shared, mut form: Multipart) -> Result<(String, Bytes), Response> {
-    let bad = |message: &str| app.views.message(StatusCode::BAD_REQUEST, "上传有误", message);
+    let bad = |message: &str| {
+        app.views
+            .message(StatusCode::BAD_REQUEST, "上传有误", message)
+    };
     loop {
         let field = match form.next_field().await {
             Ok(Some(field)) => field,
@@ -783,7 +814,9 @@ async fn take(
     blocking(app, move |app| {
         let sha = upload::sha256(&bytes);
         let address = peer.0.ip().to_string();
-        let token = with_ledger(app, |c| store::upload_token(c, &sha, by.as_deref(), &address))?;
+        let token = with_ledger(app, |c| {
+            store::upload_token(c, &sha, by.as_deref(), &address)
+        })?;
         let done = upload::submit(app, &name, &bytes)?;
         Ok((done, token))
     })
@@ -852,16 +885,19 @@ async fn by_token(app: &Shared, token: String) -> Result<Row, Response> {
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(missing());
     }
-    let sha = blocking(app, move |app| with_ledger(app, |c| store::upload_sha(c, &token)))
-        .await?
-        .ok_or_else(missing)?;
+    let sha = blocking(app, move |app| {
+        with_ledger(app, |c| store::upload_sha(c, &token))
+    })
+    .await?
+    .ok_or_else(missing)?;
     find(app, sha).await
 }
 
-/// What a unit may see of its submission: what a mail reply would carry.
+/// What a unit may download of its submission: what a mail reply would
+/// attach (its text outputs are shown on the page, as a reply's body).
 fn unit_sees(row: &Row) -> impl Fn(&str) -> bool + Send + 'static {
     let valid = row.status == "valid";
-    move |o: &str| o.ends_with(".txt") || crate::mail::output_for_unit(valid, o)
+    move |o: &str| crate::mail::output_for_unit(valid, o)
 }
 
 pub async fn public_report(State(app): State<Shared>, UrlPath(token): UrlPath<String>) -> Page {
@@ -950,20 +986,23 @@ pub async fn api_submit(
         (q.name.clone(), body)
     };
     if bytes.is_empty() {
-        return Err((StatusCode::BAD_REQUEST, Json(json!({"error": "没有收到文件"}))).into_response());
+        return Err((
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "没有收到文件"})),
+        )
+            .into_response());
     }
     let name = upload::upload_name(&name);
     let (sha, _) = take(&app, name.clone(), bytes.clone(), Some(user.name), peer).await?;
     let value = blocking(&app, move |app| {
-        let projects = {
-            let ledger = app.ledger.lock().unwrap_or_else(|e| e.into_inner());
-            ledger.projects().map_err(|e| e.to_string())?
-        };
+        let projects = app.open_ledger()?.projects().map_err(|e| e.to_string())?;
         let ctx = Context {
             schemas: &app.schemas,
             projects: &projects,
         };
-        Ok(crate::report::json_value(&validate::check_bytes(&name, &bytes, &ctx)))
+        Ok(crate::report::json_value(&validate::check_bytes(
+            &name, &bytes, &ctx,
+        )))
     })
     .await?;
     let mut response = Json(value).into_response();

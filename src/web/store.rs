@@ -149,7 +149,10 @@ pub fn check_name(name: &str) -> std::result::Result<(), String> {
     if name.is_empty() || name.chars().count() > 64 {
         return Err("用户名应为 1~64 个字符".into());
     }
-    if name.chars().any(|c| c.is_whitespace() || c.is_control() || c == ':') {
+    if name
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == ':')
+    {
         return Err("用户名不能含空格、冒号或控制字符".into());
     }
     Ok(())
@@ -180,8 +183,9 @@ pub fn find_user(conn: &Connection, name: &str) -> Result<Option<User>> {
 }
 
 fn must_find(conn: &Connection, name: &str) -> Result<User> {
-    find_user(conn, name)?
-        .ok_or_else(|| LedgerError::Refused(format!("没有用户“{name}”(zwyun user list 列出全部用户)")))
+    find_user(conn, name)?.ok_or_else(|| {
+        LedgerError::Refused(format!("没有用户“{name}”(zwyun user list 列出全部用户)"))
+    })
 }
 
 /// Sets a new password; also lifts a lockout and re-enables the account.
@@ -198,16 +202,15 @@ pub fn set_password(conn: &Connection, name: &str, password: &str) -> Result<()>
 /// Disables an account and ends its sessions.
 pub fn disable_user(conn: &Connection, name: &str) -> Result<()> {
     let user = must_find(conn, name)?;
-    conn.execute(
-        "UPDATE web_users SET disabled = 1 WHERE id = ?1",
-        [user.id],
-    )?;
+    conn.execute("UPDATE web_users SET disabled = 1 WHERE id = ?1", [user.id])?;
     conn.execute("DELETE FROM web_sessions WHERE user_id = ?1", [user.id])?;
     Ok(())
 }
 
 pub fn users(conn: &Connection) -> Result<Vec<User>> {
-    let mut stmt = conn.prepare(&format!("SELECT {USER_COLUMNS} FROM web_users ORDER BY name"))?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {USER_COLUMNS} FROM web_users ORDER BY name"
+    ))?;
     let rows = stmt.query_map([], user_of)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -216,7 +219,10 @@ pub fn users(conn: &Connection) -> Result<Vec<User>> {
 #[derive(Debug)]
 pub enum Login {
     /// A new session: the cookie value.
-    Ok { token: String, user: User },
+    Ok {
+        token: String,
+        user: User,
+    },
     /// Wrong name or password (said the same way, so names cannot be probed).
     Wrong,
     /// Locked after repeated failures, until the time given.
@@ -235,7 +241,9 @@ fn later(minutes: i64) -> String {
 pub fn login(conn: &Connection, name: &str, password: &str) -> Result<Login> {
     let row: Option<(User, String, i64)> = conn
         .query_row(
-            &format!("SELECT {USER_COLUMNS}, password, failed_logins FROM web_users WHERE name = ?1"),
+            &format!(
+                "SELECT {USER_COLUMNS}, password, failed_logins FROM web_users WHERE name = ?1"
+            ),
             [name],
             |r| Ok((user_of(r)?, r.get(6)?, r.get(7)?)),
         )
@@ -313,7 +321,12 @@ pub fn end_session(conn: &Connection, token: &str) -> Result<()> {
 
 /// The link token of an uploaded content, issued once per content: the
 /// same bytes uploaded again get the same link.
-pub fn upload_token(conn: &Connection, sha: &str, by: Option<&str>, address: &str) -> Result<String> {
+pub fn upload_token(
+    conn: &Connection,
+    sha: &str,
+    by: Option<&str>,
+    address: &str,
+) -> Result<String> {
     conn.execute(
         "INSERT OR IGNORE INTO web_uploads (sha256, token, uploaded_by, address, uploaded_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -437,14 +450,26 @@ mod tests {
     fn login_locks_after_repeated_failures_and_passwd_lifts_it() {
         let c = conn();
         add_user(&c, "王芳", Role::Clerk, "correct horse").unwrap();
-        assert!(matches!(login(&c, "王芳", "correct horse").unwrap(), Login::Ok { .. }));
+        assert!(matches!(
+            login(&c, "王芳", "correct horse").unwrap(),
+            Login::Ok { .. }
+        ));
         for _ in 1..MAX_FAILURES {
             assert!(matches!(login(&c, "王芳", "wrong").unwrap(), Login::Wrong));
         }
-        assert!(matches!(login(&c, "王芳", "wrong").unwrap(), Login::Locked(_)));
-        assert!(matches!(login(&c, "王芳", "correct horse").unwrap(), Login::Locked(_)));
+        assert!(matches!(
+            login(&c, "王芳", "wrong").unwrap(),
+            Login::Locked(_)
+        ));
+        assert!(matches!(
+            login(&c, "王芳", "correct horse").unwrap(),
+            Login::Locked(_)
+        ));
         set_password(&c, "王芳", "another one").unwrap();
-        assert!(matches!(login(&c, "王芳", "another one").unwrap(), Login::Ok { .. }));
+        assert!(matches!(
+            login(&c, "王芳", "another one").unwrap(),
+            Login::Ok { .. }
+        ));
     }
 
     #[test]
@@ -454,7 +479,10 @@ mod tests {
         let Login::Ok { token, .. } = login(&c, "li", "12345678").unwrap() else {
             panic!("login failed")
         };
-        assert_eq!(session_user(&c, &token).unwrap().unwrap().role, Role::Auditor);
+        assert_eq!(
+            session_user(&c, &token).unwrap().unwrap().role,
+            Role::Auditor
+        );
         end_session(&c, &token).unwrap();
         assert!(session_user(&c, &token).unwrap().is_none());
         let Login::Ok { token, .. } = login(&c, "li", "12345678").unwrap() else {
@@ -462,14 +490,20 @@ mod tests {
         };
         disable_user(&c, "li").unwrap();
         assert!(session_user(&c, &token).unwrap().is_none());
-        assert!(matches!(login(&c, "li", "12345678").unwrap(), Login::Disabled));
+        assert!(matches!(
+            login(&c, "li", "12345678").unwrap(),
+            Login::Disabled
+        ));
     }
 
     #[test]
     fn an_unknown_name_is_wrong_like_a_wrong_password() {
         let c = conn();
         assert!(PasswordHash::new(dummy_hash()).is_ok());
-        assert!(matches!(login(&c, "nobody", "12345678").unwrap(), Login::Wrong));
+        assert!(matches!(
+            login(&c, "nobody", "12345678").unwrap(),
+            Login::Wrong
+        ));
     }
 
     #[test]

@@ -23,7 +23,10 @@ pub fn config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, String> {
         .collect::<Result<_, _>>()
         .map_err(|e| format!("证书文件无法读取:{}:{e}", cert.display()))?;
     if certs.is_empty() {
-        return Err(format!("证书文件中没有证书(应为 PEM 格式):{}", cert.display()));
+        return Err(format!(
+            "证书文件中没有证书(应为 PEM 格式):{}",
+            cert.display()
+        ));
     }
     let key_der = PrivateKeyDer::from_pem_slice(&read(key)?)
         .map_err(|e| format!("私钥文件无法读取(应为 PEM 格式):{}:{e}", key.display()))?;
@@ -100,9 +103,7 @@ impl axum::serve::Listener for Listener {
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub SocketAddr);
 
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TcpListener>>
-    for Peer
-{
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TcpListener>> for Peer {
     fn connect_info(stream: axum::serve::IncomingStream<'_, TcpListener>) -> Peer {
         Peer(*stream.remote_addr())
     }

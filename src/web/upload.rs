@@ -39,11 +39,7 @@ pub fn sha256(bytes: &[u8]) -> String {
 /// The name an upload keeps: the last part of what the browser sent,
 /// made safe for any file system.
 pub fn upload_name(sent: &str) -> String {
-    let last = sent
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or_default()
-        .trim();
+    let last = sent.rsplit(['/', '\\']).next().unwrap_or_default().trim();
     if last.is_empty() || last.chars().all(|c| c == '.') {
         return "网页上传.xlsx".into();
     }
@@ -82,7 +78,7 @@ pub fn submit(app: &App, name: &str, bytes: &[u8]) -> Result<String, String> {
 }
 
 fn finished(app: &App, sha: &str) -> Result<bool, String> {
-    let ledger = app.ledger.lock().unwrap_or_else(|e| e.into_inner());
+    let ledger = app.open_ledger()?;
     let status: Option<String> = rusqlite::OptionalExtension::optional(ledger.conn().query_row(
         "SELECT status FROM submissions WHERE sha256 = ?1",
         [sha],

@@ -11,12 +11,21 @@ const TEMPLATES: [(&str, &str); 9] = [
     ("base.html", include_str!("templates/base.html")),
     ("message.html", include_str!("templates/message.html")),
     ("login.html", include_str!("templates/login.html")),
-    ("submissions.html", include_str!("templates/submissions.html")),
-    ("report_body.html", include_str!("templates/report_body.html")),
+    (
+        "submissions.html",
+        include_str!("templates/submissions.html"),
+    ),
+    (
+        "report_body.html",
+        include_str!("templates/report_body.html"),
+    ),
     ("submission.html", include_str!("templates/submission.html")),
     ("approve.html", include_str!("templates/approve.html")),
     ("upload.html", include_str!("templates/upload.html")),
-    ("public_report.html", include_str!("templates/public_report.html")),
+    (
+        "public_report.html",
+        include_str!("templates/public_report.html"),
+    ),
 ];
 
 pub const CSS: &str = include_str!("static/desk.css");
@@ -77,5 +86,20 @@ impl Views {
         ctx.insert("message", message);
         ctx.insert("back", &back);
         self.render(status, "message.html", &ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_page_template_compiles_and_escapes() {
+        let views = Views::load().unwrap();
+        let mut ctx = views.context("<t>", None);
+        ctx.insert("message", "<script>x</script>");
+        ctx.insert("back", &None::<String>);
+        let html = views.tera.render("message.html", &ctx).unwrap();
+        assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"));
     }
 }

@@ -1075,7 +1075,11 @@ fn no_stage_reaches_up_into_the_command_layer() {
             .unwrap()
             .to_string_lossy()
             .replace('\\', "/");
-        if rel.starts_with("command/") || ["cli.rs", "main.rs", "lib.rs"].contains(&rel.as_str()) {
+        // The web desk is a face above the command layer, as the CLI is.
+        if rel.starts_with("command/")
+            || rel.starts_with("web/")
+            || ["cli.rs", "main.rs", "lib.rs"].contains(&rel.as_str())
+        {
             continue;
         }
         let text = std::fs::read_to_string(&f).unwrap();

@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -82,7 +82,11 @@ impl Server {
             let log = log.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if let Some(rest) = line.split("http://127.0.0.1:").nth(1).or_else(|| line.split("https://127.0.0.1:").nth(1)) {
+                    if let Some(rest) = line
+                        .split("http://127.0.0.1:")
+                        .nth(1)
+                        .or_else(|| line.split("https://127.0.0.1:").nth(1))
+                    {
                         let port: String = rest.chars().take_while(char::is_ascii_digit).collect();
                         let _ = tx.send(port.parse::<u16>().unwrap_or(0));
                     }
@@ -163,7 +167,9 @@ pub fn urlencode(s: &str) -> String {
 /// One HTTP/1.1 request on a fresh connection, the path sent as written.
 pub fn raw(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -217,7 +223,8 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
             return out;
         };
         let size_text = String::from_utf8_lossy(&data[..eol]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap_or(0);
+        let size =
+            usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap_or(0);
         if size == 0 {
             return out;
         }
@@ -343,8 +350,12 @@ fn web_login_logout_and_lockout() {
     let r = c.login("王芳", "correct horse battery");
     assert_eq!(r.status, 303, "{}", r.text());
     let cookie = r.header("set-cookie").unwrap().to_string();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    assert!(cookie.contains("Max-Age=36000"), "ten hours: {cookie}");
     let r = c.get("/submissions");
     assert_eq!(r.status, 200);
     assert!(r.text().contains("王芳(经办)"));
@@ -363,14 +374,102 @@ fn web_login_logout_and_lockout() {
     assert_eq!(r.status, 401);
     assert!(r.text().contains("账户已锁定"));
     assert!(server.env.run_ok(&["user", "list"]).contains("锁定至"));
-    let out = run_with_input(&server.env, &["user", "passwd", "王芳"], "a new passphrase\n");
+    let out = run_with_input(
+        &server.env,
+        &["user", "passwd", "王芳"],
+        "a new passphrase\n",
+    );
     assert!(out.status.success());
     assert_eq!(c.login("王芳", "a new passphrase").status, 303);
     assert_eq!(c.get("/submissions").status, 200);
     server.env.run_ok(&["user", "disable", "王芳"]);
-    assert_eq!(c.get("/submissions").status, 303, "disabling ends the session");
+    assert_eq!(
+        c.get("/submissions").status,
+        303,
+        "disabling ends the session"
+    );
     let r = c.login("王芳", "a new passphrase");
     assert!(r.text().contains("已停用"));
+    assert!(server
+        .env
+        .run_ok(&["user", "list"])
+        .contains("王芳  经办  已停用"));
+    // A new password brings a disabled account back.
+    let out = run_with_input(
+        &server.env,
+        &["user", "passwd", "王芳"],
+        "third passphrase\n",
+    );
+    assert!(out.status.success());
+    assert_eq!(c.login("王芳", "third passphrase").status, 303);
+}
+
+#[test]
+fn web_lockout_lasts_fifteen_minutes_and_counts_api_failures() {
+    let env = Env::new();
+    add_user(&env, "王芳", "经办", "correct horse battery");
+    let server = Server::start_in(env, &["--secure-cookies"]);
+    let wrong = format!("Basic {}", base64_of("王芳:wrong"));
+    for _ in 0..5 {
+        let r = raw(
+            server.port,
+            "GET",
+            "/api/v1/submissions",
+            &[("Authorization", &wrong)],
+            b"",
+        );
+        assert_eq!(r.status, 401);
+    }
+    let mut c = server.client();
+    let r = c.login("王芳", "correct horse battery");
+    let text = r.text();
+    let until = text.split("账户已锁定至 ").nth(1).expect(&text)[..19].to_string();
+    let until = chrono::NaiveDateTime::parse_from_str(&until, "%Y-%m-%d %H:%M:%S").unwrap();
+    let minutes = (until - chrono::Local::now().naive_local()).num_minutes();
+    assert!((13..=15).contains(&minutes), "{minutes}");
+    run_with_input(
+        &server.env,
+        &["user", "passwd", "王芳"],
+        "a new passphrase\n",
+    );
+    let r = c.login("王芳", "a new passphrase");
+    assert!(
+        r.header("set-cookie").unwrap().contains("; Secure"),
+        "--secure-cookies"
+    );
+}
+
+#[test]
+fn web_serve_stops_when_its_intake_cannot_run() {
+    let env = Env::new();
+    let out = env.run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--inbox",
+        "missing",
+        "--out",
+        "out",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("收件目录不存在"));
+    let out = env.run(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--mail",
+        "no-such-mail.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("收件目录处理已停止"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        env.path("inbox").is_dir() && env.path("out").is_dir(),
+        "default folders made"
+    );
 }
 
 #[test]
@@ -396,12 +495,31 @@ fn web_read_only_accounts_see_but_cannot_post() {
         &bytes,
     );
     assert_eq!(r.status, 403);
-    let r = raw(server.port, "GET", "/api/v1/submissions", &[("Authorization", &basic)], b"");
+    let r = raw(
+        server.port,
+        "GET",
+        "/api/v1/submissions",
+        &[("Authorization", &basic)],
+        b"",
+    );
     assert_eq!(r.status, 200);
-    assert_eq!(r.json()["submissions"].as_array().unwrap().len(), 0, "nothing was taken");
-    assert!(std::fs::read_dir(server.env.path("inbox")).unwrap().flatten().all(|e| e.file_name().to_string_lossy().starts_with('.')));
+    assert_eq!(
+        r.json()["submissions"].as_array().unwrap().len(),
+        0,
+        "nothing was taken"
+    );
+    assert!(std::fs::read_dir(server.env.path("inbox"))
+        .unwrap()
+        .flatten()
+        .all(|e| e.file_name().to_string_lossy().starts_with('.')));
     let wrong = format!("Basic {}", base64_of("经办人:nope"));
-    let r = raw(server.port, "GET", "/api/v1/submissions", &[("Authorization", &wrong)], b"");
+    let r = raw(
+        server.port,
+        "GET",
+        "/api/v1/submissions",
+        &[("Authorization", &wrong)],
+        b"",
+    );
     assert_eq!(r.status, 401);
 }
 
@@ -410,7 +528,10 @@ pub fn base64_of(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = String::new();
     for chunk in b.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &x)| acc | (x as u32) << (16 - 8 * i));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, &x)| acc | (x as u32) << (16 - 8 * i));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -434,7 +555,10 @@ fn web_cross_site_posts_are_refused() {
     let ct = format!("multipart/form-data; boundary={BOUNDARY}");
     let body = multipart("a1.xlsx", &bytes);
     for headers in [
-        vec![("Origin", "http://evil.example"), ("Sec-Fetch-Site", "cross-site")],
+        vec![
+            ("Origin", "http://evil.example"),
+            ("Sec-Fetch-Site", "cross-site"),
+        ],
         vec![("Origin", "http://evil.example")],
         vec![("Sec-Fetch-Site", "same-site")],
     ] {
@@ -450,7 +574,10 @@ fn web_cross_site_posts_are_refused() {
         server.port,
         "POST",
         "/login",
-        &[("Origin", "http://evil.example"), ("Content-Type", "application/x-www-form-urlencoded")],
+        &[
+            ("Origin", "http://evil.example"),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
         b"name=x&password=y",
     );
     assert_eq!(r.status, 403);
@@ -493,7 +620,11 @@ fn web_paths_never_reach_the_file_system_and_names_are_text() {
     assert_eq!(r.status, 303);
     let location = r.header("location").unwrap().to_string();
     let list = c.get("/submissions").text();
-    assert!(list.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;") || list.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{list}");
+    assert!(
+        list.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;")
+            || list.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{list}"
+    );
     assert!(!list.contains("<script>") && !list.contains("<img") && !list.contains("<b>项目"));
     let detail = c.get(&location).text();
     assert!(!detail.contains("<script>") && !detail.contains("<img"));
@@ -514,16 +645,33 @@ fn web_paths_never_reach_the_file_system_and_names_are_text() {
     ] {
         let r = c.get(path);
         assert!(matches!(r.status, 303 | 400 | 404), "{path}: {}", r.status);
-        assert!(!r.body.starts_with(b"SQLite format") && !r.text().contains("root:"), "{path}");
+        assert!(
+            !r.body.starts_with(b"SQLite format") && !r.text().contains("root:"),
+            "{path}"
+        );
     }
     // Every response carries the security headers.
     let r = c.get("/submissions");
     let csp = r.header("content-security-policy").unwrap();
-    assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     assert!(csp.contains("default-src 'none'"));
     assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
     assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
-    assert!(!r.text().contains("<script"), "no script on any page");
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    for page in ["/submissions", "/upload", "/u", "/login", &location] {
+        assert!(
+            !c.get(page).text().contains("<script"),
+            "no script on {page}"
+        );
+    }
+    let css = c.get("/static/desk.css").text();
+    assert!(
+        css.contains("@media print") && css.contains("nav"),
+        "printing hides the navigation"
+    );
 }
 
 #[test]
@@ -535,15 +683,27 @@ fn web_json_api_matches_validate_and_a_double_post_is_one_submission() {
     let expected = server.env.validate_json(&path);
     assert_eq!(expected["status"], "invalid");
     let basic = format!("Basic {}", base64_of("王芳:correct horse battery"));
-    let name = format!("/api/v1/submissions?name={}", urlencode("填错的申请表.xlsx"));
-    let r = raw(server.port, "POST", &name, &[("Authorization", &basic)], &bytes);
+    let name = format!(
+        "/api/v1/submissions?name={}",
+        urlencode("填错的申请表.xlsx")
+    );
+    let r = raw(
+        server.port,
+        "POST",
+        &name,
+        &[("Authorization", &basic)],
+        &bytes,
+    );
     assert_eq!(r.status, 200, "{}", r.text());
     let got = r.json();
     assert_eq!(got["status"], expected["status"]);
     assert_eq!(got["form"], expected["form"]);
     assert_eq!(got["errors"], expected["errors"]);
     assert_eq!(codes_of(&got), codes_of(&expected));
-    assert_eq!(got.as_object().unwrap().len(), expected.as_object().unwrap().len());
+    assert_eq!(
+        got.as_object().unwrap().len(),
+        expected.as_object().unwrap().len()
+    );
     let location = r.header("location").unwrap().to_string();
     // The same bytes again, as multipart: the same answer, no new submission.
     let ct = format!("multipart/form-data; boundary={BOUNDARY}");
@@ -585,12 +745,24 @@ fn web_json_api_matches_validate_and_a_double_post_is_one_submission() {
         .to_string();
     let file = c.get(&href);
     assert_eq!(file.status, 200);
-    assert!(file.header("content-disposition").unwrap().contains("filename*=UTF-8''"));
+    assert!(file
+        .header("content-disposition")
+        .unwrap()
+        .contains("filename*=UTF-8''"));
     // Filters: by status and source, and by text.
-    assert!(c.get("/submissions?status=valid").text().contains("没有符合条件的提交"));
-    assert!(c.get("/submissions?source=web&q=%E5%A1%AB%E9%94%99").text().contains("填错的申请表.xlsx"));
+    assert!(c
+        .get("/submissions?status=valid")
+        .text()
+        .contains("没有符合条件的提交"));
+    assert!(c
+        .get("/submissions?source=web&q=%E5%A1%AB%E9%94%99")
+        .text()
+        .contains("填错的申请表.xlsx"));
     // Unauthenticated API calls are refused.
-    assert_eq!(raw(server.port, "GET", "/api/v1/submissions", &[], b"").status, 401);
+    assert_eq!(
+        raw(server.port, "GET", "/api/v1/submissions", &[], b"").status,
+        401
+    );
 }
 
 #[test]
@@ -600,7 +772,10 @@ fn web_public_upload_gives_a_private_report_link() {
     let page = c.get("/u");
     assert_eq!(page.status, 200);
     assert!(page.text().contains("提交政务云资源申请表"));
-    assert!(!page.text().contains("/submissions"), "a unit never sees the desk");
+    assert!(
+        !page.text().contains("/submissions"),
+        "a unit never sees the desk"
+    );
     let (_, bytes) = workbook(&failing_form(), &server.env, "unit.xlsx");
     let r = c.post_file("/u", "unit.xlsx", &bytes);
     assert_eq!(r.status, 303, "{}", r.text());
@@ -610,7 +785,10 @@ fn web_public_upload_gives_a_private_report_link() {
     let report = c.get(&link);
     assert_eq!(report.status, 200);
     let text = report.text();
-    assert!(text.contains("未通过") && text.contains("问题清单"), "{text}");
+    assert!(
+        text.contains("未通过") && text.contains("问题清单"),
+        "{text}"
+    );
     assert!(!text.contains("/submissions"));
     let hrefs: Vec<String> = text
         .split("href=\"")
@@ -660,21 +838,44 @@ fn web_approve_records_quota_and_change_as_the_cli_does() {
     let page = c.get(&detail).text();
     assert!(page.contains("通过") && page.contains("批准"), "{page}");
     let confirm = c.get(&format!("{detail}/approve")).text();
-    assert!(confirm.contains("将登记项目“SJ-2026-017”的批准配额"), "{confirm}");
+    assert!(
+        confirm.contains("将登记项目“SJ-2026-017”的批准配额"),
+        "{confirm}"
+    );
     let done = c.post_form(&format!("{detail}/approve"), &[]);
     assert_eq!(done.status, 200, "{}", done.text());
-    assert!(done.text().contains("已登记项目“SJ-2026-017”的批准配额"), "{}", done.text());
+    assert!(
+        done.text().contains("已登记项目“SJ-2026-017”的批准配额"),
+        "{}",
+        done.text()
+    );
     // The CLI sees the same ledger: approving the same form again is refused.
-    let again = server.env.run(&["approve", sample("annex1-example.xlsx").to_str().unwrap()]);
+    let again = server
+        .env
+        .run(&["approve", sample("annex1-example.xlsx").to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(1));
+    let refused = c.post_form(&format!("{detail}/approve"), &[]);
+    assert_eq!(refused.status, 409, "{}", refused.text());
+    let replaced = c.post_form(&format!("{detail}/approve"), &[("replace", "1")]);
+    assert_eq!(replaced.status, 200, "{}", replaced.text());
     let a4 = std::fs::read(sample("annex4-example.xlsx")).unwrap();
     let r = c.post_file("/upload", "annex4-example.xlsx", &a4);
     let detail = r.header("location").unwrap().to_string();
     let confirm = c.get(&format!("{detail}/approve")).text();
     assert!(confirm.contains("变更生效日期"), "{confirm}");
     let done = c.post_form(&format!("{detail}/approve"), &[("effective", "2026-09-30")]);
-    assert!(done.text().contains("自 2026-09-30 起生效"), "{}", done.text());
+    assert!(
+        done.text().contains("自 2026-09-30 起生效"),
+        "{}",
+        done.text()
+    );
     // The same change a second time is refused, as by the CLI.
+    // Approved, the change now differs from the ledger: the warning comes first.
+    let confirm = c.get(&format!("{detail}/approve")).text();
+    assert!(
+        confirm.contains("请先看警告") && confirm.contains("policy.current_mismatch"),
+        "{confirm}"
+    );
     let twice = c.post_form(&format!("{detail}/approve"), &[("effective", "2026-09-30")]);
     assert_eq!(twice.status, 409);
     assert!(twice.text().contains("同一变更不重复登记"));
@@ -691,7 +892,17 @@ fn web_serves_https_with_secure_cookies() {
     let env = Env::new();
     let (cert, key) = (env.path("cert.pem"), env.path("key.pem"));
     let made = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
@@ -704,19 +915,41 @@ fn web_serves_https_with_secure_cookies() {
     add_user(&env, "王芳", "经办", "correct horse battery");
     let server = Server::start_in(
         env,
-        &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()],
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
     );
     let url = format!("https://127.0.0.1:{}/login", server.port);
     let out = Command::new(&curl)
-        .args(["-k", "-s", "-i", "-H", &format!("Origin: https://127.0.0.1:{}", server.port)])
-        .args(["--data-urlencode", "name=王芳", "--data-urlencode", "password=correct horse battery"])
+        .args([
+            "-k",
+            "-s",
+            "-i",
+            "-H",
+            &format!("Origin: https://127.0.0.1:{}", server.port),
+        ])
+        .args([
+            "--data-urlencode",
+            "name=王芳",
+            "--data-urlencode",
+            "password=correct horse battery",
+        ])
         .arg(&url)
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("HTTP/1.1 303"), "{text}\n{}", server.log());
-    let cookie = text.lines().find(|l| l.to_lowercase().starts_with("set-cookie")).unwrap();
-    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    let cookie = text
+        .lines()
+        .find(|l| l.to_lowercase().starts_with("set-cookie"))
+        .unwrap();
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
     // Plain HTTP on the TLS port gets nothing useful.
     let plain = TcpStream::connect(("127.0.0.1", server.port)).and_then(|mut s| {
         s.set_read_timeout(Some(Duration::from_secs(5)))?;
@@ -747,8 +980,4 @@ pub fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-pub fn is_file(p: &Path) -> bool {
-    p.is_file()
 }
