@@ -796,6 +796,7 @@ const HEADINGS: [&str; 8] = [
 ];
 
 fn is_heading(line: &str) -> bool {
+    let line = line.trim();
     let clause = line.starts_with('第')
         && line.contains('条')
         && line.chars().count() <= 16
