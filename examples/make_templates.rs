@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use docx_rs::{
-    AlignmentType, BorderType, Docx, Footer, LineSpacing, LineSpacingType, PageMargin, PageNum,
-    Paragraph, Run, RunFonts, SpecialIndentType, Table, TableBorder, TableBorderPosition,
+    AlignmentType, BorderType, BreakType, Docx, Footer, LineSpacing, LineSpacingType, PageMargin,
+    PageNum, Paragraph, Run, RunFonts, SpecialIndentType, Table, TableBorder, TableBorderPosition,
     TableBorders, TableCell, TableCellContent, TableCellMargins, TableLayoutType, TableRow,
     VAlignType, VMergeType, WidthType,
 };
@@ -228,15 +228,48 @@ fn block(kind: &str, text: &str) -> Paragraph {
 }
 
 /// Like [`blocks`], the last `keep` paragraphs held on the page of what
-/// follows (the signature block never starts a page alone); headings are
-/// held with their first paragraph as everywhere.
+/// follows (the signature block never starts a page alone). A heading is
+/// printed in one paragraph with the paragraph it heads, after a line
+/// break, so that widow and orphan control keep it off the foot of a page:
+/// LibreOffice does not always move a heading kept with the next paragraph
+/// when that paragraph goes to the next page.
 fn blocks_kept(mut doc: Docx, list: &[Block], keep: usize) -> Docx {
     let from = list.len().saturating_sub(keep);
-    for (i, (kind, text)) in list.iter().enumerate() {
-        let heading = matches!(*kind, "h" | "s");
-        doc = doc.add_paragraph(block(kind, text).keep_next(heading || i >= from));
+    let mut headings: Vec<&Block> = Vec::new();
+    for (i, b) in list.iter().enumerate() {
+        let (kind, text) = b;
+        if matches!(*kind, "h" | "s") {
+            headings.push(b);
+            continue;
+        }
+        let p = if headings.is_empty() {
+            block(kind, text)
+        } else {
+            headed(&std::mem::take(&mut headings), text)
+        };
+        doc = doc.add_paragraph(p.keep_next(i >= from));
     }
     doc
+}
+
+/// `headings` and the body paragraph `text` as one paragraph, each heading
+/// on a line of its own; kept whole when it holds more than one heading.
+fn headed(headings: &[&Block], text: &str) -> Paragraph {
+    const INDENT: &str = "\u{3000}\u{3000}";
+    let before = if headings[0].0 == "h" { 200 } else { 60 };
+    let mut p = Paragraph::new()
+        .line_spacing(spacing(before, 0))
+        .widow_control(true)
+        .keep_lines(headings.len() > 1);
+    for (kind, heading) in headings {
+        let indent = if *kind == "s" { INDENT } else { "" };
+        let mut r = run(&format!("{indent}{heading}")).bold().size(BODY);
+        if *kind == "h" {
+            r = r.fonts(fonts(HEI));
+        }
+        p = p.add_run(r.add_break(BreakType::TextWrapping));
+    }
+    p.add_run(run(&format!("{INDENT}{text}")).size(BODY))
 }
 
 fn footer() -> Footer {

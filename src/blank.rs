@@ -37,10 +37,17 @@ fn writing_height() -> f64 {
     layout::mm(HANDWRITING_MM) / layout::fit_scale(&WIDTHS, false)
 }
 
-/// The choices of a field as the paper form prints them, every box empty:
-/// `□市级 □区级 □自费`. The reader takes an untouched one for nothing.
-fn printed_options(choices: &[String]) -> String {
-    crate::render::context::ticks(choices, "")
+/// The choices of a field as the paper form prints them, every box empty
+/// (`□市级 □区级 □自费`), a line broken between two options where the
+/// cell is `width` units narrow. The reader takes an untouched one for
+/// nothing chosen.
+fn printed_options(choices: &[String], width: f64) -> String {
+    let boxed: Vec<String> = choices
+        .iter()
+        .map(|c| format!("{}{c}", crate::render::context::UNTICKED))
+        .collect();
+    let parts: Vec<&str> = boxed.iter().map(String::as_str).collect();
+    layout::wrap_parts(&parts, " ", width)
 }
 
 /// A dropdown of `choices` that still takes what a unit types instead
@@ -82,7 +89,8 @@ impl Sheet<'_> {
         self.ws
             .write_string_with_format(row, col, spec.name(), &self.label)?;
         self.fit(row, col, row, col, spec.name());
-        let value = self.value_of(key, &spec.choices);
+        let width = span_width(value_cols.0, value_cols.1);
+        let value = self.value_of(key, &spec.choices, width);
         self.merge(row, value_cols.0, row, value_cols.1, &value)?;
         self.heights.at_least(row, writing_height());
         if !spec.choices.is_empty() {
@@ -98,10 +106,10 @@ impl Sheet<'_> {
     }
 
     /// The filled value, or on a blank form the printed options of a choice.
-    fn value_of(&self, key: &str, choices: &[String]) -> String {
+    fn value_of(&self, key: &str, choices: &[String], width: f64) -> String {
         match self.fill {
             Some(a) => a.fields.get(key).cloned().unwrap_or_default(),
-            None if !choices.is_empty() => printed_options(choices),
+            None if !choices.is_empty() => printed_options(choices, width),
             None => String::new(),
         }
     }
@@ -139,7 +147,7 @@ impl Sheet<'_> {
         self.ws
             .merge_range(row, 0, row + rows - 1, 0, &name, &self.label)?;
         self.fit(row, 0, row + rows - 1, 0, &name);
-        let value = self.value_of(key, &[]);
+        let value = self.value_of(key, &[], 0.0);
         self.fit(row, 1, row + rows - 1, 9, &value);
         self.ws
             .merge_range(row, 1, row + rows - 1, 9, &value, &self.value)?;
@@ -165,7 +173,7 @@ impl Sheet<'_> {
                 let value = match hosts.get((r - row - 1) as usize) {
                     Some(h) => host_value(h, &col.key),
                     None if self.fill.is_none() && !col.choices.is_empty() => {
-                        printed_options(&col.choices)
+                        printed_options(&col.choices, WIDTHS[c as usize])
                     }
                     None => String::new(),
                 };

@@ -164,13 +164,22 @@ pub fn mm(mm: f64) -> f64 {
     mm / 25.4 * 72.0
 }
 
-/// The scale a sheet with columns `widths` prints at when fitted to the
-/// width of an A4 page with [`a4`]'s margins (1 when it fits as it is): a
-/// column unit is 7 pixels of the default font, plus 5 pixels of padding.
+/// Pixels (at 96 dpi) a column unit takes at most when printed: Excel
+/// measures columns in digits of Calibri (7 pixels); LibreOffice on a
+/// machine without Calibri or Carlito measures them in DejaVu Sans, whose
+/// digits are a third wider, and shrinks the sheet that much more.
+const COLUMN_UNIT_PX: f64 = 9.6;
+
+/// The smallest scale a sheet with columns `widths` prints at when fitted
+/// to the width of an A4 page with [`a4`]'s margins (1 when it fits as it
+/// is); see [`COLUMN_UNIT_PX`].
 pub fn fit_scale(widths: &[f64], landscape: bool) -> f64 {
     let paper = if landscape { 11.69 } else { 8.27 };
     let printable = (paper - 0.6 - 0.6) * 72.0;
-    let sheet: f64 = widths.iter().map(|w| (w * 7.0 + 5.0).round() * 0.75).sum();
+    let sheet: f64 = widths
+        .iter()
+        .map(|w| (w * COLUMN_UNIT_PX + 5.0) * 0.75)
+        .sum();
     (printable / sheet).min(1.0)
 }
 

@@ -136,6 +136,9 @@ fn widths(
     w
 }
 
+/// A cell to write: rows and columns it spans, its value and format.
+type PlacedCell = ((u32, u32), (u16, u16), Value, Format);
+
 /// Writes a cell, or a merged range when it spans more than one.
 struct Sheet<'a> {
     ws: &'a mut Worksheet,
@@ -293,7 +296,7 @@ impl Sheet<'_> {
     }
 
     /// The cells of one host, rows counted from its first row.
-    fn host_cells(&self, h: &Host, filled: bool) -> Vec<((u32, u32), (u16, u16), Value, Format)> {
+    fn host_cells(&self, h: &Host, filled: bool) -> Vec<PlacedCell> {
         let f = &self.f;
         let figure = |value: u32, unit: &str| {
             if filled {

@@ -31,6 +31,7 @@ struct Styles {
     money: Format,
     number: Format,
     percent: Format,
+    share: Format,
     bold_money: Format,
 }
 
@@ -53,6 +54,7 @@ impl Styles {
             money: cell.clone().set_num_format("#,##0.00"),
             number: cell.clone().set_num_format("0.####"),
             percent: cell.clone().set_num_format("0%"),
+            share: cell.clone().set_num_format("0.##%"),
             bold_money: cell.set_bold().set_num_format("#,##0.00"),
         }
     }
@@ -430,7 +432,13 @@ pub fn write_assessment(
         ws.write_string_with_format(row, 0, &name, &st.text)?;
         ws.write_number_with_format(row, 1, ind.weight as f64, &st.number)?;
         ws.write_string_with_format(row, 2, ind.rule, &st.text)?;
-        ws.write_string_with_format(row, 3, &observed, &st.text)?;
+        if input.counts.contains_key(code) {
+            ws.write_string_with_format(row, 3, &observed, &st.text)?;
+        } else {
+            // H1 satisfaction: a percentage, stored as a number.
+            let share = num(input.satisfaction) / 100.0;
+            ws.write_number_with_format(row, 3, share, &st.share)?;
+        }
         ws.write_number_with_format(row, 4, num(*score), &st.number)?;
         for (c, text) in [(0, name.as_str()), (2, ind.rule), (3, observed.as_str())] {
             heights.fit(row, row, text, widths[c], BODY_PT);

@@ -546,7 +546,7 @@ fn figures_stored_as_text(file: &Path) -> Vec<String> {
 }
 
 /// Issue 20: 变更核对 of a passing 附件4 printed “未发现问题。” over the
-/// header row of its 问题清单: it is printed below it.
+/// header row of its 问题清单: when printed, it is below it.
 fn no_problems_below_header(pdf: &Pdf) -> Vec<String> {
     let header = pdf.words.iter().find(|w| w.page == 0 && w.text == "序号");
     let line = pdf
@@ -554,6 +554,7 @@ fn no_problems_below_header(pdf: &Pdf) -> Vec<String> {
         .iter()
         .find(|w| w.page == 0 && w.text.starts_with("未发现问题"));
     match (header, line) {
+        (_, None) => Vec::new(),
         (Some(h), Some(l)) if l.y0 >= h.y1 => Vec::new(),
         (h, l) => vec![format!(
             "“未发现问题。” not below the header: {:?} / {:?}",
@@ -798,6 +799,7 @@ const HEADINGS: [&str; 8] = [
 ];
 
 fn is_heading(line: &str) -> bool {
+    let line = line.trim();
     let clause = line.starts_with('第')
         && line.contains('条')
         && line.chars().count() <= 16
