@@ -14,10 +14,12 @@ cd "$(dirname "$0")/.."
 # - The mail tests run their own IMAP (dovecot) and SMTP (aiosmtpd) servers on
 #   127.0.0.1 with a test CA made by openssl; dovecot is not a system service.
 # - The web desk's HTTPS test talks to `zwyun serve` with curl.
+# (grep reads all of its input: with pipefail, an early exit of grep -q would
+# fail the pipeline through SIGPIPE.)
 need=()
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer libreoffice-calc)
-fc-list 2>/dev/null | grep -qi "Noto.*CJK" || need+=(fonts-noto-cjk)
-fc-list 2>/dev/null | grep -qi "Liberation Serif" || need+=(fonts-liberation2)
+fc-list 2>/dev/null | grep -i "Noto.*CJK" >/dev/null || need+=(fonts-noto-cjk)
+fc-list 2>/dev/null | grep -i "Liberation Serif" >/dev/null || need+=(fonts-liberation2)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 test -x /usr/sbin/dovecot || need+=(dovecot-imapd)
 /usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || need+=(python3-aiosmtpd)

@@ -200,7 +200,9 @@ pub fn record_approval(
     source: impl FnOnce() -> Result<String, String>,
 ) -> OpResult<Approved> {
     if outcome.status != Status::Valid {
-        return Err(OpError::refused("申请表未通过校验,请先修正问题".to_string()));
+        return Err(OpError::refused(
+            "申请表未通过校验,请先修正问题".to_string(),
+        ));
     }
     match &outcome.model {
         Some(Form::Annex1(app)) => {
@@ -234,7 +236,8 @@ pub fn record_approval(
                     earlier.effective.map(|d| d.to_string()).unwrap_or_default()
                 )));
             }
-            desk.ledger.approve_change(project.id, date, &source, &config)?;
+            desk.ledger
+                .approve_change(project.id, date, &source, &config)?;
             Ok(Approved::Change {
                 label: project.label(),
                 date,
@@ -242,7 +245,9 @@ pub fn record_approval(
                 warnings,
             })
         }
-        None => Err(OpError::refused("申请表未通过校验,请先修正问题".to_string())),
+        None => Err(OpError::refused(
+            "申请表未通过校验,请先修正问题".to_string(),
+        )),
     }
 }
 

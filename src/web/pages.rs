@@ -731,16 +731,23 @@ pub async fn approve(
                 for w in done.warnings() {
                     text.push_str(&format!("警告:{w}\n"));
                 }
-                app.views.message_for(StatusCode::OK, "已批准", &text, Some(&user), Some(&back))
+                app.views
+                    .message_for(StatusCode::OK, "已批准", &text, Some(&user), Some(&back))
             }
             Err(crate::ops::OpError::Refused { reason, conflicts }) => {
                 let mut text = format!("未登记:{reason}");
                 if let Some(d) = conflicts {
                     text.push_str(&format!("(冲突日期:{d})"));
                 }
-                app.views.message_for(StatusCode::CONFLICT, "未登记", &text, Some(&user), Some(&back))
+                app.views.message_for(
+                    StatusCode::CONFLICT,
+                    "未登记",
+                    &text,
+                    Some(&user),
+                    Some(&back),
+                )
             }
-            Err(crate::ops::OpError::Invalid(e) | crate::ops::OpError::Failed(e)) => return Err(e.into()),
+            Err(crate::ops::OpError::Invalid(e) | crate::ops::OpError::Failed(e)) => return Err(e),
         })
     })
     .await

@@ -187,7 +187,9 @@ impl Dovecot {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(root.join("stderr.txt")).unwrap())
             .spawn()
-            .expect("dovecot missing: run bash scripts/test.sh, which installs what the tests need");
+            .expect(
+                "dovecot missing: run bash scripts/test.sh, which installs what the tests need",
+            );
         let why = || {
             let read = |n: &str| std::fs::read_to_string(root.join(n)).unwrap_or_default();
             format!("dovecot: {}{}", read("stderr.txt"), read("dovecot.log"))

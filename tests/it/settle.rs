@@ -376,7 +376,7 @@ fn assessment_workbook_is_the_filled_annex5() {
     assert_eq!(text(&ws, 3, 0), "服务任务完成及时性(A3)");
     assert_eq!(number(&ws, 3, 4), 4.0);
     assert_eq!(text(&ws, 8, 0), "云服务满意率(H1)");
-    assert_eq!(text(&ws, 8, 3), "87.5%");
+    assert_eq!(number(&ws, 8, 3), 0.875);
     assert_eq!(number(&ws, 8, 4), 47.5);
     assert_eq!(number(&ws, 9, 4), 88.5);
     let all: Vec<String> = ws.rows().flatten().map(|c| c.to_string()).collect();
@@ -662,7 +662,7 @@ fn settlement_meters_formal_resources_day_by_day() {
     assert_eq!(number(&summary, 8, 1), 1.0);
     assert_eq!(money(&summary, 8, 2), "84130.19");
     assert_eq!(number(&summary, 8, 3), 88.5);
-    assert_eq!(text(&summary, 8, 4), "5%");
+    assert_eq!(number(&summary, 8, 4), 0.05);
     assert_eq!(money(&summary, 8, 5), "4206.51");
     assert_eq!(money(&summary, 8, 6), "79923.68");
     assert_eq!(text(&summary, 9, 0), "合计");

@@ -858,6 +858,28 @@ fn web_approve_records_quota_and_change_as_the_cli_does() {
     assert_eq!(refused.status, 409, "{}", refused.text());
     let replaced = c.post_form(&format!("{detail}/approve"), &[("replace", "1")]);
     assert_eq!(replaced.status, 200, "{}", replaced.text());
+    // A change needs a formal agreement (细则 五(四)). The desk approved
+    // today, so agreements dated earlier are recorded as an exception.
+    for step in [
+        &["test-signed", "--date", "2026-06-01", "--months", "3"][..],
+        &["formal-signed", "--date", "2026-09-01"],
+    ] {
+        let mut args = vec!["ledger"];
+        args.extend_from_slice(step);
+        args.extend([
+            "--project",
+            "SJ-2026-017",
+            "--override",
+            "协议早于网页批准日",
+        ]);
+        let out = server.env.run(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     let a4 = std::fs::read(sample("annex4-example.xlsx")).unwrap();
     let r = c.post_file("/upload", "annex4-example.xlsx", &a4);
     let detail = r.header("location").unwrap().to_string();
