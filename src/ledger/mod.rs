@@ -541,7 +541,7 @@ impl Ledger {
 /// Adds a column that ledgers made by earlier versions lack. The check and
 /// the change are one write transaction: two processes opening an old
 /// ledger at once must not both add it.
-fn add_column(conn: &Connection, table: &str, column: &str, ty: &str) -> Result<()> {
+pub(crate) fn add_column(conn: &Connection, table: &str, column: &str, ty: &str) -> Result<()> {
     let has = |conn: &Connection| -> Result<bool> {
         let sql = format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1");
         Ok(conn.prepare(&sql)?.exists([column])?)

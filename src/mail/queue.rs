@@ -4,7 +4,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::ledger::{now, Result};
+use crate::ledger::{add_column, now, Result};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS mail_messages (
@@ -64,25 +64,6 @@ pub fn ensure(conn: &Connection) -> Result<()> {
     conn.execute_batch(SCHEMA)?;
     add_column(conn, "mail_attachments", "shown", "TEXT")?;
     add_column(conn, "mail_replies", "rounds", "INTEGER NOT NULL DEFAULT 0")?;
-    Ok(())
-}
-
-/// Adds a column that ledgers made by earlier versions lack; the check
-/// and the change are one write transaction (two processes may open an
-/// old ledger at once).
-fn add_column(conn: &Connection, table: &str, column: &str, ty: &str) -> Result<()> {
-    let has = |conn: &Connection| -> Result<bool> {
-        let sql = format!("SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1");
-        Ok(conn.prepare(&sql)?.exists([column])?)
-    };
-    if has(conn)? {
-        return Ok(());
-    }
-    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
-    if !has(&tx)? {
-        tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))?;
-    }
-    tx.commit()?;
     Ok(())
 }
 
