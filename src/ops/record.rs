@@ -56,6 +56,16 @@ impl Desk<'_> {
         (d.date, d.missing.is_some())
     }
 
+    /// What the provider must do by when, for an agreement signed on `date`.
+    fn delivery_line(&self, provider: &str, date: NaiveDate, task: &str) -> String {
+        let (due, provisional) = self.due(date);
+        format!(
+            "服务商“{provider}”最迟应于 {due}{} {task}(签订后 {} 个工作日内)。",
+            if provisional { "(暂定)" } else { "" },
+            self.policy.delivery_working_days
+        )
+    }
+
     /// Working days after `due` up to and including `date`.
     pub fn working_days_late(&self, due: NaiveDate, date: NaiveDate) -> u32 {
         let mut n = 0;
@@ -168,15 +178,9 @@ pub fn test_signed(
             ends: Some(ends),
         },
     )?;
-    let (due, provisional) = desk.due(date);
     let lines = vec![
         format!("已登记项目 {label} 的测试协议:{date} 签订,测试期 {months} 个月,至 {ends} 届满(测试资源不纳入计量)。"),
-        format!(
-            "服务商“{}”最迟应于 {due}{} 完成全部测试资源的发放(签订后 {} 个工作日内)。",
-            project.provider,
-            if provisional { "(暂定)" } else { "" },
-            desk.policy.delivery_working_days
-        ),
+        desk.delivery_line(&project.provider, date, "完成全部测试资源的发放"),
     ];
     finish(
         desk,
@@ -254,19 +258,13 @@ pub fn formal_signed(desk: &Desk, project: &Project, date: NaiveDate) -> OpResul
             ends: None,
         },
     )?;
-    let (due, provisional) = desk.due(date);
     let mut lines = vec![format!(
         "已登记项目 {label} 的正式协议:{date} 签订,自该日起租并纳入计量。"
     )];
     if test.is_none() {
         lines.push("(该项目未登记测试协议。)".to_string());
     }
-    lines.push(format!(
-        "服务商“{}”最迟应于 {due}{} 完成正式资源的发放或调整(签订后 {} 个工作日内)。",
-        project.provider,
-        if provisional { "(暂定)" } else { "" },
-        desk.policy.delivery_working_days
-    ));
+    lines.push(desk.delivery_line(&project.provider, date, "完成正式资源的发放或调整"));
     finish(
         desk,
         project,
