@@ -20,6 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ctx = Context {
         schemas: &schemas,
         projects: &projects,
+        parties: None,
     };
     let outcome = check_path(Path::new("samples/annex1-example.xlsx"), &ctx);
     let app = outcome.application().ok_or("sample is not a valid 附件1")?;

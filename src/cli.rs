@@ -151,6 +151,8 @@ pub enum Command {
         ledger: LedgerFile,
         #[command(flatten)]
         schemas: SchemasDir,
+        #[command(flatten)]
+        templates: TemplatesDir,
     },
     /// 显示从附件1/附件4 中读取到的内容(JSON 键为 schemas/ 中的 key),以及发现的问题
     Read {
@@ -164,11 +166,16 @@ pub enum Command {
         ledger: LedgerFile,
         #[command(flatten)]
         schemas: SchemasDir,
+        #[command(flatten)]
+        templates: TemplatesDir,
     },
     /// 将校验通过的附件1 登记为项目的批准配额,或将附件4 登记为已批准的变更
     Approve {
-        /// 校验通过的附件1 或附件4 工作簿
+        /// 校验通过的附件1 或附件4 工作簿,或 zwyun status 列出的提交编号(如 83596584d644)
         file: PathBuf,
+        /// 按提交编号批准时,原件的归档目录(默认当前目录下的 archive/,与 process 的默认相同)
+        #[arg(long, value_name = "DIR")]
+        archive: Option<PathBuf>,
         /// 以本申请表替换项目已有的配额(尚未签订协议时)
         #[arg(long)]
         replace: bool,
@@ -181,6 +188,8 @@ pub enum Command {
         ledger: LedgerFile,
         #[command(flatten)]
         schemas: SchemasDir,
+        #[command(flatten)]
+        templates: TemplatesDir,
     },
     /// 处理收件箱中的全部提交(一次),输出回执、协议草稿或问题清单
     Process {
@@ -397,6 +406,10 @@ pub enum Command {
         /// 另写出填好的附件5 考核表(.xlsx)
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        ledger: LedgerFile,
+        #[command(flatten)]
+        schemas: SchemasDir,
     },
     /// 计量一个服务年度(上一年7月1日至当年6月30日)的正式资源,生成结算项目工作簿草稿
     Settle {
@@ -741,15 +754,24 @@ impl Command {
         use Command as C;
         match self {
             C::Validate {
-                ledger, schemas, ..
+                ledger,
+                schemas,
+                templates,
+                ..
             }
             | C::Read {
-                ledger, schemas, ..
+                ledger,
+                schemas,
+                templates,
+                ..
             }
             | C::Approve {
-                ledger, schemas, ..
-            }
-            | C::Settle {
+                ledger,
+                schemas,
+                templates,
+                ..
+            } => Given::new(Some(ledger), Some(schemas), Some(templates)),
+            C::Settle {
                 ledger, schemas, ..
             } => Given::new(Some(ledger), Some(schemas), None),
             C::Process {
@@ -824,7 +846,10 @@ impl Command {
                 },
             ) => Given::new(Some(ledger), Some(schemas), None),
             C::Mail(MailCommand::Send { ledger, .. }) => Given::new(Some(ledger), None, None),
-            C::Mail(MailCommand::Check { .. }) | C::Assess { .. } => Given::default(),
+            C::Assess {
+                ledger, schemas, ..
+            } => Given::new(Some(ledger), Some(schemas), None),
+            C::Mail(MailCommand::Check { .. }) => Given::default(),
         }
     }
 }
@@ -931,14 +956,16 @@ fn dispatch(command: Command, g: &Globals) -> Result<u8, String> {
             replace,
             effective,
             record,
+            archive,
             ..
         } => command::check::approve(
             &file,
+            archive.as_deref(),
             replace,
             effective,
             &record.clerk(),
             &load_schemas(g)?,
-            &g.ledger,
+            g,
             dir,
         ),
         Command::Process {
@@ -1072,7 +1099,7 @@ fn dispatch(command: Command, g: &Globals) -> Result<u8, String> {
         Command::Mail(MailCommand::Send { mail, .. }) => command::mail::send(&mail, &g.ledger),
         Command::Assess {
             file, format, out, ..
-        } => command::settle::assess(&file, format, out.as_deref()),
+        } => command::settle::assess(&file, format, out.as_deref(), g),
         Command::Settle {
             year,
             on,

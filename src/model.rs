@@ -72,6 +72,11 @@ pub struct TooLarge {
 impl Config {
     /// Total of each resource (host figures × 台数, services as given),
     /// computed with checked arithmetic.
+    /// No host and no service left: everything given back.
+    pub fn is_empty(&self) -> bool {
+        self.hosts.iter().all(|h| h.count == 0) && self.services.values().all(|q| q.is_zero())
+    }
+
     pub fn totals(&self) -> Result<BTreeMap<String, Decimal>, TooLarge> {
         let mut totals = BTreeMap::new();
         let mut add = |key: &str, v: Option<Decimal>| {
@@ -182,6 +187,12 @@ impl Change {
     /// The configuration after the change: the proposed hosts, and the
     /// services of `base` with the listed ones replaced.
     pub fn proposed_config(&self, base: &Config) -> Config {
+        // No host kept and no service asked for: everything is given back,
+        // the services of the quota included (policy: an empty 变更后 table
+        // is valid only when the 说明 speaks of a reclaim).
+        if self.proposed_hosts.is_empty() && self.services.iter().all(|s| s.after.is_zero()) {
+            return Config::default();
+        }
         let mut services = base.services.clone();
         for s in &self.services {
             if s.after.is_zero() {

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::{
     load_projects, open_existing, open_or_create, Format, Globals, EXIT_OK, EXIT_PROBLEMS,
 };
-use crate::ledger::{ConfigVersion, Recording};
+use crate::ledger::{ConfigVersion, Ledger, Recording};
 use crate::model::{Config, Form};
 use crate::ops::record::{self, Desk};
 use crate::ops::{OpError, OpResult};
@@ -77,9 +77,11 @@ fn check_each(
         open_existing(ledger)?;
     }
     let projects = load_projects(ledger)?;
+    let parties = super::load_parties(globals);
     let ctx = Context {
         schemas,
         projects: &projects,
+        parties: parties.as_ref(),
     };
     let mut all_valid = true;
     for file in files {
@@ -90,25 +92,37 @@ fn check_each(
     Ok(if all_valid { EXIT_OK } else { EXIT_PROBLEMS })
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn approve(
     file: &Path,
+    archive: Option<&Path>,
     replace: bool,
     effective: Option<NaiveDate>,
     clerk: &super::life::Clerk,
     schemas: &Schemas,
-    ledger_path: &Path,
+    globals: &Globals,
     dir: Option<&Path>,
 ) -> Result<u8, String> {
-    let mut ledger = open_or_create(ledger_path)?;
+    let mut ledger = open_or_create(&globals.ledger)?;
+    let archived;
+    let file = if file.exists() {
+        file
+    } else {
+        archived = submission_file(&ledger, file, archive)?;
+        eprintln!("批准的原件:{}", archived.display());
+        archived.as_path()
+    };
     let mut rec = Recording::new(clerk.by.clone(), "approve");
     rec.override_reason = clerk.override_reason.clone();
     rec.source = Some((file.display().to_string(), file_sha256(file)?));
     ledger.set_recording(rec);
     let calendar = crate::settle::calendar::Calendar::load(dir).map_err(|e| e.to_string())?;
     let projects = ledger.projects().map_err(|e| e.to_string())?;
+    let parties = super::load_parties(globals);
     let ctx = Context {
         schemas,
         projects: &projects,
+        parties: parties.as_ref(),
     };
     let outcome = validate::check_path(file, &ctx);
     if outcome.status != Status::Valid {
@@ -127,7 +141,7 @@ pub fn approve(
         today: clerk.today,
     };
     match record_approval(&outcome, replace, effective, &desk, &projects, || {
-        change_source(file)
+        source(file)
     }) {
         Err(e) => super::life::refusal(e),
         Ok(approved) => {
@@ -140,6 +154,38 @@ pub fn approve(
     }
 }
 
+/// The archived original of the submission `id` (as `status` prints it).
+fn submission_file(ledger: &Ledger, id: &Path, archive: Option<&Path>) -> Result<PathBuf, String> {
+    let text = id.to_string_lossy();
+    let not_file =
+        || format!("找不到文件“{text}”,账本中也没有这个编号的提交(zwyun status 列出提交及其编号)");
+    let found = crate::intake::journal::by_id(ledger.conn(), &text).map_err(|e| e.to_string())?;
+    let entry = match found.as_slice() {
+        [] => return Err(not_file()),
+        [one] => one,
+        many => {
+            return Err(format!(
+                "编号“{text}”对应 {} 份提交,请写出更多位:{}",
+                many.len(),
+                many.iter()
+                    .map(|e| format!("{}({})", &e.sha256[..16], e.file))
+                    .collect::<Vec<_>>()
+                    .join("、")
+            ))
+        }
+    };
+    let root = archive.unwrap_or(Path::new("archive"));
+    match crate::intake::archive::find_original(root, &entry.sha256) {
+        Ok(Some((path, _))) => Ok(path),
+        Ok(None) | Err(_) => Err(format!(
+            "提交 {}(“{}”)的原件不在归档目录 {} 中;请用 --archive 指定 process 使用的归档目录,或直接给出原文件",
+            &entry.sha256[..12],
+            entry.file,
+            root.display()
+        )),
+    }
+}
+
 /// What `approve` recorded in the ledger.
 #[derive(Debug, Clone)]
 pub enum Approved {
@@ -149,12 +195,25 @@ pub enum Approved {
         hosts: usize,
         services: usize,
     },
+    /// A 附件1 for a project with an agreement: its quota from `date`
+    /// (配额调整); before the formal agreement also the configuration the
+    /// formal agreement starts with.
+    Revision {
+        label: String,
+        date: NaiveDate,
+        before_formal: bool,
+        from: String,
+        to: String,
+        warnings: Vec<String>,
+    },
     /// A 附件4 as an approved change from `date`; `table` is the change
     /// table as text.
     Change {
         label: String,
         date: NaiveDate,
         table: String,
+        /// Everything is given back: the project ends on `date`.
+        ends: bool,
         /// Warnings about the change's date (e.g. far after today).
         warnings: Vec<String>,
     },
@@ -165,7 +224,7 @@ impl Approved {
     pub fn warnings(&self) -> &[String] {
         match self {
             Approved::Quota { .. } => &[],
-            Approved::Change { warnings, .. } => warnings,
+            Approved::Revision { warnings, .. } | Approved::Change { warnings, .. } => warnings,
         }
     }
 
@@ -177,10 +236,38 @@ impl Approved {
                 hosts,
                 services,
             } => format!("已登记项目“{label}”的批准配额({hosts} 类主机,{services} 项服务)。\n"),
-            Approved::Change {
-                label, date, table, ..
+            Approved::Revision {
+                label,
+                date,
+                before_formal,
+                from,
+                to,
+                ..
             } => {
-                format!("{table}已登记项目“{label}”的资源变更,自 {date} 起生效。\n")
+                let formal = if *before_formal {
+                    "尚未签订正式协议:新配额同时作为正式协议(附件3)及开通情况表的资源配置(细则 五(三))。"
+                } else {
+                    "在用资源配置不变;如需按新配额调整资源,请提交附件4 变更申请。"
+                };
+                format!(
+                    "已登记项目“{label}”的配额调整(附件1),自 {date} 起生效:\n  原配额:{from}\n  新配额:{to}\n原配额保留在历史中;此后的附件4 按新配额的上限核对。{formal}\n"
+                )
+            }
+            Approved::Change {
+                label,
+                date,
+                table,
+                ends,
+                ..
+            } => {
+                let mut s = format!("{table}已登记项目“{label}”的资源变更,自 {date} 起生效。\n");
+                if *ends {
+                    s += &format!(
+                        "全部资源回收:项目自 {date} 起终止,资源计量至 {}。\n",
+                        date.pred_opt().unwrap_or(*date)
+                    );
+                }
+                s
             }
         }
     }
@@ -206,10 +293,25 @@ pub fn record_approval(
     }
     match &outcome.model {
         Some(Form::Annex1(app)) => {
+            let key = app.header.project_key();
+            if let crate::identity::Identity::Found(project) =
+                crate::identity::identify(projects, &key)
+            {
+                if !project.agreements.is_empty() {
+                    if replace {
+                        return Err(OpError::refused(format!(
+                            "项目“{}”已签订协议,配额不能替换;新的附件1 按配额调整登记:去掉 --replace,用 --effective 指定生效日期",
+                            project.label()
+                        )));
+                    }
+                    let source = format!("annex1:{}", source()?);
+                    return revise(desk, project, app, effective, source);
+                }
+            }
             desk.ledger
                 .approve_application_on(app, replace, desk.today)?;
             Ok(Approved::Quota {
-                label: app.header.project_key().label(),
+                label: key.label(),
                 hosts: app.config.hosts.len(),
                 services: app.config.services.len(),
             })
@@ -223,9 +325,10 @@ pub fn record_approval(
                 ));
             };
             let date = effective.unwrap_or(desk.today);
-            let warnings = record::check_change(desk, project, date)?;
+            let mut warnings = record::check_change(desk, project, date)?;
+            warnings.extend(code_offer(project, &change.header.project_key()));
             let config = change.proposed_config(&project.current);
-            let source = source()?;
+            let source = format!("annex4:{}", source()?);
             let versions = desk.ledger.configs(project.id)?;
             if let Some(earlier) = repeated(&versions, &source, date, &config) {
                 return Err(OpError::refused(format!(
@@ -242,6 +345,7 @@ pub fn record_approval(
                 label: project.label(),
                 date,
                 table: report::change_table(&outcome.changes),
+                ends: config.is_empty(),
                 warnings,
             })
         }
@@ -251,30 +355,70 @@ pub fn record_approval(
     }
 }
 
-/// How an approved 附件4 is named in the ledger: its path and the start
-/// of its SHA-256, so the same file is recognised under any name.
-fn change_source(file: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(file).map_err(|e| super::io_error(file, &e))?;
-    Ok(change_source_of(file, &bytes))
+/// A form that names a 项目编号 for a project the ledger has without
+/// one: the code is offered to the clerk, never taken on its own.
+fn code_offer(project: &crate::ledger::Project, key: &crate::model::ProjectKey) -> Option<String> {
+    let code = key.code.as_deref().filter(|_| project.code.is_none())?;
+    Some(format!(
+        "本表填写了项目编号“{code}”,账本中项目“{}”尚无编号;核对无误后请登记:zwyun ledger set-code --project \"{}\" --code \"{code}\"",
+        project.label(),
+        project.label()
+    ))
 }
 
-/// `change_source` of bytes already read from `file`.
-pub fn change_source_of(file: &Path, bytes: &[u8]) -> String {
+/// A 附件1 of a project with an agreement, recorded as its quota from
+/// `effective` (default today) after the checks of `record::check_revision`.
+fn revise(
+    desk: &Desk,
+    project: &crate::ledger::Project,
+    app: &crate::model::Application,
+    effective: Option<NaiveDate>,
+    source: String,
+) -> OpResult<Approved> {
+    let date = effective.unwrap_or(desk.today);
+    let (mut warnings, before_formal) =
+        record::check_revision(desk, project, &app.header.provider, date)?;
+    warnings.extend(code_offer(project, &app.header.project_key()));
+    if app.config == project.quota {
+        return Err(OpError::refused(format!(
+            "项目“{}”已签订协议,本附件1 的资源与现行配额相同,无需配额调整",
+            project.label()
+        )));
+    }
+    desk.ledger
+        .revise_quota(project.id, date, &source, &app.config, before_formal)?;
+    Ok(Approved::Revision {
+        label: project.label(),
+        date,
+        before_formal,
+        from: crate::ops::view::config_summary(&project.quota),
+        to: crate::ops::view::config_summary(&app.config),
+        warnings,
+    })
+}
+
+/// How an approved form is named in the ledger (after its kind): its path
+/// and the start of its SHA-256, so the same file is recognised under any
+/// name.
+fn source(file: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(file).map_err(|e| super::io_error(file, &e))?;
+    Ok(source_of(file, &bytes))
+}
+
+/// `source` of bytes already read from `file`.
+pub fn source_of(file: &Path, bytes: &[u8]) -> String {
     let sha: String = Sha256::digest(bytes)
         .iter()
         .take(8)
         .map(|b| format!("{b:02x}"))
         .collect();
-    format!("annex4:{} sha256:{sha}", file.display())
+    format!("{} sha256:{sha}", file.display())
 }
 
 /// The SHA-256 of a file, in hex.
 fn file_sha256(file: &Path) -> Result<String, String> {
     let bytes = std::fs::read(file).map_err(|e| super::io_error(file, &e))?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(crate::intake::journal::sha256_hex(&bytes))
 }
 
 /// An earlier approval of the same change: the same file content, or the

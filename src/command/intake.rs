@@ -160,9 +160,11 @@ pub fn demo(dir: &Path, schemas: &Schemas, args: &Globals) -> Result<u8, String>
     intake::demo::fill_inbox(&inbox).map_err(|e| super::io_error(&inbox, &e))?;
     let ledger = open_or_create(&args.ledger)?;
     let projects = ledger.projects().map_err(|e| e.to_string())?;
+    let parties = super::load_parties(args);
     let ctx = Context {
         schemas,
         projects: &projects,
+        parties: parties.as_ref(),
     };
     let example =
         validate::check_bytes("annex1-example.xlsx", intake::demo::APPROVED_EXAMPLE, &ctx);
@@ -221,16 +223,37 @@ pub fn status(limit: usize, format: Format, ledger: &Path) -> Result<u8, String>
         crate::outln!("账本中尚无处理记录。");
     }
     for e in &entries {
+        let id = &e.sha256[..e.sha256.len().min(12)];
+        let approved =
+            crate::ops::view::approval_of(&ledger, &e.sha256).map_err(|e| format!("{e:?}"))?;
         match format {
-            Format::Json => crate::outln!("{}", serde_json::to_string(e).unwrap_or_default()),
+            Format::Json => {
+                let mut v = serde_json::to_value(e).unwrap_or_default();
+                v["id"] = id.into();
+                v["approved"] = serde_json::to_value(&approved).unwrap_or_default();
+                crate::outln!("{v}");
+            }
             Format::Text => {
                 let dup = if e.duplicates > 0 {
                     format!("(重复提交 {} 次)", e.duplicates)
                 } else {
                     String::new()
                 };
+                let approval = match (&approved, e.status.as_str()) {
+                    (Some(a), _) => {
+                        format!(
+                            "\n    已批准:{} 于 {} 登记{}(第 {} 号记录)",
+                            a.by,
+                            a.at,
+                            a.date.map(|d| format!(",批准日期 {d}")).unwrap_or_default(),
+                            a.event
+                        )
+                    }
+                    (None, "valid") => format!("\n    待批准:zwyun approve {id}"),
+                    _ => String::new(),
+                };
                 crate::outln!(
-                    "{}  {}  {}  {}  {}{dup}\n    {}",
+                    "{id}  {}  {}  {}  {}  {}{dup}{approval}\n    {}",
                     e.received_at,
                     status_label(&e.status),
                     e.unit.as_deref().unwrap_or("-"),

@@ -90,12 +90,18 @@ pub fn present(result: OpResult<Recorded>, format: Format) -> Result<u8, String>
 /// A refusal: exit 1 with the reason and the date it conflicts with.
 pub fn refusal(e: OpError) -> Result<u8, String> {
     match e {
-        OpError::Refused { reason, conflicts } => {
+        OpError::Refused {
+            reason,
+            conflicts,
+            overridable,
+        } => {
             eprintln!("zwyun: 未登记:{reason}");
-            if let Some(d) = conflicts {
-                eprintln!(
+            match (conflicts, overridable) {
+                (Some(d), true) => eprintln!(
                     "冲突日期:{d}。如确属例外,可加 --override 原因 登记,审计记录会保留原因。"
-                );
+                ),
+                (Some(d), false) => eprintln!("冲突日期:{d}。"),
+                _ => {}
             }
             Ok(EXIT_PROBLEMS)
         }
@@ -142,36 +148,38 @@ pub fn log(ledger_path: &Path, project: Option<&str>, format: Format) -> Result<
                 crate::outln!("{v}");
             }
             Format::Text => {
-                let mut line = format!(
-                    "#{}  {}  {}  {}  {}",
-                    e.id,
-                    e.at,
-                    e.by,
-                    e.action_name(),
-                    project
-                );
-                if let Some(d) = e.date {
-                    line += &format!("  日期 {d}");
-                }
-                if !e.detail.is_empty() {
-                    line += &format!("  {}", e.detail);
-                }
-                if let Some(r) = &e.reason {
-                    line += &format!("  原因:{r}");
-                }
-                line += &format!("  (命令 {}", e.command);
-                if let Some(src) = &e.source {
-                    line += &format!(",文件 {src}");
-                }
-                if let Some(sha) = &e.sha256 {
-                    line += &format!(",SHA-256 {}", &sha[..sha.len().min(16)]);
-                }
-                line += ")";
+                let line = event_line(e, &project);
                 crate::outln!("{line}");
             }
         }
     }
     Ok(EXIT_OK)
+}
+
+/// One event as `ledger log` and `project` print it; `project` is its
+/// project's label (empty inside one project's history).
+fn event_line(e: &crate::ledger::Event, project: &str) -> String {
+    let mut line = format!("#{}  {}  {}  {}", e.id, e.at, e.by, e.action_name());
+    if !project.is_empty() {
+        line += &format!("  {project}");
+    }
+    if let Some(d) = e.date {
+        line += &format!("  日期 {d}");
+    }
+    if !e.detail.is_empty() {
+        line += &format!("  {}", e.detail);
+    }
+    if let Some(r) = &e.reason {
+        line += &format!("  原因:{r}");
+    }
+    line += &format!("  (命令 {}", e.command);
+    if let Some(src) = &e.source {
+        line += &format!(",文件 {src}");
+    }
+    if let Some(sha) = &e.sha256 {
+        line += &format!(",SHA-256 {}", &sha[..sha.len().min(16)]);
+    }
+    line + ")"
 }
 
 fn project_labels(ledger: &Ledger) -> Result<Vec<(i64, String)>, String> {
@@ -261,7 +269,11 @@ fn project_text(v: &ProjectView) -> String {
         v.project, v.unit, v.name, v.provider, v.ownership, v.on, v.state_label
     );
     if let Some(d) = v.approved_on {
-        s += &format!("配额批准:{d}  配额:{}\n", v.quota);
+        s += &format!("配额批准:{d}\n");
+    }
+    match v.quota_from {
+        Some(d) => s += &format!("{} 的配额(配额调整,自 {d} 起):{}\n", v.on, v.quota),
+        None => s += &format!("{} 的配额:{}\n", v.on, v.quota),
     }
     match v.in_force_from {
         Some(d) => s += &format!("{} 在用配置(自 {d} 起):{}\n", v.on, v.in_force),
@@ -283,6 +295,9 @@ fn project_text(v: &ProjectView) -> String {
             );
         }
     };
+    if v.quotas.len() > 1 {
+        section(&mut s, "配额及其调整", &v.quotas);
+    }
     section(&mut s, "已排定(尚未生效)", &v.scheduled);
     section(&mut s, "协议", &v.agreements);
     section(&mut s, "变更", &v.changes);
@@ -309,23 +324,7 @@ fn project_text(v: &ProjectView) -> String {
     }
     s += "历史:\n";
     for e in &v.history {
-        s += &format!(
-            "  #{}  {}  {}  {}{}{}{}\n",
-            e.id,
-            e.at,
-            e.by,
-            e.action_name(),
-            e.date.map(|d| format!("  日期 {d}")).unwrap_or_default(),
-            if e.detail.is_empty() {
-                String::new()
-            } else {
-                format!("  {}", e.detail)
-            },
-            e.reason
-                .as_ref()
-                .map(|r| format!("  原因:{r}"))
-                .unwrap_or_default()
-        );
+        s += &format!("  {}\n", event_line(e, ""));
     }
     s
 }

@@ -43,6 +43,14 @@ pub struct Globals {
     pub templates: Option<PathBuf>,
 }
 
+/// The district's providers for checking forms; when parties.yaml cannot
+/// be read the clerk is told and forms are checked without it.
+pub fn load_parties(g: &Globals) -> Option<crate::render::parties::Parties> {
+    crate::render::Renderer::load_parties(g.templates.as_deref())
+        .map_err(|e| eprintln!("zwyun: 警告:{e};本次未核对申请表中的服务商"))
+        .ok()
+}
+
 /// Prints a usage or configuration error; exit 2.
 pub fn fail(message: String) -> u8 {
     eprintln!("zwyun: {message}");
@@ -60,15 +68,24 @@ pub fn load_projects(path: &Path) -> Result<Projects, String> {
         .map_err(|e| format!("{}:{e}", path.display()))
 }
 
+/// A ledger path that exists but is no regular file (a folder, a device
+/// such as /dev/null, a pipe).
+fn not_a_file(path: &Path) -> Result<(), String> {
+    let what = match path.metadata() {
+        Ok(m) if m.is_dir() => "这是一个目录",
+        Ok(m) if !m.is_file() => "这是设备、管道或套接字,不是普通文件",
+        _ => return Ok(()),
+    };
+    Err(format!(
+        "账本应是一个文件,{what}:{};请检查 --ledger 或 ZWYUN_LEDGER",
+        path.display()
+    ))
+}
+
 /// Opens a ledger that must exist (commands that only read it, or need a
 /// project in it): a mistyped path is an error, not an empty ledger.
 pub fn open_existing(path: &Path) -> Result<Ledger, String> {
-    if path.is_dir() {
-        return Err(format!(
-            "账本应是一个文件,这是一个目录:{};请检查 --ledger 或 ZWYUN_LEDGER",
-            path.display()
-        ));
-    }
+    not_a_file(path)?;
     if !path.is_file() {
         return Err(format!(
             "账本文件不存在:{};请检查 --ledger 或 ZWYUN_LEDGER,或先用 zwyun approve 登记项目",
@@ -105,7 +122,7 @@ fn open_ledger(path: &Path) -> Result<Ledger, String> {
     let ledger = Ledger::open(path).map_err(|e| format!("{}:{e}", path.display()))?;
     if let Some(from) = ledger.migrated_from {
         eprintln!(
-            "已将账本 {} 由第 {from} 版升级为第 {} 版(增加审计记录),原有项目与提交全部保留。",
+            "已将账本 {} 由第 {from} 版升级为第 {} 版(审计记录、配额调整),原有项目与提交全部保留。",
             path.display(),
             crate::ledger::migrate::VERSION
         );
@@ -116,12 +133,7 @@ fn open_ledger(path: &Path) -> Result<Ledger, String> {
 /// Opens the ledger a command writes to, creating it (and saying so once)
 /// when it does not exist yet.
 pub fn open_or_create(path: &Path) -> Result<Ledger, String> {
-    if path.is_dir() {
-        return Err(format!(
-            "账本应是一个文件,这是一个目录:{};请检查 --ledger 或 ZWYUN_LEDGER",
-            path.display()
-        ));
-    }
+    not_a_file(path)?;
     let new = !path.exists();
     let ledger = open_ledger(path)?;
     if new {

@@ -134,6 +134,8 @@ fn load(args: &Request, schemas: &Schemas, ledger: &Path) -> Result<Option<Data>
         &Context {
             schemas,
             projects: &projects,
+            // Rendering names an unknown provider itself (RenderError).
+            parties: None,
         },
     );
     match outcome.application() {

@@ -87,7 +87,12 @@ pub fn formal_signed(
 }
 
 /// `zwyun assess`.
-pub fn assess(file: &Path, format: Format, out: Option<&Path>) -> Result<u8, String> {
+pub fn assess(
+    file: &Path,
+    format: Format,
+    out: Option<&Path>,
+    g: &super::Globals,
+) -> Result<u8, String> {
     let (input, scored) = match read_assessment(file)? {
         Ok(pair) => pair,
         Err(problem) => {
@@ -95,6 +100,10 @@ pub fn assess(file: &Path, format: Format, out: Option<&Path>) -> Result<u8, Str
             return Ok(EXIT_PROBLEMS);
         }
     };
+    // The ledger's deliveries, when there is a ledger (the rules with it).
+    if g.ledger.exists() {
+        late_deliveries(&input, g)?;
+    }
     match format {
         Format::Json => crate::outln!("{}", scored.to_json()),
         Format::Text => crate::out!("{}", assessment_text(&input, &scored)),
@@ -105,6 +114,50 @@ pub fn assess(file: &Path, format: Format, out: Option<&Path>) -> Result<u8, Str
         eprintln!("已写出考核表:{}", out.display());
     }
     Ok(EXIT_OK)
+}
+
+/// The ledger's late deliveries of the provider in the year, offered for
+/// A3 (服务任务完成及时性), and a note when the file counts otherwise.
+fn late_deliveries(input: &AssessmentInput, g: &super::Globals) -> Result<(), String> {
+    let Some(year) = ServiceYear::new(input.year) else {
+        return Ok(());
+    };
+    let dir = g.schemas.as_deref();
+    let schemas = crate::schema::Schemas::load(dir).map_err(|e| format!("校验规则有误:{e}"))?;
+    let ledger = super::open_existing(&g.ledger)?;
+    let calendar = crate::settle::calendar::Calendar::load(dir).map_err(|e| e.to_string())?;
+    let desk = crate::ops::record::Desk {
+        ledger: &ledger,
+        policy: &schemas.policy,
+        calendar: &calendar,
+        today: chrono::Local::now().date_naive(),
+    };
+    let late = crate::ops::record::late_deliveries(&desk, &input.provider, year.start, year.end)
+        .map_err(|e| format!("{e:?}"))?;
+    eprintln!(
+        "账本记录:{} 在 {} 逾期发放资源 {} 次(附件5 A3 参考)",
+        input.provider,
+        year.label(),
+        late.len()
+    );
+    for l in &late {
+        eprintln!(
+            "  {}  {}资源发放 {},最迟应于 {},逾期 {} 个工作日",
+            l.project,
+            crate::ops::view::kind_name(&l.kind),
+            l.date,
+            l.due,
+            l.working_days_late
+        );
+    }
+    let counted = input.counts.get("A3").copied().unwrap_or_default();
+    if counted as usize != late.len() {
+        eprintln!(
+            "zwyun: 提示:考核数据中 A3 为 {counted} 起,账本记录的逾期发放为 {} 次;如有账本未记录的事项或非服务商责任的逾期,请以核实结果为准",
+            late.len()
+        );
+    }
+    Ok(())
 }
 
 type Scored = (AssessmentInput, Assessment);

@@ -93,3 +93,26 @@ fn copy_to(mut file: &File, tmp: &Path, sha: &str) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// The archived original of the submission with content `sha`: archived
+/// names carry the first 12 hex digits of it (`…-83596584d644-…`), and the
+/// content is checked, so a renamed or altered file is never taken.
+pub fn find_original(root: &Path, sha: &str) -> io::Result<Option<(PathBuf, Vec<u8>)>> {
+    let short = format!("-{}-", &sha[..sha.len().min(12)]);
+    for month in fs::read_dir(root)?.flatten() {
+        let Ok(files) = fs::read_dir(month.path()) else {
+            continue;
+        };
+        for file in files.flatten() {
+            if !file.file_name().to_string_lossy().contains(&short) {
+                continue;
+            }
+            if let Ok(bytes) = fs::read(file.path()) {
+                if super::journal::sha256_hex(&bytes) == sha {
+                    return Ok(Some((file.path(), bytes)));
+                }
+            }
+        }
+    }
+    Ok(None)
+}

@@ -156,26 +156,49 @@ pub struct Entry {
     pub finished_at: Option<String>,
 }
 
+/// The SHA-256 of content, in hex: the key of a submission.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The submissions whose key starts with `id` (the 12 digits `status`
+/// prints, or more).
+pub fn by_id(conn: &Connection, id: &str) -> Result<Vec<Entry>> {
+    let id = id.trim().to_ascii_lowercase();
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare(&format!("{ENTRY_SELECT} WHERE substr(sha256, 1, ?1) = ?2"))?;
+    let rows = stmt.query_map(params![id.len() as i64, id], entry)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+const ENTRY_SELECT: &str = "SELECT sha256, file, form, unit, project, status, outputs, duplicates, received_at, finished_at FROM submissions";
+
+fn entry(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
+    let outputs: String = r.get(6)?;
+    Ok(Entry {
+        sha256: r.get(0)?,
+        file: r.get(1)?,
+        form: r.get(2)?,
+        unit: r.get(3)?,
+        project: r.get(4)?,
+        status: r.get(5)?,
+        outputs: serde_json::from_str(&outputs).unwrap_or_default(),
+        duplicates: r.get(7)?,
+        received_at: r.get(8)?,
+        finished_at: r.get(9)?,
+    })
+}
+
 /// The most recent submissions, newest first.
 pub fn recent(conn: &Connection, limit: usize) -> Result<Vec<Entry>> {
-    let mut stmt = conn.prepare(
-        "SELECT sha256, file, form, unit, project, status, outputs, duplicates, received_at, finished_at
-         FROM submissions ORDER BY received_at DESC, rowid DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit as i64], |r| {
-        let outputs: String = r.get(6)?;
-        Ok(Entry {
-            sha256: r.get(0)?,
-            file: r.get(1)?,
-            form: r.get(2)?,
-            unit: r.get(3)?,
-            project: r.get(4)?,
-            status: r.get(5)?,
-            outputs: serde_json::from_str(&outputs).unwrap_or_default(),
-            duplicates: r.get(7)?,
-            received_at: r.get(8)?,
-            finished_at: r.get(9)?,
-        })
-    })?;
+    let mut stmt = conn.prepare(&format!(
+        "{ENTRY_SELECT} ORDER BY received_at DESC, rowid DESC LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map([limit as i64], entry)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

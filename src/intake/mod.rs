@@ -1,7 +1,7 @@
 //! The drop folder: every submission that enters is processed exactly
 //! once, or kept with a reason. `watch` is a loop around `process_once`.
 
-mod archive;
+pub mod archive;
 pub mod demo;
 mod entry;
 mod folders;
@@ -516,6 +516,7 @@ impl Batch<'_> {
         let ctx = Context {
             schemas: self.env.schemas,
             projects: self.projects,
+            parties: Some(self.env.renderer.parties()),
         };
         let checked = isolate(|| {
             test_hook_fail_on(TestStage::Read, &item.name);

@@ -48,7 +48,7 @@ pub fn write(
     };
     match (&outcome.model, outcome.status) {
         (Some(Form::Annex1(app)), Status::Valid) => {
-            application(&mut out, outcome, app, env, months, name, sha)?
+            application(&mut out, outcome, app, env, months, projects, name, sha)?
         }
         (Some(Form::Annex4(change)), Status::Valid) => {
             change_outputs(&mut out, outcome, change, env, projects, name, sha)?
@@ -105,54 +105,81 @@ fn remove_stale_temporaries(dir: &Path) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn application(
     out: &mut Out,
     outcome: &Outcome,
     app: &Application,
     env: &Env,
     months: u32,
+    projects: &Projects,
     name: &str,
     sha: &str,
 ) -> Res<()> {
-    let mut text = receipt(outcome, app, env, name, sha);
-    if let Some(warning) = env
-        .renderer
-        .parties()
-        .sample_warning_for(&app.header.provider)
-    {
-        let _ = write!(text, "\n注意:{warning}\n");
+    // A project that has an agreement gets a 配额调整, not a new test.
+    let revision = match crate::identity::identify(projects, &app.header.project_key()) {
+        crate::identity::Identity::Found(p) if !p.agreements.is_empty() => Some(p),
+        _ => None,
+    };
+    let drafts = match revision {
+        Some(p) => Drafts::Revision(p.label()),
+        None => match draft_documents(app, env, months) {
+            Ok(files) => Drafts::Written(files),
+            Err(e) => Drafts::Failed(e.to_string()),
+        },
+    };
+    let mut text = receipt(outcome, app, env, name, sha, &drafts);
+    if let Drafts::Written(_) = drafts {
+        if let Some(warning) = env
+            .renderer
+            .parties()
+            .sample_warning_for(&app.header.provider)
+        {
+            let _ = write!(text, "\n注意:{warning}\n");
+        }
     }
     out.put("受理回执.txt", report::zh_punct(&text).as_bytes())?;
-    let drafts = env
-        .renderer
-        .test_agreement(app, months)
-        .map(|doc| {
-            (
-                render::output_name(app, "测试资源服务使用意向协议(草稿)", "docx"),
-                doc,
-            )
-        })
-        .and_then(|a| {
-            render::opening_table(app, &app.config, env.schemas).map(|t| {
-                (
-                    a,
-                    (
-                        render::output_name(app, "政务云资源开通情况表(草稿)", "xlsx"),
-                        t,
-                    ),
-                )
-            })
-        });
     match drafts {
-        Ok(((n1, doc), (n2, table))) => {
-            out.put(&n1, &doc)?;
-            out.put(&n2, &table)?;
+        Drafts::Written(files) => {
+            for (n, bytes) in files {
+                out.put(&n, &bytes)?;
+            }
         }
-        Err(e) => {
+        Drafts::Failed(e) => {
             out.put("协议草稿未生成.txt", format!("申请表校验通过,但协议草稿未能生成:{e}\n请区科创服务中心核对后用 zwyun render 重新生成。\n").as_bytes())?;
         }
+        Drafts::Revision(_) => {}
     }
     Ok(())
+}
+
+/// What the receipt of a valid 附件1 can say about the documents.
+enum Drafts {
+    /// The drafts of the 附件2 and the 开通情况表, written beside it.
+    Written(Vec<(String, Vec<u8>)>),
+    /// They could not be made (why): the receipt promises none.
+    Failed(String),
+    /// A 配额调整 of this project: no test agreement to draft.
+    Revision(String),
+}
+
+fn draft_documents(
+    app: &Application,
+    env: &Env,
+    months: u32,
+) -> Result<Vec<(String, Vec<u8>)>, render::RenderError> {
+    let agreement = env.renderer.test_agreement(app, months)?;
+    let table = render::opening_table(app, &app.config, env.schemas)?;
+    Ok(vec![
+        (
+            render::output_name(app, "测试资源服务使用意向协议(草稿)", "docx"),
+            agreement,
+        ),
+        (
+            render::output_name(app, "政务云资源开通情况表(草稿)", "xlsx"),
+            table,
+        ),
+    ])
 }
 
 fn header_lines(s: &mut String, outcome: &Outcome, name: &str, sha: &str) {
@@ -173,7 +200,14 @@ fn header_lines(s: &mut String, outcome: &Outcome, name: &str, sha: &str) {
     }
 }
 
-fn receipt(outcome: &Outcome, app: &Application, env: &Env, name: &str, sha: &str) -> String {
+fn receipt(
+    outcome: &Outcome,
+    app: &Application,
+    env: &Env,
+    name: &str,
+    sha: &str,
+    drafts: &Drafts,
+) -> String {
     let mut s = String::from("松江区市政务云资源申请表 受理回执\n\n");
     header_lines(&mut s, outcome, name, sha);
     let warnings = outcome.diags.len();
@@ -206,13 +240,47 @@ fn receipt(outcome: &Outcome, app: &Application, env: &Env, name: &str, sha: &st
     for (_, name, total) in env.schemas.catalogue.ordered(&totals) {
         let _ = writeln!(s, "  {name}:{total}");
     }
+    if let Drafts::Revision(label) = drafts {
+        let _ = write!(
+            s,
+            "\n本表为项目 {label} 的配额调整申请(该项目已签订协议),不再起草测试协议。\n\
+             后续办理(《松江区使用市级政务云服务流程细则(试行)》五(三)、五(四)):\n\
+             1. 配额调整由区科委会同区科创服务中心审批。\n\
+             2. 批准后,本表的资源自生效日起作为项目新的配额,原配额保留备查;尚未签订正式协议的,正式协议按新配额签订。\n\
+             3. 已在正式服务中的,如需按新配额增减资源,请提交附件4 变更申请(变更后总量不超过新配额的 {}%)。\n",
+            env.schemas.policy.quota_cap_percent
+        );
+    } else {
+        steps(&mut s, env, drafts);
+    }
+    if !outcome.diags.is_empty() {
+        s.push_str("\n警告(不影响受理,请留意):\n");
+        for d in &outcome.diags {
+            let _ = writeln!(
+                s,
+                "  {} {}:{}",
+                d.cell.as_deref().unwrap_or(""),
+                d.message,
+                d.hint
+            );
+        }
+    }
+    s
+}
+
+/// The steps after a new project's approval, with the delivery term.
+fn steps(s: &mut String, env: &Env, drafts: &Drafts) {
     let days = env.schemas.policy.delivery_working_days;
     let m = &env.schemas.policy.test_months;
+    let draft = match drafts {
+        Drafts::Written(_) => "草稿见同一文件夹",
+        _ => "草稿未能自动生成,由区科创服务中心另行提供",
+    };
     let _ = write!(
         s,
         "\n后续办理与时限(《松江区使用市级政务云服务流程细则(试行)》五):\n\
          1. 配额由区科委会同区科创服务中心审批。\n\
-         2. 审批后,单位与服务商签订测试资源服务使用意向协议(附件2,草稿见同一文件夹),协议在区科创服务中心备案;\
+         2. 审批后,单位与服务商签订测试资源服务使用意向协议(附件2,{draft}),协议在区科创服务中心备案;\
          服务商应在协议签订后 {days} 个工作日内完成全部测试资源的发放。\n\
          3. 测试期限 {}~{} 个月,测试资源不纳入计量。\n\
          4. 测试期满且测试通过后,单位、服务商与区科创服务中心三方签订正式协议(附件3,附政务云资源开通情况表);\
@@ -238,19 +306,6 @@ fn receipt(outcome: &Outcome, app: &Application, env: &Env, name: &str, sha: &st
             );
         }
     }
-    if !outcome.diags.is_empty() {
-        s.push_str("\n警告(不影响受理,请留意):\n");
-        for d in &outcome.diags {
-            let _ = writeln!(
-                s,
-                "  {} {}:{}",
-                d.cell.as_deref().unwrap_or(""),
-                d.message,
-                d.hint
-            );
-        }
-    }
-    s
 }
 
 fn change_outputs(

@@ -19,12 +19,20 @@
 //! - every project, configuration and agreement already there gets an
 //!   event of its kind, with command `migrate`, by `(迁移)`, at the time
 //!   the row was recorded, so history starts with what the ledger held.
+//!
+//! Version 2: quota revisions (a new 附件1 for a project with an
+//! agreement, 细则 五(三)、五(四)). `configs` gains `role`: NULL for the rows
+//! of earlier versions (the 附件1's row is the quota and the first
+//! configuration, an 附件4's a configuration from its date); `quota` for a
+//! revised quota from its date that leaves the configuration in force
+//! alone; `quota_config` for a revision before the formal agreement,
+//! which is also the configuration the formal agreement starts with.
 
 use rusqlite::{params, Connection, Transaction, TransactionBehavior};
 
 use super::Result;
 
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 /// Who the migration events are recorded as.
 pub const MIGRATION_BY: &str = "(迁移)";
@@ -64,6 +72,9 @@ fn migrate_in_transaction(conn: &Connection) -> Result<Option<i64>> {
     )?;
     if from < 1 {
         to_1(&tx)?;
+    }
+    if from < 2 {
+        tx.execute_batch("ALTER TABLE configs ADD COLUMN role TEXT")?;
     }
     tx.pragma_update(None, "user_version", VERSION)?;
     // The rebuilt table must leave no reference dangling.

@@ -111,10 +111,12 @@ pub struct Project {
     pub event_id: Option<i64>,
     /// The event that revoked the approval: the project is 已撤销.
     pub revoked_by: Option<i64>,
-    /// The approved quota (the 附件1 as approved).
+    /// The approved quota (the 附件1 as approved, or its latest revision).
     pub quota: Config,
     /// The configuration in force now (after approved changes).
     pub current: Config,
+    /// Its agreements in force, in order of signing.
+    pub agreements: Vec<Agreement>,
 }
 
 impl Project {
@@ -291,15 +293,14 @@ impl Ledger {
         for row in rows {
             let ((id, code, unit, name, provider, app), (approved_on, event_id, revoked_by)) = row?;
             let application: Application = serde_json::from_str(&app)?;
-            let versions = self.configs(id)?;
-            let quota = versions
-                .first()
-                .map(|v| v.config.clone())
+            let current = self
+                .configs(id)?
+                .pop()
+                .map(|v| v.config)
                 .unwrap_or_default();
-            let current = versions
-                .last()
-                .map(|v| v.config.clone())
-                .unwrap_or_default();
+            // The latest quota: the 120% of a change is measured on it.
+            let quota = self.quotas(id)?.pop().map(|v| v.config).unwrap_or_default();
+            let agreements = self.agreements(id)?;
             let i = projects.list.len();
             if revoked_by.is_none() {
                 if let Some(c) = &code {
@@ -324,6 +325,7 @@ impl Ledger {
                 revoked_by,
                 quota,
                 current,
+                agreements,
             });
         }
         Ok(projects)
@@ -373,7 +375,7 @@ impl Ledger {
             }
             if !self.agreements(existing.id)?.is_empty() {
                 return Err(LedgerError::Refused(format!(
-                    "项目“{}”已签订协议,配额不能替换;请通过附件4 变更申请调整资源",
+                    "项目“{}”已签订协议,配额不能替换;新的附件1 按配额调整登记(zwyun approve 该表,--effective 指定生效日期)",
                     existing.label()
                 )));
             }
@@ -444,13 +446,39 @@ impl Ledger {
         Ok(())
     }
 
-    /// The configurations of a project, oldest first (the quota first).
+    /// The configurations of a project, oldest first: the first
+    /// configuration (no effective date: from the formal agreement; the
+    /// last such row when the quota was revised before it), then the
+    /// approved changes by their effective dates.
     pub fn configs(&self, project_id: i64) -> Result<Vec<ConfigVersion>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT effective, source, config_json, recorded_at, event_id FROM configs
-             WHERE project_id = ?1 AND revoked_by IS NULL
-             ORDER BY effective IS NOT NULL, effective, id",
-        )?;
+        self.versions(
+            project_id,
+            "(role IS NULL OR role = 'quota_config')",
+            "CASE WHEN role = 'quota_config' THEN NULL ELSE effective END",
+        )
+    }
+
+    /// The quotas of a project, oldest first: the approved 附件1 (no
+    /// date: from its approval), then each revision from its date.
+    pub fn quotas(&self, project_id: i64) -> Result<Vec<ConfigVersion>> {
+        self.versions(
+            project_id,
+            "(role IN ('quota', 'quota_config') OR (role IS NULL AND source = 'annex1'))",
+            "effective",
+        )
+    }
+
+    fn versions(
+        &self,
+        project_id: i64,
+        filter: &str,
+        effective: &str,
+    ) -> Result<Vec<ConfigVersion>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {effective}, source, config_json, recorded_at, event_id FROM configs
+             WHERE project_id = ?1 AND revoked_by IS NULL AND {filter}
+             ORDER BY {effective} IS NOT NULL, {effective}, id"
+        ))?;
         let rows = stmt.query_map([project_id], |r| {
             Ok((
                 r.get::<_, Option<NaiveDate>>(0)?,
@@ -471,6 +499,40 @@ impl Ledger {
             })
         })
         .collect()
+    }
+
+    /// Records a 附件1 for a project that has an agreement as its quota
+    /// from `date` (配额调整, 细则 五(三)、五(四)); before the formal
+    /// agreement it is also the configuration the formal agreement starts
+    /// with. The earlier quota stays in history.
+    pub fn revise_quota(
+        &self,
+        project_id: i64,
+        date: NaiveDate,
+        source: &str,
+        config: &Config,
+        before_formal: bool,
+    ) -> Result<i64> {
+        let tx = self.conn.unchecked_transaction()?;
+        let event = self.log(&NewEvent {
+            action: "revise_quota",
+            project_id: Some(project_id),
+            date: Some(date),
+            detail: source.to_string(),
+            ..Default::default()
+        })?;
+        insert_config(&tx, project_id, Some(date), source, config, event)?;
+        let role = if before_formal {
+            "quota_config"
+        } else {
+            "quota"
+        };
+        tx.execute(
+            "UPDATE configs SET role = ?1 WHERE event_id = ?2",
+            params![role, event],
+        )?;
+        tx.commit()?;
+        Ok(event)
     }
 
     pub fn record_agreement(&self, project_id: i64, a: &Agreement) -> Result<i64> {

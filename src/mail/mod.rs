@@ -14,7 +14,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
 pub use config::{MailConfig, ReplyMode};
@@ -162,9 +161,11 @@ pub fn fetch(
     let ledger = Ledger::open(ledger_path).map_err(|e| e.to_string())?;
     queue::ensure(ledger.conn()).map_err(|e| e.to_string())?;
     let projects = ledger.projects().map_err(|e| e.to_string())?;
+    // Read here only for the form's 电子邮箱; the intake checks it whole.
     let ctx = Context {
         schemas,
         projects: &projects,
+        parties: None,
     };
     let imap = &cfg.imap;
     let mut mailbox = imap::Mailbox::open(cfg, &imap.folder)?;
@@ -386,12 +387,7 @@ fn take(
     Ok(())
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+use crate::intake::journal::sha256_hex as sha256;
 
 struct Saved {
     sha: String,
@@ -637,16 +633,13 @@ fn stem(name: &str) -> &str {
     name.rsplit_once('.').map_or(name, |(s, _)| s)
 }
 
-/// A generated text as the unit should read it: the unit's own file name,
-/// drafts said to be attached, and operator notes (lines about
-/// parties.yaml, instructions to run zwyun) moved out to `notes`.
-fn for_unit(
-    text: &str,
-    sub: &queue::Submission,
-    drafts_attached: bool,
-    notes: &mut Vec<String>,
-) -> String {
+/// A generated text (receipt, summary) as a unit reads it, by mail or on
+/// the upload page: the operator notes (lines about parties.yaml,
+/// instructions to run zwyun) taken out and returned apart, and the drafts
+/// said to be where the unit finds them (`place`).
+pub fn text_for_unit(text: &str, place: &str) -> (String, Vec<String>) {
     let mut out = String::new();
+    let mut notes = Vec::new();
     // The files start with a BOM for Notepad; not inside a mail body.
     for line in text.trim_start_matches('\u{feff}').lines() {
         if line.contains("parties.yaml") || line.contains("用 zwyun") {
@@ -660,14 +653,27 @@ fn for_unit(
         out.push_str(line);
         out.push('\n');
     }
+    (out.replace("草稿见同一文件夹", place), notes)
+}
+
+/// A generated text as the unit should read it: the unit's own file name,
+/// drafts said to be attached, and operator notes (lines about
+/// parties.yaml, instructions to run zwyun) moved out to `notes`.
+fn for_unit(
+    text: &str,
+    sub: &queue::Submission,
+    drafts_attached: bool,
+    notes: &mut Vec<String>,
+) -> String {
     let place = if drafts_attached {
         "草稿见本邮件附件"
     } else {
         "草稿由区科创服务中心另行提供"
     };
+    let (out, clerk) = text_for_unit(text, place);
+    notes.extend(clerk);
     // The file line names the workbook as stored in the inbox.
-    out.replace("草稿见同一文件夹", place)
-        .lines()
+    out.lines()
         .map(|l| {
             if l.starts_with("文件") {
                 l.replace(&sub.name, &sub.shown)

@@ -21,6 +21,8 @@ pub enum OpError {
     Refused {
         reason: String,
         conflicts: Option<NaiveDate>,
+        /// A check of date or order that `--override REASON` may pass.
+        overridable: bool,
     },
     /// The request itself is wrong: an unknown project, a value out of
     /// range (exit 2, as a usage error).
@@ -34,6 +36,7 @@ impl OpError {
         OpError::Refused {
             reason: reason.into(),
             conflicts: None,
+            overridable: false,
         }
     }
 
@@ -41,6 +44,7 @@ impl OpError {
         OpError::Refused {
             reason: reason.into(),
             conflicts: Some(date),
+            overridable: false,
         }
     }
 }

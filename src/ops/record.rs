@@ -43,6 +43,16 @@ impl Desk<'_> {
                 ));
                 Ok(())
             }
+            (
+                false,
+                OpError::Refused {
+                    reason, conflicts, ..
+                },
+            ) => Err(OpError::Refused {
+                reason,
+                conflicts,
+                overridable: true,
+            }),
             (_, e) => Err(e),
         }
     }
@@ -291,17 +301,7 @@ pub fn delivered(
 ) -> OpResult<Recorded> {
     let life = Life::load(desk.ledger, project)?;
     let label = project.label();
-    let from = match kind {
-        "test" => life.test().map(|t| t.signed),
-        "formal" => life.formal().map(|f| f.signed),
-        _ => life
-            .configs
-            .iter()
-            .filter_map(|v| v.effective)
-            .filter(|d| *d <= date)
-            .max(),
-    };
-    let Some(from) = from else {
+    let Some(from) = delivery_from(&life, kind, date) else {
         return Err(OpError::refused(match kind {
             "test" => format!("项目 {label} 尚未登记测试协议,无测试资源可发放"),
             "formal" => format!("项目 {label} 尚未登记正式协议,无正式资源可发放"),
@@ -348,6 +348,68 @@ pub fn delivered(
         warnings,
         Some(("发放日期", date)),
     )
+}
+
+/// The date a delivery of `kind` on `date` counts its term from: the
+/// agreement's signing, or the latest change in force by then.
+fn delivery_from(life: &Life, kind: &str, date: NaiveDate) -> Option<NaiveDate> {
+    match kind {
+        "test" => life.test().map(|t| t.signed),
+        "formal" => life.formal().map(|f| f.signed),
+        _ => life
+            .configs
+            .iter()
+            .filter_map(|v| v.effective)
+            .filter(|d| *d <= date)
+            .max(),
+    }
+}
+
+/// A delivery made after its term.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LateDelivery {
+    pub project: String,
+    pub kind: String,
+    pub date: NaiveDate,
+    pub due: NaiveDate,
+    pub working_days_late: u32,
+}
+
+/// The late deliveries of `provider`'s projects recorded in the service
+/// year from `start` to `end`: what 附件5 A3 (服务任务完成及时性) counts.
+pub fn late_deliveries(
+    desk: &Desk,
+    provider: &str,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> OpResult<Vec<LateDelivery>> {
+    let wanted = crate::names::name_key(provider);
+    let mut out = Vec::new();
+    for life in super::view::lives(desk.ledger)? {
+        if crate::names::name_key(&life.project.provider) != wanted {
+            continue;
+        }
+        for f in life.facts_of("delivered") {
+            if f.date < start || f.date > end {
+                continue;
+            }
+            let Some(from) = delivery_from(&life, &f.subkind, f.date) else {
+                continue;
+            };
+            let (due, _) = desk.due(from);
+            let late = desk.working_days_late(due, f.date);
+            if late > 0 {
+                out.push(LateDelivery {
+                    project: life.project.label(),
+                    kind: f.subkind.clone(),
+                    date: f.date,
+                    due,
+                    working_days_late: late,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn what_from(kind: &str) -> &'static str {
@@ -703,4 +765,46 @@ pub fn check_change(desk: &Desk, project: &Project, effective: NaiveDate) -> OpR
 /// The state a project is in on `on`, for the sentence after an approval.
 pub fn state_on(ledger: &Ledger, project: &Project, on: NaiveDate) -> OpResult<State> {
     Ok(Life::load(ledger, project)?.state(on))
+}
+
+/// The 细则's order for a 配额调整 (a new 附件1 of `project` from `date`):
+/// not for a project that has ended, not before its approval, and with the
+/// same provider. Returns the warnings and whether the revision comes
+/// before the formal agreement (五(三): then it is also the configuration
+/// the formal agreement starts with).
+pub fn check_revision(
+    desk: &Desk,
+    project: &Project,
+    provider: &str,
+    date: NaiveDate,
+) -> OpResult<(Vec<String>, bool)> {
+    let life = Life::load(desk.ledger, project)?;
+    let label = project.label();
+    if let Some(d) = life.terminated() {
+        return Err(OpError::conflict(
+            format!("项目 {label} 已于 {d} 终止,不能调整配额;如需继续使用,请按新项目提交附件1"),
+            d,
+        ));
+    }
+    let named = crate::names::name_key(provider);
+    if named != crate::names::name_key(&project.provider) {
+        return Err(OpError::refused(format!(
+            "附件1 的服务商“{provider}”与项目 {label} 登记的服务商“{}”不同;配额调整不能更换服务商",
+            project.provider
+        )));
+    }
+    let mut warnings = Vec::new();
+    if let Some(approved) = project.approved_on {
+        desk.check(
+            date >= approved,
+            OpError::conflict(
+                format!("配额调整的生效日期 {date} 早于项目 {label} 配额的批准日 {approved}"),
+                approved,
+            ),
+            &mut warnings,
+        )?;
+    }
+    warnings.extend(future_warning("配额调整的生效日期", date, desk.today));
+    let before_formal = life.formal().is_none_or(|f| date <= f.signed);
+    Ok((warnings, before_formal))
 }

@@ -16,6 +16,8 @@ pub struct Life {
     pub project: Project,
     pub agreements: Vec<Agreement>,
     pub configs: Vec<ConfigVersion>,
+    /// The approved quota and its revisions, oldest first.
+    pub quotas: Vec<ConfigVersion>,
     pub facts: Vec<Fact>,
 }
 
@@ -25,6 +27,7 @@ impl Life {
             project: project.clone(),
             agreements: ledger.agreements(project.id)?,
             configs: ledger.configs(project.id)?,
+            quotas: ledger.quotas(project.id)?,
             facts: ledger.facts(project.id)?,
         })
     }
@@ -43,12 +46,20 @@ impl Life {
             .find(|a| a.kind == AgreementKind::Formal)
     }
 
-    /// The date the project ended (resources metered to the day before).
+    /// The date the project ended (resources metered to the day before):
+    /// a termination, or an approved 附件4 that gives everything back
+    /// (from its effective date).
     pub fn terminated(&self) -> Option<NaiveDate> {
+        let reclaimed = self
+            .configs
+            .iter()
+            .filter(|v| v.config.is_empty())
+            .filter_map(|v| v.effective);
         self.facts
             .iter()
             .filter(|f| f.kind == "terminated")
             .map(|f| f.date)
+            .chain(reclaimed)
             .min()
     }
 
@@ -89,7 +100,9 @@ impl Life {
     /// The configuration in force on `on` (the quota before any change),
     /// and the changes scheduled after it.
     pub fn config_on(&self, on: NaiveDate) -> (&Config, Vec<&ConfigVersion>) {
-        let mut current = self.configs.first();
+        // The first configuration is the last undated one (a quota revised
+        // before the formal agreement replaces the 附件1's).
+        let mut current = self.configs.iter().rfind(|v| v.effective.is_none());
         let mut scheduled = Vec::new();
         for v in &self.configs {
             match v.effective {
@@ -103,6 +116,22 @@ impl Life {
             .map(|v| &v.config)
             .unwrap_or_else(|| EMPTY.get_or_init(Config::default));
         (config, scheduled)
+    }
+}
+
+impl Life {
+    /// The quota in force on `on` (the 附件1's until a revision's date),
+    /// and the revisions scheduled after it.
+    pub fn quota_on(&self, on: NaiveDate) -> (Option<&ConfigVersion>, Vec<&ConfigVersion>) {
+        let mut current = self.quotas.first();
+        let mut scheduled = Vec::new();
+        for v in self.quotas.iter().skip(1) {
+            match v.effective {
+                Some(d) if d > on => scheduled.push(v),
+                _ => current = Some(v),
+            }
+        }
+        (current, scheduled)
     }
 }
 
@@ -162,7 +191,11 @@ pub struct ProjectView {
     pub state: State,
     pub state_label: &'static str,
     pub approved_on: Option<NaiveDate>,
+    /// The quota in force on `on`, and from when (None: the 附件1's).
     pub quota: String,
+    pub quota_from: Option<NaiveDate>,
+    /// Every quota: the 附件1's, then each revision (配额调整) with its date.
+    pub quotas: Vec<Dated>,
     pub in_force: String,
     pub in_force_from: Option<NaiveDate>,
     pub scheduled: Vec<Dated>,
@@ -200,7 +233,10 @@ pub struct SubmissionRow {
 pub struct Approval {
     pub event: i64,
     pub by: String,
+    /// When it was recorded.
     pub at: String,
+    /// The approval's date (of the quota, or the change's effective date).
+    pub date: Option<NaiveDate>,
 }
 
 /// The submissions whose 项目 is this project's label (or code).
@@ -267,6 +303,7 @@ pub fn approval_of(ledger: &Ledger, sha: &str) -> OpResult<Option<Approval>> {
             event: e.id,
             by: e.by.clone(),
             at: e.at.clone(),
+            date: e.date,
         }))
 }
 
@@ -274,6 +311,7 @@ pub fn approval_of(ledger: &Ledger, sha: &str) -> OpResult<Option<Approval>> {
 pub fn project_view(ledger: &Ledger, life: &Life, on: NaiveDate) -> OpResult<ProjectView> {
     let p = &life.project;
     let (config, scheduled) = life.config_on(on);
+    let (quota, _) = life.quota_on(on);
     let in_force_from = life
         .configs
         .iter()
@@ -337,7 +375,24 @@ pub fn project_view(ledger: &Ledger, life: &Life, on: NaiveDate) -> OpResult<Pro
         state,
         state_label: state.label(),
         approved_on: p.approved_on,
-        quota: config_summary(&p.quota),
+        quota: config_summary(quota.map(|v| &v.config).unwrap_or(&p.quota)),
+        quota_from: quota.and_then(|v| v.effective),
+        quotas: life
+            .quotas
+            .iter()
+            .map(|v| Dated {
+                date: v.effective.or(p.approved_on),
+                what: match v.effective {
+                    None => format!("批准配额(附件1):{}", config_summary(&v.config)),
+                    Some(_) => format!(
+                        "配额调整(附件1):{}({})",
+                        config_summary(&v.config),
+                        v.source
+                    ),
+                },
+                event: v.event_id,
+            })
+            .collect(),
         in_force: config_summary(config),
         in_force_from,
         scheduled: scheduled

@@ -98,7 +98,7 @@ impl Renderer {
             src.bytes(FORMAL_AGREEMENT)?,
             &mut tera,
         )?;
-        let parties = Parties::parse(&src.label(PARTIES), &src.text(PARTIES)?)?;
+        let parties = Renderer::load_parties(templates_dir)?;
         Ok(Renderer {
             tera,
             test,
@@ -106,6 +106,12 @@ impl Renderer {
             parties,
             schemas: schemas.clone(),
         })
+    }
+
+    /// Only the parties (parties.yaml), from where `load` takes them.
+    pub fn load_parties(templates_dir: Option<&Path>) -> Result<Parties, RenderError> {
+        let src = crate::datafiles::Folder::templates(templates_dir);
+        Ok(Parties::parse(&src.label(PARTIES), &src.text(PARTIES)?)?)
     }
 
     pub fn parties(&self) -> &Parties {

@@ -120,6 +120,7 @@ pub fn child_main() -> u8 {
             let ctx = crate::validate::Context {
                 schemas: &schemas,
                 projects: &projects,
+                parties: Some(renderer.parties()),
             };
             let example = crate::validate::check_bytes(
                 "annex1-example.xlsx",

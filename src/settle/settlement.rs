@@ -217,13 +217,9 @@ pub fn settle(ledger: &Ledger, input: &SettleInput) -> Result<Settlement, String
             ));
             continue;
         }
-        let terminated = ledger
-            .facts(p.id)
-            .map_err(|e| e.to_string())?
-            .iter()
-            .filter(|f| f.kind == "terminated")
-            .map(|f| f.date)
-            .min();
+        let terminated = crate::ops::view::Life::load(ledger, p)
+            .map_err(|e| format!("{e:?}"))?
+            .terminated();
         if let Some(t) = terminated.filter(|t| *t <= formal.signed.max(year.start)) {
             notes.push(format!("项目 {} 已于 {t} 终止,本服务年度不计量", p.label()));
             continue;

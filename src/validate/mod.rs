@@ -78,6 +78,10 @@ impl Outcome {
 pub struct Context<'a> {
     pub schemas: &'a Schemas,
     pub projects: &'a Projects,
+    /// The district's providers (parties.yaml); None when it cannot be
+    /// read: a fault of the district's configuration is not the unit's,
+    /// so the provider is then not checked.
+    pub parties: Option<&'a crate::render::parties::Parties>,
 }
 
 pub fn check_path(path: &Path, ctx: &Context) -> Outcome {

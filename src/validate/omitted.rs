@@ -20,6 +20,16 @@ const RECLAIM_WORDS: [&str; 12] = [
     "回收", "释放", "缩减", "减少", "下线", "删除", "退还", "注销", "停用", "撤销", "归还", "缩容",
 ];
 
+/// Whether the 说明 of a change speaks of giving resources back.
+pub fn speaks_of_reclaim(change: &Change) -> bool {
+    let note = change
+        .fields
+        .get("note")
+        .map(String::as_str)
+        .unwrap_or_default();
+    RECLAIM_WORDS.iter().any(|w| note.contains(w))
+}
+
 pub fn check(change: &Change, rows: &HostRows, located: &Located, sink: &mut Sink) {
     let (current, proposed) = (&change.current_hosts, &change.proposed_hosts);
     if proposed.is_empty() || rows.current.len() != current.len() {
@@ -29,8 +39,7 @@ pub fn check(change: &Change, rows: &HostRows, located: &Located, sink: &mut Sin
     if omitted.is_empty() {
         return;
     }
-    let note = change.fields.get("note").cloned().unwrap_or_default();
-    let reclaim = RECLAIM_WORDS.iter().any(|w| note.contains(w));
+    let reclaim = speaks_of_reclaim(change);
     for i in omitted {
         let host = &current[i];
         let row = rows.current[i];

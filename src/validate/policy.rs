@@ -44,6 +44,130 @@ pub fn check_application(app: &Application, located: &Located, ctx: &Context, si
     check_min_rows(located, ctx.schemas, sink);
     check_totals(&app.config, located, ctx, sink);
     check_code_owner(&app.header.project_key(), located, ctx, sink);
+    check_provider(&app.header.provider, located, ctx, sink);
+    check_disks(&app.config, located, ctx, sink);
+    check_existing(app, located, ctx, sink);
+}
+
+/// The provider must be one of the district's (parties.yaml), or no
+/// agreement can be drafted with it.
+fn check_provider(provider: &str, located: &Located, ctx: &Context, sink: &mut Sink) {
+    let Some(parties) = ctx.parties else {
+        return;
+    };
+    if provider.trim().is_empty() || parties.provider(provider).is_ok() {
+        return;
+    }
+    let known: Vec<String> = parties
+        .providers
+        .iter()
+        .map(|p| format!("“{}”", p.name))
+        .collect();
+    let d = Diagnostic::error(
+        "policy.provider_unknown",
+        format!("“{provider}”不是本区登记的政务云服务商"),
+    )
+    .hint(format!(
+        "请填写本区政务云服务商的全称:{};如确为新的服务商,请先联系区科创服务中心",
+        known.join("、")
+    ));
+    sink.push(d, field_cell(located, "provider"), "政务云服务商");
+}
+
+/// Host disks (系统盘/数据盘 columns) beyond the storage lines that bill
+/// them (the catalogue's items of the same group, e.g. 数据盘 SSD and
+/// 高效云盘): the difference would not be billed at settlement.
+fn check_disks(config: &Config, located: &Located, ctx: &Context, sink: &mut Sink) {
+    let Ok(totals) = config.totals() else {
+        return;
+    };
+    for (key, label) in crate::model::HOST_RESOURCES {
+        let group = label.split('(').next().unwrap_or(label);
+        let items: Vec<_> = ctx
+            .schemas
+            .catalogue
+            .items
+            .iter()
+            .filter(|i| i.group == group)
+            .collect();
+        if items.is_empty() {
+            continue;
+        }
+        let host = totals.get(key).copied().unwrap_or_default();
+        let lines: Decimal = items
+            .iter()
+            .filter_map(|i| totals.get(&i.key))
+            .fold(Decimal::ZERO, |a, b| a.saturating_add(*b));
+        if host <= lines {
+            continue;
+        }
+        let names: Vec<String> = items
+            .iter()
+            .map(|i| format!("“{}”", i.full_name()))
+            .collect();
+        let d = Diagnostic::warning(
+            "config.disk_uncovered",
+            format!(
+                "主机{group}合计 {},多于服务表格中{}的合计 {}",
+                host.normalize(),
+                names.join("、"),
+                lines.normalize()
+            ),
+        )
+        .hint(format!(
+            "{group}按服务表格中的存储项计费:请在{}中填写与主机{group}相同的容量(差额 {} GB 将不计费,也不在协议中体现)",
+            names.join("或"),
+            (host - lines).normalize()
+        ));
+        sink.push(d, host_cell(located, host_column(key)), label);
+    }
+}
+
+fn host_column(key: &str) -> &'static str {
+    match key {
+        "host.cpu" => "cpu",
+        "host.memory" => "memory_gb",
+        "host.system_disk" => "system_disk_gb",
+        _ => "data_disk_gb",
+    }
+}
+
+/// A 附件1 for a project the ledger already has: before any agreement it
+/// would replace the quota; after one it is a 配额调整 (细则 五(三)、
+/// 五(四)), not a new project: no test agreement is drafted for it.
+fn check_existing(app: &Application, located: &Located, ctx: &Context, sink: &mut Sink) {
+    let Identity::Found(p) = identify(ctx.projects, &app.header.project_key()) else {
+        return;
+    };
+    let approved = p.approved_on.map(|d| format!("{d} ")).unwrap_or_default();
+    let d = if p.agreements.is_empty() {
+        Diagnostic::warning(
+            "project.existing",
+            format!("{}已于 {approved}批准配额,尚未签订协议", describe(p)),
+        )
+        .hint("本表经批准后将替换原配额;如不是要替换,请核对项目名称与项目编号")
+    } else {
+        let signed = if p
+            .agreements
+            .iter()
+            .any(|a| a.kind == crate::ledger::AgreementKind::Formal)
+        {
+            "正式协议"
+        } else {
+            "测试协议"
+        };
+        Diagnostic::warning(
+            "project.revision",
+            format!("{}已签订{signed},本表按配额调整办理", describe(p)),
+        )
+        .hint("批准后自生效日起作为该项目新的配额,此后的附件4 变更按新配额核对;不再起草测试协议")
+    };
+    let field = if app.header.project_code.is_some() {
+        "project_code"
+    } else {
+        "project_name"
+    };
+    sink.push(d, field_cell(located, field), "项目名称");
 }
 
 /// Totals too large to compute are refused here, so that no later stage
@@ -166,7 +290,10 @@ pub fn check_change(
     ctx: &Context,
     sink: &mut Sink,
 ) -> Vec<ResourceChange> {
-    check_min_rows(located, ctx.schemas, sink);
+    // An empty 变更后 table is a reclaim when the 说明 says so.
+    if !super::omitted::speaks_of_reclaim(change) {
+        check_min_rows(located, ctx.schemas, sink);
+    }
     if !change.fields.contains_key("provider_opinion") {
         let d = Diagnostic::error(
             "policy.provider_opinion",
@@ -187,8 +314,29 @@ pub fn check_change(
     let Some(project) = change_project(&key, located, ctx, sink) else {
         return Vec::new();
     };
+    if let (Some(code), None) = (&key.code, &project.code) {
+        let d = Diagnostic::warning(
+            "project.code_unregistered",
+            format!("项目编号 {code} 尚未在区科创服务中心登记(该项目登记时没有编号)"),
+        )
+        .hint("本表按申请单位与项目名称对应到已登记的项目;编号由区科创服务中心核对后登记");
+        sink.push(d, field_cell(located, "project_code"), "项目编号");
+    }
     let stated = change.stated_current(&project.current);
     let proposed = change.proposed_config(&project.current);
+    if proposed.is_empty() {
+        let d = Diagnostic::warning(
+            "change.reclaim_all",
+            format!("变更后不保留任何资源:{}的全部资源回收", describe(project)),
+        )
+        .hint("批准后,项目自变更生效日起终止,资源计量至生效日前一天(细则 五(四));如只回收部分资源,请在变更后表格中列出保留的主机与服务");
+        let field = if key.code.is_some() {
+            "project_code"
+        } else {
+            "project_name"
+        };
+        sink.push(d, field_cell(located, field), "项目名称");
+    }
     let totals = (
         stated.totals(),
         project.current.totals(),
@@ -304,7 +452,7 @@ fn check_duplicate_services(located: &Located, ctx: &Context, sink: &mut Sink) {
 /// The error for a resource over the cap; a new service without quota is
 /// said as such.
 fn over_cap(c: &ResourceChange, cap: Decimal) -> Diagnostic {
-    let hint = format!("扩容后项目资源总量不得超过配额的 {cap}%(细则 五(四));请减少扩容量,或就超出部分重新提交附件1 申请配额");
+    let hint = format!("扩容后项目资源总量不得超过配额的 {cap}%(细则 五(四));请减少扩容量;确需超出的,请先提交新的附件1 申请配额调整,批准后按新配额核对");
     if c.quota.is_zero() {
         return Diagnostic::error(
             "policy.quota",
@@ -314,7 +462,7 @@ fn over_cap(c: &ResourceChange, cap: Decimal) -> Diagnostic {
                 c.proposed.normalize()
             ),
         )
-        .hint("配额中没有的服务不能通过变更申请新增;请就该项提交附件1 申请配额(细则 五(四))");
+        .hint("配额中没有的服务不能通过变更申请新增;请先提交新的附件1 申请配额调整(细则 五(四)),批准后再申请变更");
     }
     let pct = c
         .percent_of_quota

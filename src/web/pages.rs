@@ -423,9 +423,42 @@ fn file_name(path: &str) -> String {
         .unwrap_or_else(|| "文件".into())
 }
 
+/// Who reads a submission's outputs.
+#[derive(Clone, Copy)]
+enum Audience {
+    /// A clerk: every output as written.
+    Clerk,
+    /// The unit (upload page): what a reply by mail would carry, with the
+    /// clerk-only notes taken out of the texts.
+    Unit { valid: bool },
+}
+
+impl Audience {
+    fn of(row: &Row) -> Audience {
+        Audience::Unit {
+            valid: row.status == "valid",
+        }
+    }
+
+    fn sees(self, output: &str) -> bool {
+        match self {
+            Audience::Clerk => true,
+            Audience::Unit { valid } => crate::mail::output_for_unit(valid, output),
+        }
+    }
+
+    /// A text output as this audience reads it.
+    fn text(self, text: String) -> String {
+        match self {
+            Audience::Clerk => text,
+            Audience::Unit { .. } => crate::mail::text_for_unit(&text, "草稿可在本页下载").0,
+        }
+    }
+}
+
 /// The report of a submission: its problems, its text outputs, and links
-/// to the outputs `show` admits (by their index in the ledger's list).
-fn report_context(ctx: &mut tera::Context, row: &Row, base: &str, show: impl Fn(&str) -> bool) {
+/// to the outputs `audience` sees (by their index in the ledger's list).
+fn report_context(ctx: &mut tera::Context, row: &Row, base: &str, audience: Audience) {
     let texts: Vec<Text> = row
         .outputs
         .iter()
@@ -433,7 +466,7 @@ fn report_context(ctx: &mut tera::Context, row: &Row, base: &str, show: impl Fn(
         .filter_map(|o| {
             std::fs::read_to_string(o).ok().map(|text| Text {
                 name: file_name(o),
-                text,
+                text: audience.text(text),
             })
         })
         .collect();
@@ -441,7 +474,7 @@ fn report_context(ctx: &mut tera::Context, row: &Row, base: &str, show: impl Fn(
         .outputs
         .iter()
         .enumerate()
-        .filter(|(_, o)| show(o) && Path::new(o).is_file())
+        .filter(|(_, o)| audience.sees(o) && Path::new(o).is_file())
         .map(|(i, o)| FileLink {
             name: file_name(o),
             href: format!("{base}/files/{i}"),
@@ -467,7 +500,7 @@ pub async fn submission(
             &mut ctx,
             &row,
             &format!("/submissions/{}", row.sha256),
-            |_| true,
+            Audience::Clerk,
         );
         Ok(app.views.render(StatusCode::OK, "submission.html", &ctx))
     })
@@ -476,18 +509,13 @@ pub async fn submission(
 }
 
 /// Sends output `index` of `row`, if `show` admits it.
-async fn send_output(
-    app: &Shared,
-    row: Row,
-    index: usize,
-    show: impl Fn(&str) -> bool + Send + 'static,
-) -> Page {
+async fn send_output(app: &Shared, row: Row, index: usize, audience: Audience) -> Page {
     let missing = app.views.message(
         StatusCode::NOT_FOUND,
         "找不到文件",
         "这份提交没有这个文件。",
     );
-    let Some(path) = row.outputs.get(index).filter(|o| show(o)).cloned() else {
+    let Some(path) = row.outputs.get(index).filter(|o| audience.sees(o)).cloned() else {
         return Err(missing);
     };
     let bytes = blocking(app, move |_| {
@@ -498,6 +526,13 @@ async fn send_output(
         return Err(missing);
     };
     let name = file_name(&path);
+    let bytes = match audience {
+        Audience::Unit { .. } if name.ends_with(".txt") => {
+            let text = audience.text(String::from_utf8_lossy(&bytes).into_owned());
+            format!("\u{feff}{text}").into_bytes()
+        }
+        _ => bytes,
+    };
     Ok((
         [
             (header::CONTENT_TYPE, content_type(&name).to_string()),
@@ -548,35 +583,21 @@ pub async fn submission_file(
 ) -> Page {
     clerk(&app, &headers, false).await?;
     let row = find(&app, sha).await?;
-    send_output(&app, row, index, |_| true).await
+    send_output(&app, row, index, Audience::Clerk).await
 }
 
 /// The original of a submission, found in the archive by the short hash
 /// its archived name carries and confirmed by its content.
 fn original(app: &super::App, row: &Row) -> Result<(PathBuf, Vec<u8>), String> {
     let root = &app.setup.opts.archive;
-    let short = &row.sha256[..12];
-    let months = std::fs::read_dir(root).map_err(|e| crate::command::io_error(root, &e))?;
-    for month in months.flatten() {
-        let Ok(files) = std::fs::read_dir(month.path()) else {
-            continue;
-        };
-        for file in files.flatten() {
-            let name = file.file_name().to_string_lossy().into_owned();
-            if !name.contains(&format!("-{short}-")) {
-                continue;
-            }
-            if let Ok(bytes) = std::fs::read(file.path()) {
-                if upload::sha256(&bytes) == row.sha256 {
-                    return Ok((file.path(), bytes));
-                }
-            }
-        }
-    }
-    Err(format!(
-        "在归档目录 {} 中找不到这份提交的原件;请用 zwyun approve 登记原文件",
-        root.display()
-    ))
+    let found = crate::intake::archive::find_original(root, &row.sha256)
+        .map_err(|e| crate::command::io_error(root, &e))?;
+    found.ok_or_else(|| {
+        format!(
+            "在归档目录 {} 中找不到这份提交的原件;请用 zwyun approve 登记原文件",
+            root.display()
+        )
+    })
 }
 
 /// The original checked again against the ledger as it is now (as
@@ -590,6 +611,7 @@ fn recheck(
     let ctx = Context {
         schemas: &app.schemas,
         projects: &projects,
+        parties: Some(app.setup.renderer.parties()),
     };
     let outcome = validate::check_bytes(&row.file, &bytes, &ctx);
     Ok((path, bytes, outcome, projects))
@@ -721,7 +743,7 @@ pub async fn approve(
             effective,
             &desk,
             &projects,
-            || Ok(crate::command::check::change_source_of(&path, &bytes)),
+            || Ok(crate::command::check::source_of(&path, &bytes)),
         );
         drop(ledger);
         tracing::info!("{} approved {}", user.name, row.sha256);
@@ -734,7 +756,9 @@ pub async fn approve(
                 app.views
                     .message_for(StatusCode::OK, "已批准", &text, Some(&user), Some(&back))
             }
-            Err(crate::ops::OpError::Refused { reason, conflicts }) => {
+            Err(crate::ops::OpError::Refused {
+                reason, conflicts, ..
+            }) => {
                 let mut text = format!("未登记:{reason}");
                 if let Some(d) = conflicts {
                     text.push_str(&format!("(冲突日期:{d})"));
@@ -902,17 +926,12 @@ async fn by_token(app: &Shared, token: String) -> Result<Row, Response> {
 
 /// What a unit may download of its submission: what a mail reply would
 /// attach (its text outputs are shown on the page, as a reply's body).
-fn unit_sees(row: &Row) -> impl Fn(&str) -> bool + Send + 'static {
-    let valid = row.status == "valid";
-    move |o: &str| crate::mail::output_for_unit(valid, o)
-}
-
 pub async fn public_report(State(app): State<Shared>, UrlPath(token): UrlPath<String>) -> Page {
     let row = by_token(&app, token.clone()).await?;
     blocking(&app, move |app| {
         let mut ctx = app.views.context("校验结果", None);
-        let show = unit_sees(&row);
-        report_context(&mut ctx, &row, &format!("/r/{token}"), show);
+        let audience = Audience::of(&row);
+        report_context(&mut ctx, &row, &format!("/r/{token}"), audience);
         Ok(app.views.render(StatusCode::OK, "public_report.html", &ctx))
     })
     .await
@@ -923,8 +942,8 @@ pub async fn public_file(
     UrlPath((token, index)): UrlPath<(String, usize)>,
 ) -> Page {
     let row = by_token(&app, token).await?;
-    let show = unit_sees(&row);
-    send_output(&app, row, index, show).await
+    let audience = Audience::of(&row);
+    send_output(&app, row, index, audience).await
 }
 
 pub async fn api_list(
@@ -1006,6 +1025,7 @@ pub async fn api_submit(
         let ctx = Context {
             schemas: &app.schemas,
             projects: &projects,
+            parties: Some(app.setup.renderer.parties()),
         };
         Ok(crate::report::json_value(&validate::check_bytes(
             &name, &bytes, &ctx,

@@ -8,8 +8,6 @@
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use sha2::{Digest, Sha256};
-
 use super::App;
 use crate::intake;
 
@@ -30,10 +28,7 @@ impl Intake {
 }
 
 pub fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::intake::journal::sha256_hex(bytes)
 }
 
 /// The name an upload keeps: the last part of what the browser sent,

@@ -83,9 +83,9 @@ fn each_command_lists_only_the_paths_it_uses() {
     let env = Env::new();
     // (command, uses --ledger, --schemas, --templates)
     let table: [(&[&str], bool, bool, bool); 20] = [
-        (&["validate"], true, true, false),
-        (&["read"], true, true, false),
-        (&["approve"], true, true, false),
+        (&["validate"], true, true, true),
+        (&["read"], true, true, true),
+        (&["approve"], true, true, true),
         (&["process"], true, true, true),
         (&["watch"], true, true, true),
         (&["demo"], true, true, true),
@@ -94,7 +94,7 @@ fn each_command_lists_only_the_paths_it_uses() {
         (&["blank"], false, true, false),
         (&["deadline"], false, true, false),
         (&["calendar"], false, true, false),
-        (&["assess"], false, false, false),
+        (&["assess"], true, true, false),
         (&["settle"], true, true, false),
         (&["ledger", "test-signed"], true, true, false),
         (&["ledger", "formal-signed"], true, true, false),
@@ -170,7 +170,10 @@ fn paths_work_before_or_after_the_command_and_from_the_environment() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // Before the command name, an option the command does not use is said.
     for (args, option) in [
-        (vec!["--ledger", "x.db", "assess", "a.yaml"], "--ledger"),
+        (
+            vec!["--ledger", "x.db", "blank", "annex1", "-o", "b.xlsx"],
+            "--ledger",
+        ),
         (vec!["--templates", "t", "status"], "--templates"),
     ] {
         let out = env.run(&args);
@@ -272,6 +275,16 @@ fn os_errors_are_in_chinese_in_every_command_family() {
             vec!["status", "--ledger", "notdb.db"],
             2,
             "不是 zwyun 账本文件",
+        ),
+        (
+            vec!["status", "--ledger", "/dev/null"],
+            2,
+            "这是设备、管道或套接字,不是普通文件:/dev/null",
+        ),
+        (
+            vec!["approve", &a1, "--ledger", "/dev/null"],
+            2,
+            "这是设备、管道或套接字,不是普通文件:/dev/null",
         ),
         (
             vec!["process", "adir", "--out", "afile/out"],

@@ -68,23 +68,7 @@ fn age(path: &Path) {
     f.set_modified(past).unwrap();
 }
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        let ft = e.file_type().unwrap();
-        if ft.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
-}
+use crate::intake::files_under;
 
 fn journal(env: &Env) -> Vec<serde_json::Value> {
     let out = env.run_ok(&["status", "--limit", "1000", "--format", "json"]);

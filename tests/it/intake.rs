@@ -29,7 +29,7 @@ fn fill_inbox(inbox: &Path, n: usize) {
 }
 
 /// Sets every inbox file's mtime well in the past (arrived long ago).
-fn age_all(dir: &Path) {
+pub fn age_all(dir: &Path) {
     let past = std::time::SystemTime::now() - Duration::from_secs(60);
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         if e.file_type().unwrap().is_file() {
@@ -52,14 +52,15 @@ fn spawn_process(env: &Env, args: &[&str]) -> Child {
         .unwrap()
 }
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return out;
     };
     for e in entries.flatten() {
         let p = e.path();
-        if p.is_dir() {
+        // Symbolic links are listed, not followed.
+        if e.file_type().unwrap().is_dir() {
             out.extend(files_under(&p));
         } else {
             out.push(p);

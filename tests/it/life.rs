@@ -516,7 +516,7 @@ fn dates_and_order_are_checked_and_overridable() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("冲突日期:2026-05-01"),
+        stderr(&out).contains("冲突日期:2026-05-01。如确属例外,可加 --override 原因 登记"),
         "{}",
         stderr(&out)
     );
@@ -620,7 +620,7 @@ fn a_ledger_written_by_an_earlier_zwyun_is_migrated_once_with_its_data() {
     let out = env.run(&["projects", "--on", "2026-12-02", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("由第 0 版升级为第 1 版"),
+        stderr(&out).contains("由第 0 版升级为第 2 版"),
         "{}",
         stderr(&out)
     );

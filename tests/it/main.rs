@@ -11,6 +11,7 @@ mod life;
 mod mail;
 mod metamorphic;
 mod print;
+mod quota;
 mod reading;
 mod render;
 mod settle;

@@ -564,6 +564,36 @@ fn no_problems_below_header(pdf: &Pdf) -> Vec<String> {
     }
 }
 
+/// Issue 20 (12): the 变更核对 of an 附件4 without any problem says
+/// “未发现问题。” below its header row, on one page.
+#[test]
+fn a_clean_change_check_prints_its_verdict_below_the_header_pdf() {
+    if cfg!(windows) {
+        return;
+    }
+    let env = Env::new();
+    env.approve_example();
+    env.formal_signed("2026-07-01");
+    let inbox = env.path("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    annex4().write(&inbox.join("annex4.xlsx"));
+    env.run_ok(&["process", "inbox", "--out", "out", "--stable", "0"]);
+    let check = find(&env.path("out"), "变更核对.xlsx").expect("变更核对.xlsx written");
+    let dir = env.path("pdf");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(&check, dir.join("变更核对.xlsx")).unwrap();
+    let printed = convert_all_in(&dir);
+    let (_, pdf) = &printed[0];
+    assert!(
+        pdf.words.iter().any(|w| w.text.starts_with("未发现问题")),
+        "the verdict is printed"
+    );
+    assert_eq!(no_problems_below_header(pdf), Vec::<String>::new());
+    assert_eq!(overlaps(pdf), Vec::<String>::new());
+    // One page for each sheet (资源变更, 问题清单).
+    assert_eq!(pdf.pages.len(), sheets(&check));
+}
+
 /// Sheets of a workbook (each prints on its own pages); 1 for a .docx.
 fn sheets(file: &Path) -> usize {
     if file.extension().is_some_and(|e| e == "xlsx") {

@@ -658,6 +658,7 @@ fn library_renderer_renders_many_submissions() {
         let ctx = zwyun::validate::Context {
             schemas: &schemas,
             projects: &projects,
+            parties: Some(renderer.parties()),
         };
         let outcome = zwyun::validate::check_path(&file, &ctx);
         let app = outcome.application().expect("valid");

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use calamine::{open_workbook, Data, Reader, Xlsx};
 
-use crate::common::{annex1, annex4, sample, Env, APPROVED_ON};
+use crate::common::{annex1, annex4, repo, sample, Env, APPROVED_ON};
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).to_string()
@@ -414,7 +414,33 @@ fn approve_copy(env: &Env, code: &str, name: &str, provider: &str) {
         .set("G3", name)
         .set("G4", provider)
         .write(&path);
-    env.run_ok(&["approve", path.to_str().unwrap(), "--on", APPROVED_ON]);
+    let templates = two_providers(env);
+    env.run_ok(&[
+        "approve",
+        path.to_str().unwrap(),
+        "--on",
+        APPROVED_ON,
+        "--templates",
+        templates.to_str().unwrap(),
+    ]);
+}
+
+/// The shipped templates, with parties.yaml listing a second provider.
+fn two_providers(env: &Env) -> std::path::PathBuf {
+    let dir = env.path("templates");
+    if !dir.exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        for e in std::fs::read_dir(repo().join("templates"))
+            .unwrap()
+            .flatten()
+        {
+            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+        }
+        let mut parties = std::fs::read_to_string(dir.join("parties.yaml")).unwrap();
+        parties.push_str("  - name: 另一政务云服务商\n");
+        std::fs::write(dir.join("parties.yaml"), parties).unwrap();
+    }
+    dir
 }
 
 /// From 2027-01-01: one application host given back (2 → 1), bandwidth

@@ -826,6 +826,35 @@ fn web_public_upload_gives_a_private_report_link() {
 }
 
 #[test]
+fn web_public_report_keeps_clerk_notes_from_the_unit() {
+    let server = Server::start(&["--public-upload"]);
+    let c = server.client();
+    // The sample provider is sample data in parties.yaml: the receipt on
+    // disk carries a note for the clerk.
+    let (_, bytes) = workbook(&common::annex1(), &server.env, "unit.xlsx");
+    let r = c.post_file("/u", "unit.xlsx", &bytes);
+    let link = r.header("location").unwrap().to_string();
+    let text = c.get(&link).text();
+    assert!(text.contains("通过"), "{text}");
+    assert!(text.contains("草稿可在本页下载"), "{text}");
+    assert!(!text.contains("parties.yaml"), "{text}");
+    let receipt = text
+        .split("href=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_string())
+        .filter(|h| h.contains("/files/"))
+        .map(|h| c.get(&h))
+        .find(|f| {
+            f.header("content-disposition")
+                .is_some_and(|d| d.contains("txt"))
+        })
+        .expect("the receipt is downloadable");
+    let body = receipt.text();
+    assert!(body.contains("受理回执"), "{body}");
+    assert!(!body.contains("parties.yaml"), "{body}");
+}
+
+#[test]
 fn web_approve_records_quota_and_change_as_the_cli_does() {
     let env = Env::new();
     add_user(&env, "王芳", "经办", "correct horse battery");
