@@ -11,7 +11,7 @@ use super::{
 use crate::ledger::{ConfigVersion, Ledger, Recording};
 use crate::model::{Config, Form};
 use crate::ops::record::{self, Desk};
-use crate::ops::{OpError, OpResult};
+use crate::ops::{OpError, OpResult, State, Transition};
 use crate::report;
 use crate::schema::Schemas;
 use crate::validate::{self, Context, Status};
@@ -204,6 +204,7 @@ pub enum Approved {
         before_formal: bool,
         from: String,
         to: String,
+        transition: Transition,
         warnings: Vec<String>,
     },
     /// A 附件4 as an approved change from `date`; `table` is the change
@@ -214,6 +215,7 @@ pub enum Approved {
         table: String,
         /// Everything is given back: the project ends on `date`.
         ends: bool,
+        transition: Transition,
         /// Warnings about the change's date (e.g. far after today).
         warnings: Vec<String>,
     },
@@ -235,13 +237,17 @@ impl Approved {
                 label,
                 hosts,
                 services,
-            } => format!("已登记项目“{label}”的批准配额({hosts} 类主机,{services} 项服务)。\n"),
+            } => format!(
+                "已登记项目“{label}”的批准配额({hosts} 类主机,{services} 项服务)。\n项目 {label} 状态:{}\n",
+                State::Approved.label()
+            ),
             Approved::Revision {
                 label,
                 date,
                 before_formal,
                 from,
                 to,
+                transition,
                 ..
             } => {
                 let formal = if *before_formal {
@@ -250,7 +256,8 @@ impl Approved {
                     "在用资源配置不变;如需按新配额调整资源,请提交附件4 变更申请。"
                 };
                 format!(
-                    "已登记项目“{label}”的配额调整(附件1),自 {date} 起生效:\n  原配额:{from}\n  新配额:{to}\n原配额保留在历史中;此后的附件4 按新配额的上限核对。{formal}\n"
+                    "已登记项目“{label}”的配额调整(附件1),自 {date} 起生效:\n  原配额:{from}\n  新配额:{to}\n原配额保留在历史中;此后的附件4 按新配额的上限核对。{formal}\n项目 {label} {}\n",
+                    transition.sentence()
                 )
             }
             Approved::Change {
@@ -258,6 +265,7 @@ impl Approved {
                 date,
                 table,
                 ends,
+                transition,
                 ..
             } => {
                 let mut s = format!("{table}已登记项目“{label}”的资源变更,自 {date} 起生效。\n");
@@ -267,7 +275,7 @@ impl Approved {
                         date.pred_opt().unwrap_or(*date)
                     );
                 }
-                s
+                s + &format!("项目 {label} {}\n", transition.sentence())
             }
         }
     }
@@ -329,6 +337,8 @@ pub fn record_approval(
             warnings.extend(code_offer(project, &change.header.project_key()));
             let config = change.proposed_config(&project.current);
             let source = format!("annex4:{}", source()?);
+            let on = desk.today.max(date);
+            let before = record::state_on(desk.ledger, project, on)?;
             let versions = desk.ledger.configs(project.id)?;
             if let Some(earlier) = repeated(&versions, &source, date, &config) {
                 return Err(OpError::refused(format!(
@@ -341,11 +351,13 @@ pub fn record_approval(
             }
             desk.ledger
                 .approve_change(project.id, date, &source, &config)?;
+            let (_, transition) = record::transition(desk, project, before, on)?;
             Ok(Approved::Change {
                 label: project.label(),
                 date,
                 table: report::change_table(&outcome.changes),
                 ends: config.is_empty(),
+                transition,
                 warnings,
             })
         }
@@ -385,14 +397,18 @@ fn revise(
             project.label()
         )));
     }
+    let on = desk.today.max(date);
+    let before = record::state_on(desk.ledger, project, on)?;
     desk.ledger
         .revise_quota(project.id, date, &source, &app.config, before_formal)?;
+    let (_, transition) = record::transition(desk, project, before, on)?;
     Ok(Approved::Revision {
         label: project.label(),
         date,
         before_formal,
         from: crate::ops::view::config_summary(&project.quota),
         to: crate::ops::view::config_summary(&app.config),
+        transition,
         warnings,
     })
 }

@@ -110,29 +110,42 @@ fn finish(
     mut warnings: Vec<String>,
     date: Option<(&str, NaiveDate)>,
 ) -> OpResult<Recorded> {
-    let reloaded = desk
-        .ledger
-        .projects()?
-        .all()
-        .iter()
-        .chain(desk.ledger.projects()?.revoked())
-        .find(|p| p.id == project.id)
-        .cloned()
-        .unwrap_or_else(|| project.clone());
-    let after = Life::load(desk.ledger, &reloaded)?.state(on);
+    let (label, transition) = transition(desk, project, before, on)?;
     if let Some((what, d)) = date {
         warnings.extend(future_warning(what, d, desk.today));
     }
     Ok(Recorded {
         event,
-        project: reloaded.label(),
-        transition: Some(Transition {
-            from: before,
-            to: after,
-        }),
+        project: label,
+        transition: Some(transition),
         lines,
         warnings,
     })
+}
+
+/// What a recording made of `project` (in state `before` on `on`): its
+/// label and state as the ledger now has them.
+pub fn transition(
+    desk: &Desk,
+    project: &Project,
+    before: State,
+    on: NaiveDate,
+) -> OpResult<(String, Transition)> {
+    let projects = desk.ledger.projects()?;
+    let reloaded = projects
+        .all()
+        .iter()
+        .chain(projects.revoked())
+        .find(|p| p.id == project.id)
+        .unwrap_or(project);
+    let after = Life::load(desk.ledger, reloaded)?.state(on);
+    Ok((
+        reloaded.label(),
+        Transition {
+            from: before,
+            to: after,
+        },
+    ))
 }
 
 /// `ledger test-signed`: the 附件2, test period `months`.

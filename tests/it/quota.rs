@@ -84,6 +84,7 @@ fn a_new_annex1_in_service_revises_the_quota_and_the_cap_follows_it() {
         "{out}"
     );
     assert!(out.contains("在用资源配置不变"), "{out}");
+    assert!(out.contains("项目 SJ-2026-017 状态仍为:正式服务"), "{out}");
 
     // The change is now measured on the new quota: 15 of 15.
     let v = env.validate_json(&change);
@@ -232,6 +233,10 @@ fn an_annex4_giving_everything_back_ends_the_project_from_its_date() {
     ]);
     assert!(
         out.contains("全部资源回收:项目自 2026-10-01 起终止,资源计量至 2026-09-30"),
+        "{out}"
+    );
+    assert!(
+        out.contains("项目 SJ-2026-017 状态:正式服务 → 已终止"),
         "{out}"
     );
     assert_eq!(project_json(&env, "2026-09-30")["state_label"], "正式服务");
