@@ -1,8 +1,11 @@
 //! Workbook bytes → sheets of cells (calamine), with the guards that keep a
 //! hostile file within bounded memory and time.
 
+pub mod fields;
+pub mod form;
 pub(crate) mod isolated;
 pub mod locate;
+mod marks;
 mod shown;
 pub mod side;
 pub mod text;

@@ -7,13 +7,9 @@
 use super::Sink;
 use crate::diag::Diagnostic;
 use crate::model::{Change, Host};
+use crate::read::form::HostRows;
 use crate::read::locate::Located;
 use crate::read::text::label_key;
-
-/// Sheet rows the 现状 hosts were read from, in the order of the change's list.
-pub struct HostRows {
-    pub current: Vec<u32>,
-}
 
 /// Words of a 说明 that speak of giving resources back.
 const RECLAIM_WORDS: [&str; 12] = [

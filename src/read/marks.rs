@@ -6,7 +6,7 @@
 
 use chrono::NaiveDate;
 
-use super::Sink;
+use super::fields::Sink;
 use crate::diag::{a1, Diagnostic};
 use crate::read::locate::Located;
 
@@ -148,7 +148,7 @@ pub fn check_date(
         ),
     )
     .hint("请确认填表日期(年份)是否填写正确");
-    let cell = super::field_cell(located, "date");
+    let cell = super::form::field_cell(located, "date");
     sink.push(d, cell, "填表日期");
 }
 
