@@ -220,6 +220,17 @@ impl Driver {
         std::fs::write(Path::new(&dir).join(format!("{name}.png")), bytes).unwrap();
     }
 
+    /// The same with the window `height` px tall (a long page whole).
+    fn screenshot_tall(&self, name: &str, height: u32) {
+        if std::env::var_os("ZWYUN_SCREENSHOTS").is_none() {
+            return;
+        }
+        let rect = |h: u32| json!({"width": 1366, "height": h});
+        self.cmd("POST", "/window/rect", Some(rect(height)));
+        self.screenshot(name);
+        self.cmd("POST", "/window/rect", Some(rect(900)));
+    }
+
     fn url(&self) -> String {
         self.cmd("GET", "/url", None).as_str().unwrap().to_string()
     }
@@ -249,18 +260,16 @@ impl Drop for Driver {
     }
 }
 
-/// Waits for the one finished file in `dir`.
-fn downloaded(dir: &Path) -> PathBuf {
+/// Waits for the finished file named `*.ext` in `dir` (Chromium writes to
+/// a hidden or `.crdownload` name first).
+fn downloaded(dir: &Path, ext: &str) -> PathBuf {
     let mut got = None;
     wait_for("the download", || {
         got = std::fs::read_dir(dir)
             .unwrap()
             .flatten()
             .map(|e| e.path())
-            .find(|p| {
-                let n = p.to_string_lossy();
-                !n.ends_with(".crdownload") && !n.ends_with(".tmp")
-            });
+            .find(|p| p.extension().is_some_and(|e| e == ext));
         got.is_some()
     });
     got.unwrap()
@@ -337,10 +346,10 @@ fn web_browser_upload_fix_approve_record_download() {
     browser.go(&format!("{base}/projects/SJ-2026-017"));
     assert_eq!(browser.text("#state"), "测试中");
     assert!(browser.text("#history").contains("测试协议"));
-    browser.screenshot("web-project");
+    browser.screenshot_tall("web-project", 2000);
     // Download the agreement and open it.
     browser.click("#doc-test-agreement");
-    let path = downloaded(downloads.path());
+    let path = downloaded(downloads.path(), "docx");
     let bytes = std::fs::read(&path).unwrap();
     assert!(bytes.starts_with(b"PK"), "{}", path.display());
     assert!(
