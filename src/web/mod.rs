@@ -7,6 +7,7 @@
 //! `record_approval`, `crate::ops` for the register, the agenda and the
 //! facts of a project's life); no rule lives in a handler or a template.
 
+pub mod bench;
 pub mod cli;
 mod desk;
 mod guard;
