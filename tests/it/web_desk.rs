@@ -77,6 +77,10 @@ fn web_desk_agenda_register_and_project_pages() {
         page.contains("逾期") && page.contains("2026-06-08"),
         "{page}"
     );
+    assert!(
+        page.contains("2026-06-10 起 14 天内"),
+        "14 days by default: {page}"
+    );
     let links = hrefs(&page, "/projects/");
     assert_eq!(links.len(), 1, "{page}");
     let href = links[0].clone();
@@ -110,6 +114,7 @@ fn web_desk_agenda_register_and_project_pages() {
     let said = done.text();
     assert!(said.contains("测试期 2 个月,至 2026-08-18 届满"), "{said}");
     assert!(said.contains("登记人 王芳"), "{said}");
+    assert!(said.contains("状态:已批准配额 →"), "{said}");
     assert!(!said.contains("<script"));
     let event = event_on(&said);
     // Again: refused as by the CLI, with the date it conflicts with.
@@ -148,6 +153,9 @@ fn web_desk_agenda_register_and_project_pages() {
         disposition.contains(&super::urlencode("测试资源服务使用意向协议.docx")),
         "{disposition}"
     );
+    let formal = c.get(&format!("{href}/documents/formal-agreement"));
+    assert_eq!(formal.status, 200, "{}", formal.text());
+    assert!(formal.body.starts_with(b"PK"));
     let table = c.get(&format!("{href}/documents/opening-table"));
     assert_eq!(table.status, 200);
     assert!(table.body.starts_with(b"PK"));
@@ -215,6 +223,19 @@ fn web_desk_agenda_register_and_project_pages() {
         raw(server.port, "GET", "/api/v1/agenda", &[], b"").status,
         401
     );
+    // The project gets its code: from then on the code names it.
+    let done = c.post_form(&format!("{href}/set-code"), &[("code", "SJ-2026-099")]);
+    assert_eq!(done.status, 200, "{}", done.text());
+    assert!(
+        done.text().contains("登记项目编号“SJ-2026-099”"),
+        "{}",
+        done.text()
+    );
+    assert_eq!(
+        hrefs(&done.text(), "/projects/"),
+        vec!["/projects/SJ-2026-099"]
+    );
+    assert_eq!(c.get("/projects/SJ-2026-099").status, 200);
 }
 
 /// One step of the scenario: the `zwyun ledger` arguments after the
