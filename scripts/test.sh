@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 #   poppler-utils (pdftotext) reads the word boxes back.
 # - The mail tests run their own IMAP (dovecot) and SMTP (aiosmtpd) servers on
 #   127.0.0.1 with a test CA made by openssl; dovecot is not a system service.
-# - The web desk's HTTPS test talks to `zwyun serve` with curl.
+# - The web desk's HTTPS test talks to `zwyun serve` with curl; its browser
+#   test drives Debian's Chromium (headless) through chromedriver.
 # (grep reads all of its input: with pipefail, an early exit of grep -q would
 # fail the pipeline through SIGPIPE.)
 need=()
@@ -25,6 +26,8 @@ test -x /usr/sbin/dovecot || need+=(dovecot-imapd)
 /usr/bin/python3 -c "import aiosmtpd" 2>/dev/null || need+=(python3-aiosmtpd)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+test -x /usr/bin/chromium || need+=(chromium)
+test -x /usr/bin/chromedriver || test -x /usr/lib/chromium/chromedriver || need+=(chromium-driver)
 
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" -eq 0 ]; then

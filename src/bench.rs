@@ -1,7 +1,8 @@
 //! `zwyun bench`: generates N 附件1 submissions (about one in five with
 //! errors, 1–4 host classes each), runs the real `process` on them in a
 //! child process, and reports throughput, time per submission, peak
-//! memory, the wall time of a one-file `validate`, and hostile inputs.
+//! memory, the wall time of a one-file `validate`, hostile inputs, and the
+//! web desk's upload → report latency and page times (`web::bench`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -190,6 +191,13 @@ pub fn run(opts: &Options, schemas: &Schemas) -> Result<String, String> {
             mib(peak)
         );
     }
+    out.push_str(&crate::web::bench::run(
+        &exe,
+        dir,
+        opts.n,
+        opts.schemas.as_deref(),
+        schemas,
+    )?);
     Ok(out)
 }
 

@@ -222,10 +222,10 @@ pub fn status(limit: usize, format: Format, ledger: &Path) -> Result<u8, String>
     if entries.is_empty() && format == Format::Text {
         crate::outln!("账本中尚无处理记录。");
     }
+    let approvals = crate::ops::view::approvals(&ledger).map_err(|e| format!("{e:?}"))?;
     for e in &entries {
         let id = &e.sha256[..e.sha256.len().min(12)];
-        let approved =
-            crate::ops::view::approval_of(&ledger, &e.sha256).map_err(|e| format!("{e:?}"))?;
+        let approved = approvals.get(&e.sha256);
         match format {
             Format::Json => {
                 let mut v = serde_json::to_value(e).unwrap_or_default();

@@ -9,7 +9,7 @@ use crate::model::{Application, Config, FormKind};
 use crate::names::write_atomic;
 use crate::render::pdf::{soffice, to_pdf, NO_SOFFICE};
 use crate::render::{
-    opening_table, output_name, Renderer, FORMAL_AGREEMENT_DOC, OPENING_TABLE_DOC,
+    opening_table, output_name, RenderError, Renderer, FORMAL_AGREEMENT_DOC, OPENING_TABLE_DOC,
     TEST_AGREEMENT_DOC,
 };
 use crate::report;
@@ -63,18 +63,10 @@ pub fn run(
     let Some(data) = load(args, schemas, ledger)? else {
         return Ok(EXIT_PROBLEMS);
     };
-    let rendered = match doc {
-        Doc::TestAgreement { months } => Renderer::load(templates, schemas)
-            .and_then(|r| r.test_agreement(&with_config(&data), months.unwrap_or_default()))
-            .map(|b| (b, TEST_AGREEMENT_DOC, "docx")),
-        Doc::FormalAgreement => Renderer::load(templates, schemas)
-            .and_then(|r| r.formal_agreement(&data.app, &data.config))
-            .map(|b| (b, FORMAL_AGREEMENT_DOC, "docx")),
-        Doc::OpeningTable => {
-            opening_table(&data.app, &data.config, schemas).map(|b| (b, OPENING_TABLE_DOC, "xlsx"))
-        }
-    };
-    let (bytes, name, ext) = match rendered {
+    let rendered = document(doc, &data.app, &data.config, schemas, || {
+        Renderer::load(templates, schemas)
+    });
+    let (bytes, file_name) = match rendered {
         Ok(r) => r,
         Err(e) if e.is_submission_problem() => {
             eprintln!("zwyun: {e}");
@@ -82,7 +74,12 @@ pub fn run(
         }
         Err(e) => return Err(e.to_string()),
     };
-    let path = args.out.join(output_name(&data.app, name, ext));
+    let ext = if file_name.ends_with(".docx") {
+        "docx"
+    } else {
+        "xlsx"
+    };
+    let path = args.out.join(file_name);
     write_atomic(&path, &bytes).map_err(|e| super::io_error(&path, &e))?;
     crate::outln!("已生成:{}", path.display());
     if ext == "docx" {
@@ -95,6 +92,41 @@ pub fn run(
     Ok(EXIT_OK)
 }
 
+/// Renders `doc` for the project of `app` with the resources `config`:
+/// its bytes and file name. The templates are loaded (by `renderer`) only
+/// for the agreements; the web desk passes the ones it loaded at start.
+pub fn document<R: std::borrow::Borrow<Renderer>>(
+    doc: Doc,
+    app: &Application,
+    config: &Config,
+    schemas: &Schemas,
+    renderer: impl FnOnce() -> Result<R, RenderError>,
+) -> Result<(Vec<u8>, String), RenderError> {
+    let (bytes, name, ext) = match doc {
+        Doc::TestAgreement { months } => {
+            let with_config = Application {
+                config: config.clone(),
+                ..app.clone()
+            };
+            let bytes = renderer()?
+                .borrow()
+                .test_agreement(&with_config, months.unwrap_or_default())?;
+            (bytes, TEST_AGREEMENT_DOC, "docx")
+        }
+        Doc::FormalAgreement => (
+            renderer()?.borrow().formal_agreement(app, config)?,
+            FORMAL_AGREEMENT_DOC,
+            "docx",
+        ),
+        Doc::OpeningTable => (
+            opening_table(app, config, schemas)?,
+            OPENING_TABLE_DOC,
+            "xlsx",
+        ),
+    };
+    Ok((bytes, output_name(app, name, ext)))
+}
+
 /// Says on the command line when the agreement carries sample provider
 /// data (other providers' sample entries do not matter to it).
 fn warn_sample_parties(templates: Option<&Path>, schemas: &Schemas, provider: &str) {
@@ -103,15 +135,6 @@ fn warn_sample_parties(templates: Option<&Path>, schemas: &Schemas, provider: &s
         .and_then(|r| r.parties().sample_warning_for(provider));
     if let Some(w) = warning {
         eprintln!("警告:{w}");
-    }
-}
-
-/// The application with the resources to agree on (the ledger's current
-/// ones under `--project`).
-fn with_config(data: &Data) -> Application {
-    Application {
-        config: data.config.clone(),
-        ..data.app.clone()
     }
 }
 

@@ -189,9 +189,10 @@ fn pending_approvals(ledger: &Ledger, on: NaiveDate) -> OpResult<Vec<Item>> {
         })
         .and_then(|rows| rows.collect())
         .map_err(|e| e.to_string())?;
+    let approved = super::view::approvals(ledger)?;
     let mut out = Vec::new();
     for (sha, file, form, project, received) in rows {
-        if super::view::approval_of(ledger, &sha)?.is_some() {
+        if approved.contains_key(&sha) {
             continue;
         }
         let due = received

@@ -261,6 +261,7 @@ pub fn submissions_of(ledger: &Ledger, labels: &[String]) -> OpResult<Vec<Submis
             ))
         })
         .map_err(|e| e.to_string())?;
+    let approved = approvals(ledger)?;
     let mut out = Vec::new();
     for row in rows {
         let (sha, file, form, status, received_at, outputs, project) =
@@ -270,7 +271,7 @@ pub fn submissions_of(ledger: &Ledger, labels: &[String]) -> OpResult<Vec<Submis
         }
         out.push(SubmissionRow {
             id: sha.chars().take(12).collect(),
-            approved: approval_of(ledger, &sha)?,
+            approved: approved.get(&sha).cloned(),
             file,
             form,
             status,
@@ -283,28 +284,35 @@ pub fn submissions_of(ledger: &Ledger, labels: &[String]) -> OpResult<Vec<Submis
 
 /// The standing approval of the file with this SHA-256, if any.
 pub fn approval_of(ledger: &Ledger, sha: &str) -> OpResult<Option<Approval>> {
+    Ok(approvals(ledger)?.remove(sha))
+}
+
+/// Every standing approval, by the SHA-256 of the file it recorded (the
+/// first one where a file was approved twice); read once for a list.
+pub fn approvals(ledger: &Ledger) -> OpResult<std::collections::HashMap<String, Approval>> {
     let events = ledger.events(None)?;
-    let revoked: Vec<i64> = events
+    let revoked: std::collections::HashSet<i64> = events
         .iter()
         .filter(|e| e.action == "revoke")
         .filter_map(|e| e.target)
         .collect();
-    Ok(events
-        .iter()
-        .filter(|e| {
-            matches!(
-                e.action.as_str(),
-                "approve_quota" | "revise_quota" | "approve_change"
-            )
-        })
-        .filter(|e| !revoked.contains(&e.id))
-        .find(|e| e.sha256.as_deref() == Some(sha))
-        .map(|e| Approval {
-            event: e.id,
-            by: e.by.clone(),
-            at: e.at.clone(),
-            date: e.date,
-        }))
+    let mut out = std::collections::HashMap::new();
+    for e in events.iter().filter(|e| {
+        matches!(
+            e.action.as_str(),
+            "approve_quota" | "revise_quota" | "approve_change"
+        ) && !revoked.contains(&e.id)
+    }) {
+        if let Some(sha) = &e.sha256 {
+            out.entry(sha.clone()).or_insert_with(|| Approval {
+                event: e.id,
+                by: e.by.clone(),
+                at: e.at.clone(),
+                date: e.date,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// One project whole, as of `on`.

@@ -49,6 +49,10 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
     }
     match get("origin") {
         None => true,
+        // Under `Referrer-Policy: no-referrer` a browser sends `Origin: null`
+        // even for its own forms; then its `Sec-Fetch-Site` (which no page
+        // can set) says where the request comes from.
+        Some("null") => get("sec-fetch-site") == Some("same-origin"),
         Some(origin) => {
             let authority = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
             get("host").is_some_and(|host| host.eq_ignore_ascii_case(authority))
@@ -165,6 +169,17 @@ mod tests {
         assert!(!same_origin(&headers(&[
             ("host", "desk:8080"),
             ("origin", "null"),
+        ])));
+        // Chromium's own form post under `Referrer-Policy: no-referrer`.
+        assert!(same_origin(&headers(&[
+            ("host", "desk:8080"),
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin"),
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "desk:8080"),
+            ("origin", "null"),
+            ("sec-fetch-site", "cross-site"),
         ])));
     }
 

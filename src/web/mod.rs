@@ -4,9 +4,12 @@
 //! upload a form and see its report at once. A face above the command
 //! layer, as `command/` is above the stages: every business action is a
 //! call into the functions the CLI uses (the intake pass, `approve`'s
-//! `record_approval`); no rule lives in a handler or a template.
+//! `record_approval`, `crate::ops` for the register, the agenda and the
+//! facts of a project's life); no rule lives in a handler or a template.
 
+pub mod bench;
 pub mod cli;
+mod desk;
 mod guard;
 mod pages;
 pub mod store;
@@ -166,7 +169,10 @@ fn router(app: Shared) -> Router {
             "/api/v1/submissions",
             get(pages::api_list).post(pages::api_submit),
         )
-        .route("/api/v1/submissions/{sha}", get(pages::api_one));
+        .route("/api/v1/submissions/{sha}", get(pages::api_one))
+        .route("/api/v1/agenda", get(desk::api_agenda))
+        .route("/api/v1/projects", get(desk::api_projects))
+        .route("/api/v1/projects/{key}", get(desk::api_project));
     let desk = Router::new()
         .route("/", get(pages::home))
         .route("/login", get(pages::login_page).post(pages::login))
@@ -181,6 +187,11 @@ fn router(app: Shared) -> Router {
             "/submissions/{sha}/approve",
             get(pages::approve_page).post(pages::approve),
         )
+        .route("/agenda", get(desk::agenda_page))
+        .route("/projects", get(desk::projects_page))
+        .route("/projects/{key}", get(desk::project_page))
+        .route("/projects/{key}/documents/{doc}", get(desk::document))
+        .route("/projects/{key}/{action}", post(desk::record_fact))
         .route("/upload", get(pages::upload_page).post(pages::upload))
         .route("/u", get(pages::public_page).post(pages::public_upload))
         .route("/r/{token}", get(pages::public_report))

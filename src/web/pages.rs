@@ -22,10 +22,10 @@ const COOKIE: &str = "zwyun_session";
 /// The most rows a list shows.
 const LIST_LIMIT: usize = 500;
 
-type Page = Result<Response, Response>;
+pub(super) type Page = Result<Response, Response>;
 
 /// Runs ledger or file work off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     app: &Shared,
     f: impl FnOnce(&super::App) -> Result<T, String> + Send + 'static,
 ) -> Result<T, Response> {
@@ -48,7 +48,7 @@ fn failure(app: &Shared, message: &str) -> Response {
 
 /// Runs `f` with a connection to the ledger, opened for this request:
 /// what the CLI or the intake wrote a moment ago is seen.
-fn with_ledger<T>(
+pub(super) fn with_ledger<T>(
     app: &super::App,
     f: impl FnOnce(&rusqlite::Connection) -> crate::ledger::Result<T>,
 ) -> Result<T, String> {
@@ -107,7 +107,7 @@ async fn who(
 
 /// The logged-in clerk of a page, else a redirect to the login page; with
 /// `act`, a 只读 account is refused.
-async fn clerk(app: &Shared, headers: &HeaderMap, act: bool) -> Result<User, Response> {
+pub(super) async fn clerk(app: &Shared, headers: &HeaderMap, act: bool) -> Result<User, Response> {
     match who(app, headers, false).await? {
         None => Err(Redirect::to("/login").into_response()),
         Some(u) if act && u.role != Role::Clerk => Err(read_only(app, &u)),
@@ -119,14 +119,18 @@ fn read_only(app: &Shared, u: &User) -> Response {
     app.views.message_for(
         StatusCode::FORBIDDEN,
         "无权操作",
-        "只读账户可以查看全部内容,但不能上传或批准。",
+        "只读账户可以查看全部内容,但不能上传、批准或登记。",
         Some(u),
         Some("/submissions"),
     )
 }
 
 /// The API's caller, else 401/403 as JSON.
-async fn api_clerk(app: &Shared, headers: &HeaderMap, act: bool) -> Result<User, Response> {
+pub(super) async fn api_clerk(
+    app: &Shared,
+    headers: &HeaderMap,
+    act: bool,
+) -> Result<User, Response> {
     match who(app, headers, true).await? {
         None => Err((
             StatusCode::UNAUTHORIZED,
@@ -543,7 +547,7 @@ async fn send_output(app: &Shared, row: Row, index: usize, audience: Audience) -
         .into_response())
 }
 
-fn content_type(name: &str) -> &'static str {
+pub(super) fn content_type(name: &str) -> &'static str {
     let ext = name
         .rsplit('.')
         .next()
@@ -559,10 +563,9 @@ fn content_type(name: &str) -> &'static str {
     }
 }
 
-/// `attachment` with the UTF-8 name (RFC 6266) and an ASCII fallback.
-fn attachment(name: &str) -> String {
-    let encoded: String = name
-        .bytes()
+/// Percent-encodes all but the unreserved ASCII characters (RFC 3986).
+pub(super) fn urlencode(text: &str) -> String {
+    text.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
                 (b as char).to_string()
@@ -570,7 +573,12 @@ fn attachment(name: &str) -> String {
                 format!("%{b:02X}")
             }
         })
-        .collect();
+        .collect()
+}
+
+/// `attachment` with the UTF-8 name (RFC 6266) and an ASCII fallback.
+pub(super) fn attachment(name: &str) -> String {
+    let encoded = urlencode(name);
     let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("bin");
     let ascii_ext: String = ext.chars().filter(char::is_ascii_alphanumeric).collect();
     format!("attachment; filename=\"download.{ascii_ext}\"; filename*=UTF-8''{encoded}")
@@ -685,6 +693,12 @@ pub struct ApproveForm {
     effective: String,
     #[serde(default)]
     replace: String,
+    /// The day of the approval (`approve --on`), default today.
+    #[serde(default)]
+    on: String,
+    /// Why a refused date or order is approved anyway (`--override`).
+    #[serde(default, rename = "override")]
+    override_reason: String,
 }
 
 pub async fn approve(
@@ -712,6 +726,21 @@ pub async fn approve(
                 }
             },
         };
+        let today = match f.on.trim() {
+            "" => crate::command::today(),
+            text => match crate::command::parse_date(text) {
+                Ok(d) => d,
+                Err(e) => {
+                    return Ok(app.views.message_for(
+                        StatusCode::BAD_REQUEST,
+                        "日期有误",
+                        &format!("批准日期“{text}”无法识别:{e}"),
+                        Some(&user),
+                        Some(&back),
+                    ))
+                }
+            },
+        };
         let (path, bytes, outcome, projects) = recheck(app, &row)?;
         if outcome.status != Status::Valid {
             return Ok(app.views.message_for(
@@ -730,12 +759,13 @@ pub async fn approve(
             .map(|b| format!("{b:02x}"))
             .collect();
         rec.source = Some((path.display().to_string(), digest));
+        rec.override_reason = Some(f.override_reason.trim().to_string()).filter(|r| !r.is_empty());
         ledger.set_recording(rec);
         let desk = crate::ops::record::Desk {
             ledger: &ledger,
             policy: &app.schemas.policy,
             calendar: &app.setup.calendar,
-            today: chrono::Local::now().date_naive(),
+            today,
         };
         let recorded = crate::command::check::record_approval(
             &outcome,

@@ -7,7 +7,7 @@ use tera::{Context, Tera};
 
 use super::store::{Role, User};
 
-const TEMPLATES: [(&str, &str); 9] = [
+const TEMPLATES: [(&str, &str); 13] = [
     ("base.html", include_str!("templates/base.html")),
     ("message.html", include_str!("templates/message.html")),
     ("login.html", include_str!("templates/login.html")),
@@ -26,6 +26,10 @@ const TEMPLATES: [(&str, &str); 9] = [
         "public_report.html",
         include_str!("templates/public_report.html"),
     ),
+    ("agenda.html", include_str!("templates/agenda.html")),
+    ("projects.html", include_str!("templates/projects.html")),
+    ("project.html", include_str!("templates/project.html")),
+    ("recorded.html", include_str!("templates/recorded.html")),
 ];
 
 pub const CSS: &str = include_str!("static/desk.css");

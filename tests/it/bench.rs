@@ -28,6 +28,13 @@ fn bench_runs_the_full_process_path() {
         "| validate 单个文件",
         "300,000 个单元格",
         "压缩炸弹",
+        // The web path, with 5·N projects and 50·N submissions.
+        "| 网页:账本中 50 个项目、500 份提交",
+        "| 网页:上传附件1 → 校验结果",
+        "| 网页:待办页(/agenda,50 个项目)",
+        "| 网页:项目页(/projects,50 个项目)",
+        "| 网页:单个项目页",
+        "| 网页:收件页",
     ] {
         assert!(out.contains(row), "{row} missing:\n{out}");
     }

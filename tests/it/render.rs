@@ -54,7 +54,7 @@ fn assert_xml_parts_parse(bytes: &[u8]) -> usize {
 }
 
 /// The text of a .docx: one line per paragraph, `<w:br/>` as a line break.
-fn docx_text(bytes: &[u8]) -> String {
+pub fn docx_text(bytes: &[u8]) -> String {
     let xml = zip_entries(bytes)
         .into_iter()
         .find(|(n, _)| n == "word/document.xml")

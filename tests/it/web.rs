@@ -1025,6 +1025,9 @@ fn which(name: &str) -> Result<PathBuf, ()> {
 #[path = "web_browser.rs"]
 mod browser;
 
+#[path = "web_desk.rs"]
+mod desk;
+
 pub fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !f() {
