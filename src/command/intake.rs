@@ -230,7 +230,7 @@ pub fn status(limit: usize, format: Format, ledger: &Path) -> Result<u8, String>
             Format::Json => {
                 let mut v = serde_json::to_value(e).unwrap_or_default();
                 v["id"] = id.into();
-                v["approved"] = serde_json::to_value(&approved).unwrap_or_default();
+                v["approved"] = serde_json::to_value(approved).unwrap_or_default();
                 crate::outln!("{v}");
             }
             Format::Text => {
