@@ -142,7 +142,7 @@ pub fn ledger_state(outcome: &Outcome, projects: &Projects) -> Option<String> {
     Some(format!("project:{}:{short}", project.id))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Entry {
     pub sha256: String,
     pub file: String,
@@ -178,7 +178,8 @@ pub fn by_id(conn: &Connection, id: &str) -> Result<Vec<Entry>> {
 
 const ENTRY_SELECT: &str = "SELECT sha256, file, form, unit, project, status, outputs, duplicates, received_at, finished_at FROM submissions";
 
-fn entry(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
+/// An `Entry` from the columns of `ENTRY_SELECT`, in its order.
+pub fn entry(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
     let outputs: String = r.get(6)?;
     Ok(Entry {
         sha256: r.get(0)?,

@@ -359,18 +359,18 @@ fn dummy_hash() -> &'static str {
 /// One submission of the journal as the desk lists it, with where it came from.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Row {
-    pub sha256: String,
-    pub file: String,
-    pub form: Option<String>,
-    pub unit: Option<String>,
-    pub project: Option<String>,
-    pub status: String,
-    pub outputs: Vec<String>,
-    pub duplicates: u32,
-    pub received_at: String,
-    pub finished_at: Option<String>,
+    #[serde(flatten)]
+    pub entry: crate::intake::journal::Entry,
     /// `folder` (收件目录), `mail` (邮件) or `web` (网页).
     pub source: &'static str,
+}
+
+impl std::ops::Deref for Row {
+    type Target = crate::intake::journal::Entry;
+
+    fn deref(&self) -> &Self::Target {
+        &self.entry
+    }
 }
 
 /// What the list is narrowed to (empty: everything).
@@ -392,19 +392,9 @@ const ROW_SELECT: &str = "SELECT s.sha256, s.file, s.form, s.unit, s.project, s.
     FROM submissions s";
 
 fn row_of(r: &rusqlite::Row) -> rusqlite::Result<Row> {
-    let outputs: String = r.get(6)?;
     let source: String = r.get(10)?;
     Ok(Row {
-        sha256: r.get(0)?,
-        file: r.get(1)?,
-        form: r.get(2)?,
-        unit: r.get(3)?,
-        project: r.get(4)?,
-        status: r.get(5)?,
-        outputs: serde_json::from_str(&outputs).unwrap_or_default(),
-        duplicates: r.get(7)?,
-        received_at: r.get(8)?,
-        finished_at: r.get(9)?,
+        entry: crate::intake::journal::entry(r)?,
         source: match source.as_str() {
             "mail" => "mail",
             "web" => "web",
