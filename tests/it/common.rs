@@ -13,9 +13,10 @@ pub fn bin() -> &'static str {
 
 /// The zwyun under test: this build's binary, or the command line in
 /// `ZWYUN_TEST_EXE` (words separated by spaces): `.ci/windows` sets it to
-/// `wine64 …/zwyun.exe` to run the same tests against the Windows build.
+/// `wine64 …/zwyun.exe` to run the same tests against the Windows build,
+/// `.ci/xinchuang` to `qemu-aarch64 …/zwyun` for the ARM64 build.
 pub fn zwyun() -> Command {
-    match windows_exe() {
+    match other_build() {
         Some(line) => {
             let mut words = line.split_whitespace();
             let mut cmd = Command::new(words.next().unwrap_or_default());
@@ -27,7 +28,7 @@ pub fn zwyun() -> Command {
 }
 
 /// `ZWYUN_TEST_EXE` when set: the tests run against another build.
-pub fn windows_exe() -> Option<String> {
+pub fn other_build() -> Option<String> {
     std::env::var("ZWYUN_TEST_EXE")
         .ok()
         .filter(|s| !s.trim().is_empty())

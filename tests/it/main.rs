@@ -4,6 +4,7 @@ mod bench;
 mod change;
 mod cli;
 mod common;
+mod cross;
 mod faults;
 mod hostile;
 mod intake;

@@ -203,7 +203,7 @@ pub fn libreoffice(file: &Path, ext: &str, out: &Path) -> PathBuf {
 
 /// LibreOffice is a Linux test dependency; under Wine the test is skipped.
 fn skip_under_wine(test: &str) -> bool {
-    if windows_exe().is_some() {
+    if other_build().is_some() {
         eprintln!("{test}: skipped (LibreOffice is not run under Wine)");
         return true;
     }
