@@ -139,6 +139,11 @@ fn check_existing(app: &Application, located: &Located, ctx: &Context, sink: &mu
     let Identity::Found(p) = identify(ctx.projects, &app.header.project_key()) else {
         return;
     };
+    // The quota in force asked for again (the approved form itself): neither
+    // a replacement nor a revision.
+    if app.config == p.quota {
+        return;
+    }
     let approved = p.approved_on.map(|d| format!("{d} ")).unwrap_or_default();
     let d = if p.agreements.is_empty() {
         Diagnostic::warning(
