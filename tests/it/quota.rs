@@ -482,3 +482,27 @@ fn late_deliveries_are_offered_for_a3() {
     );
     assert!(err.contains("考核数据中 A3 为 0 起"), "{err}");
 }
+
+#[test]
+fn the_approved_form_itself_is_neither_a_replacement_nor_a_revision() {
+    for formal in [false, true] {
+        let env = Env::new();
+        env.approve_example();
+        if formal {
+            env.formal_signed("2026-07-01");
+        }
+        let v = env.validate_json(&sample("annex1-example.xlsx"));
+        assert_eq!(v["status"], "valid", "{v}");
+        assert!(codes(&v).is_empty(), "{v}");
+    }
+    // The demo's example is approved by its file: status says so.
+    let env = Env::new();
+    env.run_ok(&["demo"]);
+    let status = env.run_ok(&["status"]);
+    let line = status
+        .lines()
+        .position(|l| l.contains("松江区企业服务综合平台-资源申请表.xlsx"))
+        .unwrap();
+    let next = status.lines().nth(line + 1).unwrap();
+    assert!(next.contains("已批准:"), "{status}");
+}
