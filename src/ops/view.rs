@@ -282,11 +282,6 @@ pub fn submissions_of(ledger: &Ledger, labels: &[String]) -> OpResult<Vec<Submis
     Ok(out)
 }
 
-/// The standing approval of the file with this SHA-256, if any.
-pub fn approval_of(ledger: &Ledger, sha: &str) -> OpResult<Option<Approval>> {
-    Ok(approvals(ledger)?.remove(sha))
-}
-
 /// Every standing approval, by the SHA-256 of the file it recorded (the
 /// first one where a file was approved twice); read once for a list.
 pub fn approvals(ledger: &Ledger) -> OpResult<std::collections::HashMap<String, Approval>> {

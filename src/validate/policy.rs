@@ -119,16 +119,7 @@ fn check_disks(config: &Config, located: &Located, ctx: &Context, sink: &mut Sin
             names.join("或"),
             (host - lines).normalize()
         ));
-        sink.push(d, host_cell(located, host_column(key)), label);
-    }
-}
-
-fn host_column(key: &str) -> &'static str {
-    match key {
-        "host.cpu" => "cpu",
-        "host.memory" => "memory_gb",
-        "host.system_disk" => "system_disk_gb",
-        _ => "data_disk_gb",
+        sink.push(d, resource_cell(located, ctx, key), label);
     }
 }
 
