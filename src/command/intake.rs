@@ -90,11 +90,13 @@ pub fn process(
         renderer,
         calendar,
     } = setup(inbox, out, a, schemas, args)?;
+    let projects = Default::default();
     let env = intake::Env {
         schemas,
         renderer: &renderer,
         calendar: &calendar,
         ledger: &args.ledger,
+        projects: &projects,
     };
     let mail = super::mail::load(a.mail.as_deref(), &opts)?;
     if let Some(poll) = watch {

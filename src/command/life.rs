@@ -208,7 +208,9 @@ pub fn projects(
         policy: &schemas.policy,
         calendar: &calendar,
     };
-    let rows = match crate::ops::register(&ledger, &rules, on, search, state) {
+    let rows = match crate::ops::view::lives(&ledger)
+        .map(|lives| crate::ops::register(&lives, &rules, on, search, state))
+    {
         Ok(rows) => rows,
         Err(e) => return refusal(e),
     };
@@ -344,7 +346,9 @@ pub fn agenda(
         policy: &schemas.policy,
         calendar: &calendar,
     };
-    let items = match agenda::agenda(&ledger, &rules, on, i64::from(days)) {
+    let items = match crate::ops::view::lives(&ledger)
+        .and_then(|lives| agenda::agenda(&ledger, &lives, &rules, on, i64::from(days)))
+    {
         Ok(items) => items,
         Err(e) => return refusal(e),
     };

@@ -153,6 +153,8 @@ pub struct Env<'a> {
     pub renderer: &'a Renderer,
     pub calendar: &'a crate::settle::calendar::Calendar,
     pub ledger: &'a Path,
+    /// The projects, kept between passes while the ledger is unchanged.
+    pub projects: &'a crate::ledger::Kept<crate::ledger::Projects>,
 }
 
 /// What became of one submission in a pass.
@@ -182,7 +184,6 @@ pub fn process_once(
     }
     // The ledger first: if it cannot be opened, nothing is claimed.
     let ledger = Ledger::open(env.ledger)?;
-    let projects = ledger.projects()?;
     let own = survey::Own::new(opts, env.ledger);
     let mut items = worker.adopt().map_err(io_err(&worker.dir))?;
     let (ready, pending, mut refused) = ready_files(opts, &own, stability, wait)?;
@@ -192,6 +193,13 @@ pub fn process_once(
             items.push(item);
         }
     }
+    // The projects only when there is something to judge: an idle watch
+    // wakes every few seconds.
+    let projects = if items.is_empty() {
+        Default::default()
+    } else {
+        env.projects.get(&ledger, Ledger::projects)?
+    };
     let bar = progress_bar(opts.progress, items.len());
     let batch = Batch {
         opts,

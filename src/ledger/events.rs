@@ -152,10 +152,22 @@ fn event(r: &Row) -> rusqlite::Result<Event> {
 
 /// The log, oldest first; of one project when given.
 pub fn list(conn: &Connection, project: Option<i64>) -> Result<Vec<Event>> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM events WHERE ?1 IS NULL OR project_id = ?1 ORDER BY id");
-    let mut stmt = conn.prepare(&sql)?;
+    let filter = match project {
+        Some(_) => "project_id = ?1",
+        None => "?1 IS NULL",
+    };
+    let sql = format!("SELECT {COLUMNS} FROM events WHERE {filter} ORDER BY id");
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([project], event)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The events of these actions, oldest first.
+pub fn of_actions(conn: &Connection, actions: &[&str]) -> Result<Vec<Event>> {
+    let marks = vec!["?"; actions.len()].join(", ");
+    let sql = format!("SELECT {COLUMNS} FROM events WHERE action IN ({marks}) ORDER BY id");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(actions), event)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

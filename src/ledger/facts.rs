@@ -59,20 +59,7 @@ impl Ledger {
 
     /// The facts of a project in force (not revoked), by date.
     pub fn facts(&self, project_id: i64) -> Result<Vec<Fact>> {
-        let mut stmt = self.conn().prepare(
-            "SELECT kind, subkind, date, event_id, detail FROM facts
-             WHERE project_id = ?1 AND revoked_by IS NULL ORDER BY date, id",
-        )?;
-        let rows = stmt.query_map([project_id], |r| {
-            Ok(Fact {
-                kind: r.get(0)?,
-                subkind: r.get(1)?,
-                date: r.get(2)?,
-                event_id: r.get(3)?,
-                detail: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(self.records_of(project_id)?.facts)
     }
 
     /// Gives an uncoded project its 项目编号 (or corrects it).

@@ -5,16 +5,19 @@
 pub mod events;
 pub mod facts;
 pub mod migrate;
+pub mod records;
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{Local, NaiveDate};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::model::{Application, Config, ProjectKey};
 pub use events::{Event, NewEvent, Recording};
+pub use records::Records;
 
 pub mod check;
 
@@ -96,6 +99,16 @@ CREATE TABLE IF NOT EXISTS submissions (
 CREATE INDEX IF NOT EXISTS submissions_received ON submissions (received_at);
 ";
 
+/// Indexes for reading one project's rows (a ledger of any version gets
+/// them once migrated; they change no data, so older zwyun reads on).
+const INDEXES: &str = "
+CREATE INDEX IF NOT EXISTS configs_project ON configs (project_id);
+CREATE INDEX IF NOT EXISTS agreements_project ON agreements (project_id);
+CREATE INDEX IF NOT EXISTS facts_project ON facts (project_id);
+CREATE INDEX IF NOT EXISTS submissions_project ON submissions (project);
+CREATE INDEX IF NOT EXISTS events_action ON events (action);
+";
+
 /// A project as the ledger knows it.
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -121,10 +134,60 @@ pub struct Project {
 
 impl Project {
     pub fn label(&self) -> String {
-        self.code
-            .clone()
-            .unwrap_or_else(|| format!("{}-{}", self.unit, self.name))
+        label(self.code.as_deref(), &self.unit, &self.name)
     }
+}
+
+/// A project's row, before its application is parsed and its records
+/// read: enough to find it by code or name.
+#[derive(Debug, Clone)]
+pub struct Head {
+    pub id: i64,
+    pub code: Option<String>,
+    pub unit: String,
+    pub name: String,
+    pub revoked_by: Option<i64>,
+    provider: String,
+    application_json: String,
+    approved_on: Option<NaiveDate>,
+    event_id: Option<i64>,
+}
+
+impl Head {
+    pub fn label(&self) -> String {
+        label(self.code.as_deref(), &self.unit, &self.name)
+    }
+
+    fn into_project(self, r: &Records) -> Result<Project> {
+        Ok(Project {
+            application: serde_json::from_str(&self.application_json)?,
+            id: self.id,
+            code: self.code,
+            unit: self.unit,
+            name: self.name,
+            provider: self.provider,
+            approved_on: self.approved_on,
+            event_id: self.event_id,
+            revoked_by: self.revoked_by,
+            // The latest quota: the 120% of a change is measured on it.
+            quota: r
+                .quotas
+                .last()
+                .map(|v| v.config.clone())
+                .unwrap_or_default(),
+            current: r
+                .configs
+                .last()
+                .map(|v| v.config.clone())
+                .unwrap_or_default(),
+            agreements: r.agreements.clone(),
+        })
+    }
+}
+
+/// A project's name in lists: its 项目编号, else 申请单位-项目名称.
+fn label(code: Option<&str>, unit: &str, name: &str) -> String {
+    code.map_or_else(|| format!("{unit}-{name}"), str::to_string)
 }
 
 /// A configuration and the date from which it is in force (None: from the
@@ -172,6 +235,8 @@ pub struct Projects {
     list: Vec<Project>,
     /// Projects whose approval was revoked (已撤销): kept for the register.
     revoked: Vec<Project>,
+    /// What is recorded of each, by project id.
+    records: HashMap<i64, Records>,
 }
 
 impl Projects {
@@ -198,6 +263,53 @@ impl Projects {
     /// The projects whose approval was revoked.
     pub fn revoked(&self) -> &[Project] {
         &self.revoked
+    }
+
+    /// Every project (standing, then revoked) with what is recorded of it.
+    pub fn into_records(mut self) -> impl Iterator<Item = (Project, Records)> {
+        self.list.into_iter().chain(self.revoked).map(move |p| {
+            let r = self.records.remove(&p.id).unwrap_or_default();
+            (p, r)
+        })
+    }
+}
+
+/// A value read from the ledger, kept while the ledger does not change
+/// (for a long-running process: the desk, the watch loop). Every change
+/// of the ledger appends an event in the same transaction, and the log is
+/// append-only, so the last event — its number and time — names the
+/// state the value was read in; a ledger replaced by another (a backup
+/// put back) has another last event.
+pub struct Kept<T>(Mutex<Option<(Stamp, Arc<T>)>>);
+
+/// The number and time of the ledger's last event (None: no event yet).
+pub type Stamp = Option<(i64, String)>;
+
+impl<T> Default for Kept<T> {
+    fn default() -> Self {
+        Kept(Mutex::new(None))
+    }
+}
+
+impl<T> Kept<T> {
+    /// The value as the ledger holds it now: kept, or read by `read`.
+    pub fn get<E: From<LedgerError>>(
+        &self,
+        ledger: &Ledger,
+        read: impl FnOnce(&Ledger) -> std::result::Result<T, E>,
+    ) -> std::result::Result<Arc<T>, E> {
+        let stamp = ledger.last_event()?;
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, value)) = kept.as_ref() {
+            if *at == stamp {
+                return Ok(value.clone());
+            }
+        }
+        // Read after the stamp, so at least as new as it: a change made
+        // in between only makes the next call read again.
+        let value = Arc::new(read(ledger)?);
+        *kept = Some((stamp, value.clone()));
+        Ok(value)
     }
 }
 
@@ -235,6 +347,7 @@ impl Ledger {
                     other?;
                     add_column(&conn, "submissions", "ledger_state", "TEXT")?;
                     let migrated_from = migrate::migrate(&conn)?;
+                    conn.execute_batch(INDEXES)?;
                     return Ok(Ledger {
                         conn,
                         recording: Recording::new(None, "zwyun"),
@@ -267,68 +380,70 @@ impl Ledger {
         events::list(&self.conn, project)
     }
 
+    /// The number and time of the last event: what changes with every
+    /// change of the ledger.
+    pub fn last_event(&self) -> Result<Stamp> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id, at FROM events ORDER BY id DESC LIMIT 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    /// The events of these actions (e.g. every `settled`), oldest first.
+    pub fn events_of(&self, actions: &[&str]) -> Result<Vec<Event>> {
+        events::of_actions(&self.conn, actions)
+    }
+
     pub fn projects(&self) -> Result<Projects> {
-        let mut stmt = self.conn.prepare(
+        let mut records = self.records(None)?;
+        let mut projects = Projects::default();
+        for head in self.heads()? {
+            let r = records.remove(&head.id).unwrap_or_default();
+            let project = head.into_project(&r)?;
+            projects.records.insert(project.id, r);
+            if project.revoked_by.is_some() {
+                projects.revoked.push(project);
+                continue;
+            }
+            let i = projects.list.len();
+            if let Some(c) = &project.code {
+                projects.by_code.insert(c.clone(), i);
+            }
+            projects
+                .by_name
+                .insert((project.unit.clone(), project.name.clone()), i);
+            projects.list.push(project);
+        }
+        Ok(projects)
+    }
+
+    /// The rows of the projects, without their records.
+    pub fn heads(&self) -> Result<Vec<Head>> {
+        let mut stmt = self.conn.prepare_cached(
             "SELECT id, code, unit, name, provider, application_json, approved_on, event_id, revoked_by
              FROM projects ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((
-                (
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                ),
-                (
-                    r.get::<_, Option<NaiveDate>>(6)?,
-                    r.get::<_, Option<i64>>(7)?,
-                    r.get::<_, Option<i64>>(8)?,
-                ),
-            ))
+            Ok(Head {
+                id: r.get(0)?,
+                code: r.get(1)?,
+                unit: r.get(2)?,
+                name: r.get(3)?,
+                provider: r.get(4)?,
+                application_json: r.get(5)?,
+                approved_on: r.get(6)?,
+                event_id: r.get(7)?,
+                revoked_by: r.get(8)?,
+            })
         })?;
-        let mut projects = Projects::default();
-        for row in rows {
-            let ((id, code, unit, name, provider, app), (approved_on, event_id, revoked_by)) = row?;
-            let application: Application = serde_json::from_str(&app)?;
-            let current = self
-                .configs(id)?
-                .pop()
-                .map(|v| v.config)
-                .unwrap_or_default();
-            // The latest quota: the 120% of a change is measured on it.
-            let quota = self.quotas(id)?.pop().map(|v| v.config).unwrap_or_default();
-            let agreements = self.agreements(id)?;
-            let i = projects.list.len();
-            if revoked_by.is_none() {
-                if let Some(c) = &code {
-                    projects.by_code.insert(c.clone(), i);
-                }
-                projects.by_name.insert((unit.clone(), name.clone()), i);
-            }
-            let list = if revoked_by.is_none() {
-                &mut projects.list
-            } else {
-                &mut projects.revoked
-            };
-            list.push(Project {
-                id,
-                code,
-                unit,
-                name,
-                provider,
-                application,
-                approved_on,
-                event_id,
-                revoked_by,
-                quota,
-                current,
-                agreements,
-            });
-        }
-        Ok(projects)
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One project whole, from its row.
+    pub fn project(&self, head: Head) -> Result<Project> {
+        let records = self.records_of(head.id)?;
+        head.into_project(&records)
     }
 
     pub fn find(&self, key: &ProjectKey) -> Result<Option<Project>> {
@@ -451,54 +566,13 @@ impl Ledger {
     /// last such row when the quota was revised before it), then the
     /// approved changes by their effective dates.
     pub fn configs(&self, project_id: i64) -> Result<Vec<ConfigVersion>> {
-        self.versions(
-            project_id,
-            "(role IS NULL OR role = 'quota_config')",
-            "CASE WHEN role = 'quota_config' THEN NULL ELSE effective END",
-        )
+        Ok(self.records_of(project_id)?.configs)
     }
 
     /// The quotas of a project, oldest first: the approved 附件1 (no
     /// date: from its approval), then each revision from its date.
     pub fn quotas(&self, project_id: i64) -> Result<Vec<ConfigVersion>> {
-        self.versions(
-            project_id,
-            "(role IN ('quota', 'quota_config') OR (role IS NULL AND source = 'annex1'))",
-            "effective",
-        )
-    }
-
-    fn versions(
-        &self,
-        project_id: i64,
-        filter: &str,
-        effective: &str,
-    ) -> Result<Vec<ConfigVersion>> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {effective}, source, config_json, recorded_at, event_id FROM configs
-             WHERE project_id = ?1 AND revoked_by IS NULL AND {filter}
-             ORDER BY {effective} IS NOT NULL, {effective}, id"
-        ))?;
-        let rows = stmt.query_map([project_id], |r| {
-            Ok((
-                r.get::<_, Option<NaiveDate>>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<i64>>(4)?,
-            ))
-        })?;
-        rows.map(|row| {
-            let (effective, source, json, recorded_at, event_id) = row?;
-            Ok(ConfigVersion {
-                effective,
-                source,
-                config: serde_json::from_str(&json)?,
-                recorded_at,
-                event_id,
-            })
-        })
-        .collect()
+        Ok(self.records_of(project_id)?.quotas)
     }
 
     /// Records a 附件1 for a project that has an agreement as its quota
@@ -570,25 +644,7 @@ impl Ledger {
 
     /// Agreements of a project, in order of signing.
     pub fn agreements(&self, project_id: i64) -> Result<Vec<Agreement>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT kind, signed, months, ends, event_id FROM agreements
-             WHERE project_id = ?1 AND revoked_by IS NULL ORDER BY signed, id",
-        )?;
-        let rows = stmt.query_map([project_id], |r| {
-            let kind: String = r.get(0)?;
-            Ok(Agreement {
-                event_id: r.get(4)?,
-                kind: if kind == "test" {
-                    AgreementKind::Test
-                } else {
-                    AgreementKind::Formal
-                },
-                signed: r.get(1)?,
-                months: r.get(2)?,
-                ends: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(self.records_of(project_id)?.agreements)
     }
 
     pub fn agreement(&self, project_id: i64, kind: AgreementKind) -> Result<Option<Agreement>> {

@@ -5,7 +5,7 @@
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
-use super::view::{lives, Life};
+use super::view::Life;
 use super::{OpResult, State};
 use crate::ledger::Ledger;
 use crate::schema::Policy;
@@ -145,14 +145,19 @@ pub fn project_items(life: &Life, rules: &Rules, on: NaiveDate, days: i64) -> Ve
 
 /// The agenda on `on`: overdue items and those due within `days` days,
 /// overdue first, then by date.
-pub fn agenda(ledger: &Ledger, rules: &Rules, on: NaiveDate, days: i64) -> OpResult<Vec<Item>> {
-    let lives = lives(ledger)?;
+pub fn agenda(
+    ledger: &Ledger,
+    lives: &[Life],
+    rules: &Rules,
+    on: NaiveDate,
+    days: i64,
+) -> OpResult<Vec<Item>> {
     let mut items: Vec<Item> = lives
         .iter()
         .flat_map(|l| project_items(l, rules, on, days))
         .collect();
     items.extend(pending_approvals(ledger, on)?);
-    items.extend(settlements(ledger, &lives, on)?);
+    items.extend(settlements(ledger, lives, on)?);
     let horizon = chrono::Duration::try_days(days)
         .and_then(|d| on.checked_add_signed(d))
         .unwrap_or(NaiveDate::MAX);
@@ -228,9 +233,8 @@ fn settlements(ledger: &Ledger, lives: &[Life], on: NaiveDate) -> OpResult<Vec<I
         return Ok(Vec::new());
     };
     let settled: Vec<i32> = ledger
-        .events(None)?
+        .events_of(&["settled"])?
         .iter()
-        .filter(|e| e.action == "settled")
         .filter_map(|e| e.detail.parse().ok())
         .collect();
     let first_year = if first.month() >= 7 {

@@ -161,17 +161,17 @@ pub fn future_warning(what: &str, date: NaiveDate, today: NaiveDate) -> Option<S
     })
 }
 
-use crate::ledger::{Ledger, Project};
+use crate::ledger::{Head, Ledger, Project};
 use crate::names::name_key;
 
 /// Finds a project whose approval stands by 项目编号, by `申请单位/项目名称`
 /// (or the `申请单位-项目名称` label), or by 项目名称 alone when only one
 /// project has it; names compare by `names::name_key`.
 pub fn find_project(ledger: &Ledger, query: &str) -> OpResult<Project> {
-    let projects = ledger.projects()?;
-    pick(projects.all(), query).map_err(|e| {
+    let (standing, revoked) = heads(ledger)?;
+    let head = pick(standing, query).map_err(|e| {
         // A revoked project is said as such, not as unknown.
-        match pick(projects.revoked(), query) {
+        match pick(revoked, query) {
             Ok(p) => OpError::refused(format!(
                 "项目 {} 的配额批准已撤销(第 {} 号记录);如需重新登记,请重新批准其附件1",
                 p.label(),
@@ -179,28 +179,42 @@ pub fn find_project(ledger: &Ledger, query: &str) -> OpResult<Project> {
             )),
             Err(_) => e,
         }
-    })
+    })?;
+    Ok(ledger.project(head)?)
 }
 
 /// The same, revoked projects included (for viewing them).
 pub fn find_any_project(ledger: &Ledger, query: &str) -> OpResult<Project> {
-    let projects = ledger.projects()?;
-    pick(projects.all(), query).or_else(|e| pick(projects.revoked(), query).map_err(|_| e))
+    let (standing, revoked) = heads(ledger)?;
+    let head = pick(standing, query).or_else(|e| pick(revoked, query).map_err(|_| e))?;
+    Ok(ledger.project(head)?)
 }
 
-fn pick(all: &[Project], query: &str) -> OpResult<Project> {
+/// The projects' rows: those whose approval stands, and the revoked.
+fn heads(ledger: &Ledger) -> OpResult<(Vec<Head>, Vec<Head>)> {
+    Ok(ledger
+        .heads()?
+        .into_iter()
+        .partition(|h| h.revoked_by.is_none()))
+}
+
+fn pick(all: Vec<Head>, query: &str) -> OpResult<Head> {
     let q = name_key(query);
-    let exact = |p: &&Project| {
+    let exact = |p: &Head| {
         p.code.as_deref().map(name_key) == Some(q.clone())
             || name_key(&format!("{}/{}", p.unit, p.name)) == q
             || name_key(&p.label()) == q
     };
-    if let Some(p) = all.iter().find(exact) {
-        return Ok(p.clone());
+    let (exact, others): (Vec<Head>, Vec<Head>) = all.into_iter().partition(exact);
+    if let Some(p) = exact.into_iter().next() {
+        return Ok(p);
     }
-    let named: Vec<&Project> = all.iter().filter(|p| name_key(&p.name) == q).collect();
+    let mut named: Vec<Head> = others
+        .into_iter()
+        .filter(|p| name_key(&p.name) == q)
+        .collect();
     match named.as_slice() {
-        [one] => Ok((*one).clone()),
+        [_] => Ok(named.remove(0)),
         [] => Err(OpError::Invalid(format!(
             "账本中没有项目“{query}”;请用项目编号、项目名称或“申请单位/项目名称”指定(zwyun projects 列出账本中的项目),新项目请先用 zwyun approve 登记其申请表"
         ))),
@@ -220,15 +234,15 @@ fn pick(all: &[Project], query: &str) -> OpResult<Project> {
 /// The register on `on`: every project (revoked ones too), filtered by a
 /// text found in its code, unit, name or provider, and by state.
 pub fn register(
-    ledger: &Ledger,
+    lives: &[view::Life],
     rules: &agenda::Rules,
     on: NaiveDate,
     search: Option<&str>,
     state: Option<State>,
-) -> OpResult<Vec<view::RegisterRow>> {
+) -> Vec<view::RegisterRow> {
     let needle = search.map(name_key).filter(|s| !s.is_empty());
     let mut rows = Vec::new();
-    for life in view::lives(ledger)? {
+    for life in lives {
         let p = &life.project;
         let st = life.state(on);
         if state.is_some_and(|s| s != st) {
@@ -246,7 +260,7 @@ pub fn register(
                 continue;
             }
         }
-        let next = agenda::next_due(&life, rules, on);
+        let next = agenda::next_due(life, rules, on);
         rows.push(view::RegisterRow {
             project: p.label(),
             code: p.code.clone(),
@@ -260,5 +274,5 @@ pub fn register(
             next_kind: next.map(|i| i.kind.to_string()),
         });
     }
-    Ok(rows)
+    rows
 }

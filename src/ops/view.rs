@@ -1,12 +1,14 @@
 //! A project's life as the ledger records it: its state on a date, the
 //! register of all projects, and one project whole.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::{OpResult, State};
 use crate::ledger::facts::Fact;
-use crate::ledger::{Agreement, AgreementKind, ConfigVersion, Event, Ledger, Project};
+use crate::ledger::{Agreement, AgreementKind, ConfigVersion, Event, Ledger, Project, Records};
 use crate::model::Config;
 
 /// Everything recorded about one project (facts in force: revoked ones
@@ -23,13 +25,17 @@ pub struct Life {
 
 impl Life {
     pub fn load(ledger: &Ledger, project: &Project) -> OpResult<Life> {
-        Ok(Life {
-            project: project.clone(),
-            agreements: ledger.agreements(project.id)?,
-            configs: ledger.configs(project.id)?,
-            quotas: ledger.quotas(project.id)?,
-            facts: ledger.facts(project.id)?,
-        })
+        Ok(Life::of(project.clone(), ledger.records_of(project.id)?))
+    }
+
+    fn of(project: Project, r: Records) -> Life {
+        Life {
+            project,
+            agreements: r.agreements,
+            configs: r.configs,
+            quotas: r.quotas,
+            facts: r.facts,
+        }
     }
 
     pub fn test(&self) -> Option<&Agreement> {
@@ -153,13 +159,11 @@ pub struct RegisterRow {
 
 /// Every project (revoked ones too) with its lives.
 pub fn lives(ledger: &Ledger) -> OpResult<Vec<Life>> {
-    let projects = ledger.projects()?;
-    projects
-        .all()
-        .iter()
-        .chain(projects.revoked())
-        .map(|p| Life::load(ledger, p))
-        .collect()
+    Ok(ledger
+        .projects()?
+        .into_records()
+        .map(|(p, r)| Life::of(p, r))
+        .collect())
 }
 
 /// A configuration in a few words: hosts and services.
@@ -239,65 +243,64 @@ pub struct Approval {
     pub date: Option<NaiveDate>,
 }
 
-/// The submissions whose 项目 is this project's label (or code).
-pub fn submissions_of(ledger: &Ledger, labels: &[String]) -> OpResult<Vec<SubmissionRow>> {
-    let conn = ledger.conn();
-    let mut stmt = conn
-        .prepare(
-            "SELECT sha256, file, form, status, received_at, outputs, project FROM submissions
-             ORDER BY received_at, rowid",
-        )
+/// The submissions whose 项目 is one of this project's labels (its code,
+/// its unit and name), with the approvals among `events`.
+pub fn submissions_of(
+    ledger: &Ledger,
+    labels: &[String],
+    events: &[Event],
+) -> OpResult<Vec<SubmissionRow>> {
+    let marks = vec!["?"; labels.len()].join(", ");
+    let mut stmt = ledger
+        .conn()
+        .prepare(&format!(
+            "SELECT sha256, file, form, status, received_at, outputs FROM submissions
+             WHERE project IN ({marks}) ORDER BY received_at, rowid"
+        ))
         .map_err(|e| e.to_string())?;
+    let approved = approvals_in(events);
     let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, Option<String>>(6)?,
-            ))
+        .query_map(rusqlite::params_from_iter(labels), |r| {
+            let sha: String = r.get(0)?;
+            Ok(SubmissionRow {
+                id: sha.chars().take(12).collect(),
+                approved: approved.get(&sha).cloned(),
+                file: r.get(1)?,
+                form: r.get(2)?,
+                status: r.get(3)?,
+                received_at: r.get(4)?,
+                outputs: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
+            })
         })
+        .and_then(|rows| rows.collect())
         .map_err(|e| e.to_string())?;
-    let approved = approvals(ledger)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (sha, file, form, status, received_at, outputs, project) =
-            row.map_err(|e| e.to_string())?;
-        if !project.is_some_and(|p| labels.contains(&p)) {
-            continue;
-        }
-        out.push(SubmissionRow {
-            id: sha.chars().take(12).collect(),
-            approved: approved.get(&sha).cloned(),
-            file,
-            form,
-            status,
-            received_at,
-            outputs: serde_json::from_str(&outputs).unwrap_or_default(),
-        });
-    }
-    Ok(out)
+    Ok(rows)
 }
 
 /// Every standing approval, by the SHA-256 of the file it recorded (the
 /// first one where a file was approved twice); read once for a list.
-pub fn approvals(ledger: &Ledger) -> OpResult<std::collections::HashMap<String, Approval>> {
-    let events = ledger.events(None)?;
-    let revoked: std::collections::HashSet<i64> = events
+pub fn approvals(ledger: &Ledger) -> OpResult<HashMap<String, Approval>> {
+    let mut actions = APPROVALS.to_vec();
+    actions.push("revoke");
+    Ok(approvals_in(&ledger.events_of(&actions)?))
+}
+
+/// The events that approve a submitted file.
+const APPROVALS: [&str; 3] = ["approve_quota", "revise_quota", "approve_change"];
+
+/// The standing approvals among `events` (which hold their revocations:
+/// all events, or a project's).
+fn approvals_in(events: &[Event]) -> HashMap<String, Approval> {
+    let revoked: HashSet<i64> = events
         .iter()
         .filter(|e| e.action == "revoke")
         .filter_map(|e| e.target)
         .collect();
-    let mut out = std::collections::HashMap::new();
-    for e in events.iter().filter(|e| {
-        matches!(
-            e.action.as_str(),
-            "approve_quota" | "revise_quota" | "approve_change"
-        ) && !revoked.contains(&e.id)
-    }) {
+    let mut out = HashMap::new();
+    for e in events
+        .iter()
+        .filter(|e| APPROVALS.contains(&e.action.as_str()) && !revoked.contains(&e.id))
+    {
         if let Some(sha) = &e.sha256 {
             out.entry(sha.clone()).or_insert_with(|| Approval {
                 event: e.id,
@@ -307,7 +310,7 @@ pub fn approvals(ledger: &Ledger) -> OpResult<std::collections::HashMap<String, 
             });
         }
     }
-    Ok(out)
+    out
 }
 
 /// One project whole, as of `on`.
@@ -367,6 +370,7 @@ pub fn project_view(ledger: &Ledger, life: &Life, on: NaiveDate) -> OpResult<Pro
         .label(),
     );
     let state = life.state(on);
+    let history = ledger.events(Some(p.id))?;
     Ok(ProjectView {
         project: p.label(),
         code: p.code.clone(),
@@ -413,8 +417,8 @@ pub fn project_view(ledger: &Ledger, life: &Life, on: NaiveDate) -> OpResult<Pro
             format!("{}录入市级政务云管理平台", kind_name(s))
         }),
         terminated: life.terminated(),
-        submissions: submissions_of(ledger, &labels)?,
-        history: ledger.events(Some(p.id))?,
+        submissions: submissions_of(ledger, &labels, &history)?,
+        history,
     })
 }
 

@@ -26,6 +26,8 @@ const PASSWORD: &str = "bench password";
 /// Uploads timed, and requests per page.
 const UPLOADS: usize = 30;
 const PAGE_RUNS: usize = 21;
+/// Clerks asking for pages at the same time.
+const CLERKS: usize = 4;
 
 /// Runs the web path; returns the rows of the report (Markdown).
 pub fn run(
@@ -313,13 +315,13 @@ fn measure(
         spread(times)
     );
     let code = application(0).header.project_key().label();
-    let pages = [
+    let pages = vec![
         (
-            format!("待办页(/agenda,{projects} 个项目)"),
+            format!("待办页(/agenda,{projects} 个项目,第 1 页)"),
             "/agenda".to_string(),
         ),
         (
-            format!("项目页(/projects,{projects} 个项目)"),
+            format!("项目页(/projects,{projects} 个项目,第 1 页)"),
             "/projects".to_string(),
         ),
         (
@@ -331,11 +333,11 @@ fn measure(
             "/submissions".to_string(),
         ),
     ];
-    for (label, path) in pages {
+    for (label, path) in &pages {
         let mut times = Vec::new();
         for _ in 0..PAGE_RUNS {
             let start = Instant::now();
-            let (status, _, _) = request(port, "GET", &path, &auth, b"")?;
+            let (status, _, _) = request(port, "GET", path, &auth, b"")?;
             times.push(start.elapsed());
             if status != 200 {
                 return Err(format!("{path}:{status}"));
@@ -343,5 +345,36 @@ fn measure(
         }
         let _ = writeln!(out, "| 网页:{label},{PAGE_RUNS} 次 | {} |", spread(times));
     }
+    // Several clerks at once: each asks for the four pages in turn.
+    let paths: Vec<String> = pages.iter().map(|(_, p)| p.clone()).collect();
+    let started = Instant::now();
+    let threads: Vec<_> = (0..CLERKS)
+        .map(|_| {
+            let (paths, cookie) = (paths.clone(), cookie.clone());
+            std::thread::spawn(move || -> Result<Vec<Duration>, String> {
+                let mut times = Vec::new();
+                for path in paths.iter().cycle().take(PAGE_RUNS * paths.len()) {
+                    let start = Instant::now();
+                    let (status, _, _) = request(port, "GET", path, &[("Cookie", &cookie)], b"")?;
+                    times.push(start.elapsed());
+                    if status != 200 {
+                        return Err(format!("{path}:{status}"));
+                    }
+                }
+                Ok(times)
+            })
+        })
+        .collect();
+    let mut times = Vec::new();
+    for t in threads {
+        times.extend(t.join().map_err(|_| "并发请求线程出错")??);
+    }
+    let rate = times.len() as f64 / started.elapsed().as_secs_f64();
+    let _ = writeln!(
+        out,
+        "| 网页:{CLERKS} 个经办人同时轮流打开以上四页,共 {} 次 | {},每秒 {rate:.0} 页 |",
+        times.len(),
+        spread(times)
+    );
     Ok(out)
 }

@@ -12,8 +12,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::pages::{api_clerk, attachment, blocking, clerk, content_type, Page};
-use super::store::User;
+use super::pages::{api_clerk, attachment, blocking, clerk, content_type, with_ledger, Page};
+use super::store::{self, User};
 use super::{App, Shared};
 use crate::command::render::Doc;
 use crate::ledger::{Event, Ledger, Project, Recording};
@@ -24,6 +24,8 @@ use crate::ops::{OpError, OpResult, Recorded, State as Phase, STATES};
 
 /// Days ahead the agenda lists by default (as `zwyun agenda`).
 const AGENDA_DAYS: u32 = 14;
+/// Rows on one page of the agenda and the register.
+const PAGE_ROWS: usize = 200;
 
 /// The page of a project: its register label, percent-encoded.
 pub fn project_href(label: &str) -> String {
@@ -44,6 +46,15 @@ pub struct ViewQuery {
     state: String,
     #[serde(default)]
     months: String,
+    /// Agenda: one kind of item only.
+    #[serde(default)]
+    kind: String,
+    /// Which page of a long list (from 1).
+    #[serde(default)]
+    page: String,
+    /// Documents: `pdf` for a PDF made by LibreOffice.
+    #[serde(default)]
+    format: String,
 }
 
 /// The query checked: what the CLI's options would hold.
@@ -55,6 +66,26 @@ struct Asked {
 }
 
 impl ViewQuery {
+    /// The link to `path` with this query (empty fields left out).
+    fn href(&self, path: &str) -> String {
+        let pairs: Vec<(&str, &str)> = [
+            ("on", &self.on),
+            ("days", &self.days),
+            ("q", &self.q),
+            ("state", &self.state),
+            ("kind", &self.kind),
+            ("page", &self.page),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k, v.as_str()))
+        .collect();
+        match serde_urlencoded::to_string(pairs) {
+            Ok(query) if !query.is_empty() => format!("{path}?{query}"),
+            _ => path.to_string(),
+        }
+    }
+
     fn asked(&self) -> Result<Asked, String> {
         let on = match self.on.trim() {
             "" => crate::command::today(),
@@ -80,6 +111,46 @@ impl ViewQuery {
     }
 }
 
+/// Where a page of a long list stands, with links to its neighbours
+/// (the same query, another page).
+#[derive(Serialize)]
+struct Pager {
+    total: usize,
+    first: usize,
+    last: usize,
+    page: usize,
+    pages: usize,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+impl Pager {
+    /// The page the query asks for (the last one when beyond it), and
+    /// the rows it shows.
+    fn of(total: usize, q: &ViewQuery, path: &str) -> (Pager, std::ops::Range<usize>) {
+        let pages = total.div_ceil(PAGE_ROWS).max(1);
+        let page = q.page.trim().parse::<usize>().unwrap_or(1).clamp(1, pages);
+        let rows = (page - 1) * PAGE_ROWS..(page * PAGE_ROWS).min(total);
+        let link = |page: usize| {
+            ViewQuery {
+                page: page.to_string(),
+                ..q.clone()
+            }
+            .href(path)
+        };
+        let pager = Pager {
+            total,
+            first: rows.start + 1,
+            last: rows.end,
+            page,
+            pages,
+            prev: (page > 1).then(|| link(page - 1)),
+            next: (page < pages).then(|| link(page + 1)),
+        };
+        (pager, rows)
+    }
+}
+
 fn date(text: &str) -> Result<NaiveDate, String> {
     crate::command::parse_date(text).map_err(|e| format!("日期“{}”无法识别:{e}", text.trim()))
 }
@@ -93,23 +164,18 @@ fn rules(app: &App) -> Rules<'_> {
 
 fn agenda_of(app: &App, a: &Asked) -> Result<OpResult<Vec<Item>>, String> {
     let ledger = app.open_ledger()?;
-    Ok(agenda::agenda(
-        &ledger,
-        &rules(app),
-        a.on,
-        i64::from(a.days),
-    ))
+    Ok(app
+        .lives
+        .get(&ledger, view::lives)
+        .and_then(|lives| agenda::agenda(&ledger, &lives, &rules(app), a.on, i64::from(a.days))))
 }
 
 fn register_of(app: &App, a: &Asked) -> Result<OpResult<Vec<RegisterRow>>, String> {
     let ledger = app.open_ledger()?;
-    Ok(crate::ops::register(
-        &ledger,
-        &rules(app),
-        a.on,
-        a.search.as_deref(),
-        a.state,
-    ))
+    Ok(app
+        .lives
+        .get(&ledger, view::lives)
+        .map(|lives| crate::ops::register(&lives, &rules(app), a.on, a.search.as_deref(), a.state)))
 }
 
 /// One project whole on `on`, revoked ones too (as `zwyun project`).
@@ -184,6 +250,47 @@ impl ItemView {
     }
 }
 
+/// How many items of one kind the agenda holds, and the link to them.
+#[derive(Serialize)]
+struct KindCount {
+    label: &'static str,
+    count: usize,
+    overdue: usize,
+    href: String,
+    chosen: bool,
+}
+
+impl KindCount {
+    fn of(items: &[Item], q: &ViewQuery) -> Vec<KindCount> {
+        let mut kinds: Vec<KindCount> = Vec::new();
+        for i in items {
+            let label = agenda::kind_label(i.kind);
+            let k = match kinds.iter().position(|k| k.label == label) {
+                Some(at) => &mut kinds[at],
+                None => {
+                    let href = ViewQuery {
+                        kind: i.kind.to_string(),
+                        page: String::new(),
+                        ..q.clone()
+                    }
+                    .href("/agenda");
+                    kinds.push(KindCount {
+                        label,
+                        count: 0,
+                        overdue: 0,
+                        href,
+                        chosen: q.kind == i.kind,
+                    });
+                    kinds.last_mut().expect("just pushed")
+                }
+            };
+            k.count += 1;
+            k.overdue += usize::from(i.overdue);
+        }
+        kinds
+    }
+}
+
 /// Handles the GET /agenda route: 待办, overdue first.
 pub async fn agenda_page(
     State(app): State<Shared>,
@@ -200,12 +307,31 @@ pub async fn agenda_page(
             Ok(items) => items,
             Err(e) => return Ok(op_error_page(app, &user, e, "/agenda")),
         };
+        let kinds = KindCount::of(&items, &q);
+        let shown: Vec<&Item> = items
+            .iter()
+            .filter(|i| q.kind.is_empty() || i.kind == q.kind)
+            .collect();
+        let (pager, rows) = Pager::of(shown.len(), &q, "/agenda");
         let mut ctx = app.views.context("待办", Some(&user));
         ctx.insert("nav", "agenda");
         ctx.insert("on", &asked.on.to_string());
         ctx.insert("days", &asked.days);
+        ctx.insert("total", &items.len());
         ctx.insert("overdue", &items.iter().filter(|i| i.overdue).count());
-        ctx.insert("items", &items.iter().map(ItemView::of).collect::<Vec<_>>());
+        ctx.insert("kinds", &kinds);
+        let chosen = (!q.kind.is_empty()).then(|| agenda::kind_label(&q.kind));
+        ctx.insert("kind", &chosen.unwrap_or(""));
+        ctx.insert("q_kind", &q.kind);
+        let all = ViewQuery {
+            kind: String::new(),
+            page: String::new(),
+            ..q.clone()
+        };
+        ctx.insert("all_href", &all.href("/agenda"));
+        ctx.insert("pager", &pager);
+        let views: Vec<ItemView> = shown[rows].iter().map(|i| ItemView::of(i)).collect();
+        ctx.insert("items", &views);
         Ok(app.views.render(StatusCode::OK, "agenda.html", &ctx))
     })
     .await
@@ -236,7 +362,8 @@ pub async fn projects_page(
             Ok(rows) => rows,
             Err(e) => return Ok(op_error_page(app, &user, e, "/projects")),
         };
-        let views: Vec<RowView> = rows
+        let (pager, shown) = Pager::of(rows.len(), &q, "/projects");
+        let views: Vec<RowView> = rows[shown]
             .iter()
             .map(|r| RowView {
                 row: r,
@@ -247,6 +374,7 @@ pub async fn projects_page(
         let mut ctx = app.views.context("项目", Some(&user));
         ctx.insert("nav", "projects");
         ctx.insert("rows", &views);
+        ctx.insert("pager", &pager);
         ctx.insert("q", &q);
         ctx.insert("on", &asked.on.to_string());
         let states: Vec<_> = STATES
@@ -316,6 +444,8 @@ pub async fn project_page(
         ctx.insert("nav", "projects");
         ctx.insert("href", &project_href(&v.project));
         ctx.insert("today", &crate::command::today().to_string());
+        ctx.insert("once", &store::random_token());
+        ctx.insert("pdf", &crate::render::pdf::soffice().is_some());
         ctx.insert("revoked", &(v.state == Phase::Revoked));
         let history: Vec<EventView> = v
             .history
@@ -382,6 +512,32 @@ pub struct RecordForm {
     event: String,
     #[serde(default, rename = "override")]
     override_reason: String,
+    /// The token of the page the form was on (see `claim_form`).
+    #[serde(default)]
+    once: String,
+}
+
+impl RecordForm {
+    /// What makes a sending of this form the same as another: the page it
+    /// came from, the project, the action and every field.
+    fn sent_key(&self, project: &str, action: &str) -> Option<String> {
+        let once = self.once.trim();
+        (!once.is_empty()).then(|| {
+            let fields = [
+                once,
+                project,
+                action,
+                &self.date,
+                &self.months,
+                &self.kind,
+                &self.reason,
+                &self.code,
+                &self.event,
+                &self.override_reason,
+            ];
+            crate::intake::journal::sha256_hex(fields.join("\n").as_bytes())
+        })
+    }
 }
 
 /// A form's request, checked: one `zwyun ledger` command.
@@ -565,13 +721,29 @@ pub async fn record_fact(
             }
             Err(e) => return Ok(bad_request(app, &user, &e, &back)),
         };
+        // A double click or a browser retry sends the same form again:
+        // the first is recorded, the repeat is said.
+        let sent = f.sent_key(&key, &action);
+        if let Some(sent) = &sent {
+            if !with_ledger(app, |c| store::claim_form(c, sent, &user.name))? {
+                return Ok(app.views.message_for(
+                    StatusCode::CONFLICT,
+                    "已提交过",
+                    "这份表单刚才已经提交过(同一页面、同样内容的表单只登记一次),这次没有重复登记。请回到项目页查看登记结果。",
+                    Some(&user),
+                    Some(&back),
+                ));
+            }
+        }
         tracing::info!("{} {} {key}", user.name, parsed.command());
-        Ok(
-            match record(app, &user, &key, parsed, &f.override_reason)? {
-                Ok(r) => recorded_page(app, &user, &r),
-                Err(e) => op_error_page(app, &user, e, &back),
-            },
-        )
+        let result = record(app, &user, &key, parsed, &f.override_reason);
+        if let (Some(sent), Err(_) | Ok(Err(_))) = (&sent, &result) {
+            with_ledger(app, |c| store::release_form(c, sent))?;
+        }
+        Ok(match result? {
+            Ok(r) => recorded_page(app, &user, &r),
+            Err(e) => op_error_page(app, &user, e, &back),
+        })
     })
     .await
 }
@@ -637,6 +809,21 @@ pub async fn document(
             &app.schemas,
             || Ok(&app.setup.renderer),
         );
+        let rendered = match rendered {
+            Ok(file) if q.format == "pdf" => match as_pdf(file) {
+                Ok(pdf) => Ok(pdf),
+                Err(e) => {
+                    return Ok(app.views.message_for(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "未生成 PDF",
+                        &e,
+                        Some(&user),
+                        Some(&back),
+                    ))
+                }
+            },
+            other => other,
+        };
         Ok(match rendered {
             Ok((bytes, name)) => (
                 [
@@ -660,6 +847,23 @@ pub async fn document(
         })
     })
     .await
+}
+
+/// A document converted to PDF by LibreOffice, as `render --pdf` does.
+fn as_pdf((bytes, name): (Vec<u8>, String)) -> Result<(Vec<u8>, String), String> {
+    if crate::render::pdf::soffice().is_none() {
+        return Err("本机未安装 LibreOffice,无法生成 PDF;请下载 .docx/.xlsx 文件,或请系统维护人员安装 LibreOffice".into());
+    }
+    let dir = tempfile::tempdir().map_err(|e| crate::oserror::reason(&e))?;
+    let file = dir.path().join(&name);
+    std::fs::write(&file, bytes).map_err(|e| crate::oserror::at(&file, &e))?;
+    let pdf = crate::render::pdf::to_pdf(&file, dir.path())?;
+    let bytes = std::fs::read(&pdf).map_err(|e| crate::oserror::at(&pdf, &e))?;
+    let name = pdf
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "文件.pdf".into());
+    Ok((bytes, name))
 }
 
 fn api_error(status: StatusCode, message: &str) -> Response {

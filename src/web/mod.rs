@@ -26,7 +26,7 @@ use axum::Router;
 
 use crate::command::intake::{IntakeOptions, Setup};
 use crate::command::Globals;
-use crate::ledger::Ledger;
+use crate::ledger::{Kept, Ledger};
 use crate::schema::Schemas;
 
 /// The largest workbook an upload may carry (the reader's own limit).
@@ -63,6 +63,10 @@ pub struct App {
     pub rate: guard::RateLimit,
     pub secure_cookies: bool,
     pub views: view::Views,
+    /// The projects' lives for the agenda and the register, and the
+    /// projects for checking forms, read again only when the ledger changed.
+    pub lives: Kept<Vec<crate::ops::view::Life>>,
+    pub projects: Kept<crate::ledger::Projects>,
 }
 
 pub type Shared = Arc<App>;
@@ -102,7 +106,14 @@ pub fn serve(o: Options, schemas: Schemas, g: &Globals) -> Result<u8, String> {
         rate: guard::RateLimit::new(o.public_rate),
         secure_cookies: o.secure_cookies || tls.is_some(),
         views: view::Views::load()?,
+        lives: Kept::default(),
+        projects: Kept::default(),
     });
+    // The first page and upload need not pay for reading every project.
+    if let Ok(ledger) = app.open_ledger() {
+        let _ = app.projects.get(&ledger, Ledger::projects);
+        let _ = app.lives.get(&ledger, crate::ops::view::lives);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -149,7 +149,7 @@ pub(super) async fn api_clerk(
 
 pub async fn home(State(app): State<Shared>, headers: HeaderMap) -> Page {
     clerk(&app, &headers, false).await?;
-    Ok(Redirect::to("/submissions").into_response())
+    Ok(Redirect::to("/agenda").into_response())
 }
 
 pub async fn css() -> Response {
@@ -179,7 +179,7 @@ fn login_view(app: &Shared, status: StatusCode, error: Option<&str>, name: &str)
 
 pub async fn login_page(State(app): State<Shared>, headers: HeaderMap) -> Page {
     if who(&app, &headers, false).await?.is_some() {
-        return Ok(Redirect::to("/submissions").into_response());
+        return Ok(Redirect::to("/agenda").into_response());
     }
     Ok(login_view(&app, StatusCode::OK, None, ""))
 }
@@ -210,7 +210,7 @@ pub async fn login(State(app): State<Shared>, Form(f): Form<LoginForm>) -> Page 
             if app.secure_cookies {
                 cookie.push_str("; Secure");
             }
-            let mut response = Redirect::to("/submissions").into_response();
+            let mut response = Redirect::to("/agenda").into_response();
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().insert(header::SET_COOKIE, v);
             }
@@ -1051,7 +1051,11 @@ pub async fn api_submit(
     let name = upload::upload_name(&name);
     let (sha, _) = take(&app, name.clone(), bytes.clone(), Some(user.name), peer).await?;
     let value = blocking(&app, move |app| {
-        let projects = app.open_ledger()?.projects().map_err(|e| e.to_string())?;
+        let ledger = app.open_ledger()?;
+        let projects = app
+            .projects
+            .get(&ledger, crate::ledger::Ledger::projects)
+            .map_err(|e| e.to_string())?;
         let ctx = Context {
             schemas: &app.schemas,
             projects: &projects,

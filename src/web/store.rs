@@ -1,7 +1,8 @@
 //! What the web desk keeps in the ledger, in its own tables: clerk
 //! accounts (argon2id password hashes, role, lockout), login sessions
 //! (only a hash of each cookie is stored) and web uploads (the
-//! unguessable link a unit gets for its report).
+//! unguessable link a unit gets for its report) and the recording forms
+//! already sent (a double click records once).
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -35,6 +36,11 @@ CREATE TABLE IF NOT EXISTS web_uploads (
     address TEXT,
     uploaded_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS web_forms_sent (
+    key TEXT PRIMARY KEY,
+    sent_by TEXT NOT NULL,
+    sent_at TEXT NOT NULL
+);
 ";
 
 /// Consecutive failed logins before an account is locked.
@@ -47,6 +53,31 @@ pub const SESSION_HOURS: i64 = 10;
 /// Creates the web desk's tables (idempotent).
 pub fn ensure(conn: &Connection) -> Result<()> {
     conn.execute_batch(SCHEMA)?;
+    Ok(())
+}
+
+/// Claims a form sent from one page with one content (`key`, a hash of
+/// the page's token and the fields): true the first time, false for a
+/// repeat (a double click, a browser retry). Claims older than a month
+/// are forgotten.
+pub fn claim_form(conn: &Connection, key: &str, by: &str) -> Result<bool> {
+    conn.execute(
+        "DELETE FROM web_forms_sent WHERE sent_at < ?1",
+        [(chrono::Local::now() - chrono::Duration::days(31))
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()],
+    )?;
+    let added = conn.execute(
+        "INSERT OR IGNORE INTO web_forms_sent (key, sent_by, sent_at) VALUES (?1, ?2, ?3)",
+        params![key, by, now()],
+    )?;
+    Ok(added == 1)
+}
+
+/// Gives a claim back: the form was not recorded (refused), so sending it
+/// again, corrected or not, is a new attempt.
+pub fn release_form(conn: &Connection, key: &str) -> Result<()> {
+    conn.execute("DELETE FROM web_forms_sent WHERE key = ?1", [key])?;
     Ok(())
 }
 
@@ -384,12 +415,19 @@ pub struct Filter {
     pub q: String,
 }
 
-const ROW_SELECT: &str = "SELECT s.sha256, s.file, s.form, s.unit, s.project, s.status, s.outputs,
-    s.duplicates, s.received_at, s.finished_at,
-    CASE WHEN EXISTS (SELECT 1 FROM mail_attachments m WHERE m.sha256 = s.sha256) THEN 'mail'
+/// Where a submission came from: `mail`, `web` or `folder`.
+const SOURCE: &str =
+    "CASE WHEN EXISTS (SELECT 1 FROM mail_attachments m WHERE m.sha256 = s.sha256) THEN 'mail'
          WHEN EXISTS (SELECT 1 FROM web_uploads w WHERE w.sha256 = s.sha256) THEN 'web'
-         ELSE 'folder' END AS source
-    FROM submissions s";
+         ELSE 'folder' END";
+
+/// The columns `row_of` reads.
+fn row_select() -> String {
+    format!(
+        "SELECT s.sha256, s.file, s.form, s.unit, s.project, s.status, s.outputs,
+         s.duplicates, s.received_at, s.finished_at, {SOURCE} FROM submissions s"
+    )
+}
 
 fn row_of(r: &rusqlite::Row) -> rusqlite::Result<Row> {
     let source: String = r.get(10)?;
@@ -405,12 +443,14 @@ fn row_of(r: &rusqlite::Row) -> rusqlite::Result<Row> {
 
 /// The submissions matching `f`, newest first, at most `limit`.
 pub fn submissions(conn: &Connection, f: &Filter, limit: usize) -> Result<Vec<Row>> {
+    // Newest first along the index on received_at, stopping at the limit.
     let sql = format!(
-        "SELECT * FROM ({ROW_SELECT}) WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR source = ?2)
-         AND (?3 = '' OR instr(coalesce(unit, '') || ' ' || coalesce(project, '') || ' ' || file, ?3) > 0)
-         ORDER BY received_at DESC, sha256 LIMIT ?4"
+        "{} WHERE (?1 = '' OR s.status = ?1) AND (?2 = '' OR {SOURCE} = ?2)
+         AND (?3 = '' OR instr(coalesce(s.unit, '') || ' ' || coalesce(s.project, '') || ' ' || s.file, ?3) > 0)
+         ORDER BY s.received_at DESC, s.rowid DESC LIMIT ?4",
+        row_select()
     );
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(
         params![f.status.trim(), f.source.trim(), f.q.trim(), limit as i64],
         row_of,
@@ -421,7 +461,11 @@ pub fn submissions(conn: &Connection, f: &Filter, limit: usize) -> Result<Vec<Ro
 /// One submission by its SHA-256 (the id the ledger issued).
 pub fn submission(conn: &Connection, sha: &str) -> Result<Option<Row>> {
     Ok(conn
-        .query_row(&format!("{ROW_SELECT} WHERE s.sha256 = ?1"), [sha], row_of)
+        .query_row(
+            &format!("{} WHERE s.sha256 = ?1", row_select()),
+            [sha],
+            row_of,
+        )
         .optional()?)
 }
 

@@ -57,6 +57,7 @@ pub fn submit(app: &App, name: &str, bytes: &[u8]) -> Result<String, String> {
         renderer: &app.setup.renderer,
         calendar: &app.setup.calendar,
         ledger: &app.ledger_path,
+        projects: &app.projects,
     };
     let started = Instant::now();
     loop {

@@ -7,7 +7,7 @@ use tera::{Context, Tera};
 
 use super::store::{Role, User};
 
-const TEMPLATES: [(&str, &str); 13] = [
+const TEMPLATES: [(&str, &str); 14] = [
     ("base.html", include_str!("templates/base.html")),
     ("message.html", include_str!("templates/message.html")),
     ("login.html", include_str!("templates/login.html")),
@@ -26,6 +26,7 @@ const TEMPLATES: [(&str, &str); 13] = [
         "public_report.html",
         include_str!("templates/public_report.html"),
     ),
+    ("pager.html", include_str!("templates/pager.html")),
     ("agenda.html", include_str!("templates/agenda.html")),
     ("projects.html", include_str!("templates/projects.html")),
     ("project.html", include_str!("templates/project.html")),

@@ -31,10 +31,11 @@ fn bench_runs_the_full_process_path() {
         // The web path, with 5·N projects and 50·N submissions.
         "| 网页:账本中 50 个项目、500 份提交",
         "| 网页:上传附件1 → 校验结果",
-        "| 网页:待办页(/agenda,50 个项目)",
-        "| 网页:项目页(/projects,50 个项目)",
+        "| 网页:待办页(/agenda,50 个项目,第 1 页)",
+        "| 网页:项目页(/projects,50 个项目,第 1 页)",
         "| 网页:单个项目页",
         "| 网页:收件页",
+        "| 网页:4 个经办人同时轮流打开以上四页,共 336 次 |",
     ] {
         assert!(out.contains(row), "{row} missing:\n{out}");
     }

@@ -291,7 +291,7 @@ fn web_browser_upload_fix_approve_record_download() {
     browser.type_into("#name", "王芳");
     browser.type_into("#password", "correct horse battery");
     browser.click("#login");
-    browser.wait_url(|u| u.ends_with("/submissions"));
+    browser.wait_url(|u| u.ends_with("/agenda"));
     // A failing form: the problems are on the page.
     let (bad, _) = workbook(&failing_form(), &server.env, "申请表-初稿.xlsx");
     browser.go(&format!("{base}/upload"));

@@ -500,3 +500,125 @@ fn web_desk_and_cli_record_one_scenario_alike() {
     let page = c.get(&format!("/projects/{P}?on=2027-04-01")).text();
     assert!(page.contains("系统下线") && page.contains("录入日期有误"));
 }
+
+/// The page token the project page's recording forms carry.
+fn once_on(page: &str) -> String {
+    page.split("name=\"once\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no form token: {page}"))
+        .to_string()
+}
+
+#[test]
+fn web_desk_forms_record_once_and_documents_come_as_pdf() {
+    let env = Env::new();
+    add_user(&env, "王芳", "经办", PW);
+    env.approve_example();
+    let server = Server::start_in(env, &[]);
+    let mut c = server.client();
+    c.login("王芳", PW);
+    let href = format!("/projects/{P}");
+    let page = c.get(&href).text();
+    let once = once_on(&page);
+    assert_eq!(once.len(), 64);
+
+    // A double click sends the same form twice: one record, and the
+    // repeat says so.
+    let test = [
+        ("date", "2026-06-18"),
+        ("months", "2"),
+        ("once", once.as_str()),
+    ];
+    let first = c.post_form(&format!("{href}/test-signed"), &test);
+    assert_eq!(first.status, 200, "{}", first.text());
+    let second = c.post_form(&format!("{href}/test-signed"), &test);
+    assert_eq!(second.status, 409, "{}", second.text());
+    assert!(second.text().contains("已提交过"), "{}", second.text());
+    // Another form from the same page is a new request; repeated, it too
+    // is recorded once.
+    let delivered = [
+        ("kind", "test"),
+        ("date", "2026-06-20"),
+        ("once", once.as_str()),
+    ];
+    for status in [200, 409] {
+        let r = c.post_form(&format!("{href}/delivered"), &delivered);
+        assert_eq!(r.status, status, "{}", r.text());
+    }
+    let view: Value =
+        serde_json::from_str(&server.env.run_ok(&["project", P, "--format", "json"])).unwrap();
+    assert_eq!(view["agreements"].as_array().unwrap().len(), 1, "{view}");
+    assert_eq!(view["deliveries"].as_array().unwrap().len(), 1, "{view}");
+    // A refused form is not kept as sent: sending it again is refused
+    // for its reason again, not taken for a repeat.
+    let early = [("date", "2026-06-19"), ("once", once.as_str())];
+    for _ in 0..2 {
+        let r = c.post_form(&format!("{href}/formal-signed"), &early);
+        assert_eq!(r.status, 409, "{}", r.text());
+        assert!(r.text().contains("未登记"), "{}", r.text());
+    }
+    // A new page gives a new token.
+    let fresh = once_on(&c.get(&href).text());
+    assert_ne!(fresh, once);
+
+    // Documents as PDF, converted by LibreOffice, with the same text as
+    // the .docx.
+    assert!(page.contains("doc-formal-agreement-pdf"), "{page}");
+    let pdf = c.get(&format!("{href}/documents/formal-agreement?format=pdf"));
+    assert_eq!(pdf.status, 200, "{}", pdf.text());
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    assert!(pdf
+        .header("content-disposition")
+        .is_some_and(|d| d.contains(".pdf")));
+    assert!(pdf.body.starts_with(b"%PDF"));
+    let file = server.env.path("formal.pdf");
+    std::fs::write(&file, &pdf.body).unwrap();
+    let text = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext missing: run bash scripts/test.sh");
+    let text = String::from_utf8_lossy(&text.stdout).replace(char::is_whitespace, "");
+    assert!(text.contains("正式协议"), "{text}");
+    let table = c.get(&format!("{href}/documents/opening-table?format=pdf"));
+    assert_eq!(table.status, 200);
+    assert!(table.body.starts_with(b"%PDF"));
+}
+
+#[test]
+fn web_desk_long_lists_come_in_pages() {
+    let env = Env::new();
+    add_user(&env, "王芳", "经办", PW);
+    std::fs::create_dir_all(env.path("inbox")).unwrap();
+    for i in 0..205 {
+        let mut form = annex1();
+        form.set("B4", format!("SJ-2026-{:03}", 300 + i).as_str());
+        form.set("G3", format!("分页测试项目{i}").as_str());
+        form.write(&env.path(&format!("inbox/申请-{i:03}.xlsx")));
+    }
+    env.run_ok(&["process", "inbox", "--out", "out"]);
+    let server = Server::start_in(env, &[]);
+    let mut c = server.client();
+    c.login("王芳", PW);
+    let rows = |page: &str| page.matches("<tr class=\"").count();
+
+    // 205 approvals pending: the first page holds 200, the next the rest.
+    let first = c.get("/agenda").text();
+    assert!(first.contains("共 205 项"), "{first}");
+    assert!(first.contains("本页第 1–200 项"), "{first}");
+    assert_eq!(rows(&first), 200);
+    let next = hrefs(&first, "/agenda?page=2");
+    assert_eq!(next.len(), 1, "{first}");
+    let second = c.get(&next[0]).text();
+    assert!(second.contains("本页第 201–205 项"), "{second}");
+    assert_eq!(rows(&second), 5);
+    assert!(second.contains("第 2 页,共 2 页"), "{second}");
+    // Each kind of item has its count and its own list.
+    let kind = hrefs(&first, "/agenda?kind=approval_pending");
+    assert_eq!(kind.len(), 1, "{first}");
+    assert!(first.contains("待批准</a>(205)"), "{first}");
+    let only = c.get(&kind[0]).text();
+    assert!(only.contains("只列“待批准”:205 项"), "{only}");
+    assert_eq!(rows(&c.get("/agenda?kind=settlement").text()), 0);
+}
