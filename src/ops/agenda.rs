@@ -21,6 +21,9 @@ pub struct Item {
     pub detail: String,
     /// The due date was counted past the calendar's years (weekends only).
     pub provisional: bool,
+    /// The submission a pending approval is (its SHA-256).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submission: Option<String>,
 }
 
 pub struct Rules<'a> {
@@ -57,6 +60,7 @@ pub fn project_items(life: &Life, rules: &Rules, on: NaiveDate, days: i64) -> Ve
             overdue: due < on,
             detail,
             provisional,
+            submission: None,
         });
     };
     let delivered = |sub: &str, from: NaiveDate| {
@@ -217,6 +221,7 @@ fn pending_approvals(ledger: &Ledger, on: NaiveDate) -> OpResult<Vec<Item>> {
             overdue: due < on,
             detail: format!("{form} {file} 已通过校验,尚未批准登记(zwyun approve {id})"),
             provisional: false,
+            submission: Some(sha),
         });
     }
     Ok(out)
@@ -258,6 +263,7 @@ fn settlements(ledger: &Ledger, lives: &[Life], on: NaiveDate) -> OpResult<Vec<I
             overdue: due < on,
             detail: format!("{} 已结束,尚未结算(zwyun settle --year {year})", y.label()),
             provisional: false,
+            submission: None,
         });
     }
     Ok(out)

@@ -241,7 +241,12 @@ impl ItemView {
         ItemView {
             kind: agenda::kind_label(i.kind),
             project: i.project.clone(),
-            href: (!i.project.is_empty()).then(|| project_href(&i.project)),
+            // A pending approval's project is not in the register yet:
+            // its link is the submission, where it is approved.
+            href: match &i.submission {
+                Some(sha) => Some(format!("/submissions/{sha}")),
+                None => (!i.project.is_empty()).then(|| project_href(&i.project)),
+            },
             due: i.due.to_string(),
             overdue: i.overdue,
             provisional: i.provisional,

@@ -608,6 +608,10 @@ fn web_desk_long_lists_come_in_pages() {
     assert!(first.contains("共 205 项"), "{first}");
     assert!(first.contains("本页第 1–200 项"), "{first}");
     assert_eq!(rows(&first), 200);
+    // A pending approval links to its submission (where it is approved),
+    // not to a project the register does not have yet.
+    assert_eq!(hrefs(&first, "/submissions/").len(), 200, "{first}");
+    assert!(hrefs(&first, "/projects/").is_empty(), "{first}");
     let next = hrefs(&first, "/agenda?page=2");
     assert_eq!(next.len(), 1, "{first}");
     let second = c.get(&next[0]).text();
