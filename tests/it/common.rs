@@ -78,7 +78,8 @@ impl Env {
         let out = self.run(args);
         assert!(
             out.status.success(),
-            "zwyun {args:?} failed: {}\n{}",
+            "zwyun {args:?} failed ({}): {}\n{}",
+            out.status,
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );

@@ -169,7 +169,8 @@ fn stderr(o: &std::process::Output) -> String {
 fn assert_ok(o: &std::process::Output) {
     assert!(
         o.status.success(),
-        "failed: {}{}",
+        "failed ({}): {}{}",
+        o.status,
         String::from_utf8_lossy(&o.stdout),
         stderr(o)
     );
