@@ -217,9 +217,8 @@ pub fn settle(ledger: &Ledger, input: &SettleInput) -> Result<Settlement, String
             ));
             continue;
         }
-        let terminated = crate::ops::view::Life::load(ledger, p)
-            .map_err(|e| format!("{e:?}"))?
-            .terminated();
+        let life = crate::ops::view::Life::load(ledger, p).map_err(|e| format!("{e:?}"))?;
+        let terminated = life.terminated();
         if let Some(t) = terminated.filter(|t| *t <= formal.signed.max(year.start)) {
             notes.push(format!("项目 {} 已于 {t} 终止,本服务年度不计量", p.label()));
             continue;
@@ -232,9 +231,15 @@ pub fn settle(ledger: &Ledger, input: &SettleInput) -> Result<Settlement, String
                 t.pred_opt().unwrap_or(t)
             ));
         }
-        let versions = ledger.configs(p.id).map_err(|e| e.to_string())?;
-        let metered = meter_until(&versions, formal.signed, until, &year, prices, catalogue)
-            .map_err(|e| format!("项目 {}:{e}", p.label()))?;
+        let metered = meter_until(
+            &life.configs,
+            formal.signed,
+            until,
+            &year,
+            prices,
+            catalogue,
+        )
+        .map_err(|e| format!("项目 {}:{e}", p.label()))?;
         notes.extend(
             metered
                 .warnings

@@ -24,6 +24,12 @@ fn fails_with(out: &Output, code: i32, needle: &str) {
     );
 }
 
+/// `approve FILE` effective and recorded on `date`.
+fn approve_from<'a>(file: &'a std::path::Path, date: &'a str) -> [&'a str; 6] {
+    let file = file.to_str().unwrap();
+    ["approve", file, "--effective", date, "--on", date]
+}
+
 fn project_json(env: &Env, on: &str) -> serde_json::Value {
     let out = env.run_ok(&["project", P, "--on", on, "--format", "json"]);
     serde_json::from_str(out.trim()).unwrap()
@@ -104,14 +110,7 @@ fn a_new_annex1_in_service_revises_the_quota_and_the_cap_follows_it() {
     assert!(text.contains("配额调整.xlsx"), "{text}");
 
     // The same file again (the quota it asks for is in force) is no revision.
-    let again = env.run(&[
-        "approve",
-        revision.to_str().unwrap(),
-        "--effective",
-        "2026-12-01",
-        "--on",
-        "2026-12-01",
-    ]);
+    let again = env.run(&approve_from(&revision, "2026-12-01"));
     fails_with(&again, 1, "与现行配额相同,无需配额调整");
 
     // Revoked, the old quota is back and the change over the cap again.
@@ -170,14 +169,7 @@ fn a_revision_before_the_formal_agreement_is_the_configuration_it_starts_with() 
     // The test showed a third application server is needed (五(三)).
     let revision = env.path("测试后调整.xlsx");
     annex1().set("H17", 3.0).write(&revision);
-    let out = env.run_ok(&[
-        "approve",
-        revision.to_str().unwrap(),
-        "--effective",
-        "2026-06-12",
-        "--on",
-        "2026-06-12",
-    ]);
+    let out = env.run_ok(&approve_from(&revision, "2026-06-12"));
     assert!(out.contains("新配额同时作为正式协议"), "{out}");
     env.formal_signed("2026-06-15");
     let v = project_json(&env, "2026-06-15");
@@ -223,14 +215,7 @@ fn an_annex4_giving_everything_back_ends_the_project_from_its_date() {
     let v = env.validate_json(&file);
     assert_eq!(v["status"], "valid", "{v}");
     assert!(codes(&v).contains(&"change.reclaim_all".to_string()), "{v}");
-    let out = env.run_ok(&[
-        "approve",
-        file.to_str().unwrap(),
-        "--effective",
-        "2026-10-01",
-        "--on",
-        "2026-10-01",
-    ]);
+    let out = env.run_ok(&approve_from(&file, "2026-10-01"));
     assert!(
         out.contains("全部资源回收:项目自 2026-10-01 起终止,资源计量至 2026-09-30"),
         "{out}"
@@ -245,14 +230,7 @@ fn an_annex4_giving_everything_back_ends_the_project_from_its_date() {
     let agenda = env.run_ok(&["agenda", "--on", "2026-10-02", "--format", "json"]);
     assert!(!agenda.contains("delivery_change"), "{agenda}");
     let later = bandwidth_change(&env, "之后.xlsx", 11.0);
-    let out = env.run(&[
-        "approve",
-        later.to_str().unwrap(),
-        "--effective",
-        "2026-11-01",
-        "--on",
-        "2026-11-01",
-    ]);
+    let out = env.run(&approve_from(&later, "2026-11-01"));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     // Settlement meters to the day before.
     let out = env.run(&[
@@ -406,14 +384,7 @@ fn a_code_first_seen_on_an_annex4_is_offered_never_taken() {
     let v = env.validate_json(&change);
     assert_eq!(v["status"], "valid", "{v}");
     assert_eq!(cells_of(&v, "project.code_unregistered"), ["B4"], "{v}");
-    let out = env.run(&[
-        "approve",
-        change.to_str().unwrap(),
-        "--effective",
-        "2026-10-01",
-        "--on",
-        "2026-10-01",
-    ]);
+    let out = env.run(&approve_from(&change, "2026-10-01"));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains(&format!(
